@@ -1,0 +1,80 @@
+/* The report file format (version 1) and its record encoder/decoder.
+ *
+ * A report is text, one record per line, so a crash, _exit or SIGKILL leaves a readable prefix and a
+ * person can look at it with less. The writer appends whole lines only.
+ *
+ *   line 1:  "loopscope-report 1"
+ *   then:    KIND (SP KEY=VALUE)* LF          KIND is one ASCII letter, keys are [a-z_]+
+ *
+ * Values are unsigned decimal (u), signed decimal (i), hexadecimal with "0x" (x), a list of hex
+ * numbers joined by ',' (xs), sparse histogram "bucket:count,..." (h), or an escaped string (s):
+ * bytes <= 0x20, '%', and >= 0x7f are written %XX, so a record never holds a space, newline or byte
+ * outside printable ASCII. Readers ignore keys they do not know; unknown KINDs are skipped with a
+ * warning; a header with a version above 1 is refused.
+ *
+ * Records ("last wins" records are cumulative snapshots; the reader keeps the last one per id):
+ *   P  pid=u ppid=u start_ns=u(realtime) exe=s seq=u          process, once, right after the header
+ *   A  i=u v=s                                                argv[i]
+ *   O  key=s value=s                                          an option in force
+ *   M  id=u base=x lo=x hi=x path=s build_id=s                module: load bias, [lo,hi) mapped range,
+ *                                                             build-id as hex text or "-"
+ *   S  id=u ips=xs                                            stack: return addresses, innermost first;
+ *                                                             frame 0 is the program's own call; id 0 = none
+ *   T  tid=u parent=u stack=u routine=x start_ns=u role=s name=s   thread seen (main thread: parent=0)
+ *   N  tid=u name=s                                           thread renamed (pthread_setname_np)
+ *   E  tid=u end_ns=u cpu_ns=u result=x how=s                 thread ended: returned|exited|cancelled
+ *   J  tid=u by=u                                             thread joined by thread `by`
+ *   D  tid=u                                                  thread detached
+ *   L  id=u lib=s addr=x thread=u iterations=u callbacks=u    loop (last wins per id)
+ *   C  id=u kind=s cb=x stack=u                               callback site: callback + registration stack
+ *   G  site=u count=u total_ns=u max_ns=u hist=h              site aggregate (last wins per site)
+ *   F  id=u category=s severity=s tid=u count=u duration_ns=u total_ns=u [site=u] [kind=s] [cb=x]
+ *      [stack=u] [call=s] [result=x] [other_tid=u] message=s  finding (last wins per id)
+ *   X  how=s status=i                                         how the process ended: exit|_exit|signal|exec
+ *   Z  records=u                                              trailer: the file is complete; a file whose
+ *                                                             last record is not Z is "truncated"
+ * Time values are nanoseconds. start_ns/end_ns are CLOCK_REALTIME; durations come from the monotonic
+ * clock (or the TSC calibrated against it).
+ */
+#ifndef LS_RECORD_H
+#define LS_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LS_REPORT_MAGIC "loopscope-report"
+#define LS_REPORT_VERSION 1
+#define LS_REC_MAX 16384 /* longest record the writer produces, and the reader accepts */
+
+/* Encoder: builds one record in a caller-supplied buffer. No malloc, no locks, no stdio, so it is
+ * async-signal-safe. On overflow the record is marked and ls_rec_end fails: never a partial line. */
+struct ls_rec {
+  char *buf;
+  size_t cap, len;
+  bool overflow;
+};
+
+void ls_rec_begin(struct ls_rec *r, char *buf, size_t cap, char kind);
+void ls_rec_u(struct ls_rec *r, const char *key, uint64_t v);
+void ls_rec_i(struct ls_rec *r, const char *key, int64_t v);
+void ls_rec_x(struct ls_rec *r, const char *key, uint64_t v);
+void ls_rec_s(struct ls_rec *r, const char *key, const char *s);
+void ls_rec_sn(struct ls_rec *r, const char *key, const char *s, size_t n);
+void ls_rec_xs(struct ls_rec *r, const char *key, const uintptr_t *v, size_t n);
+void ls_rec_hist(struct ls_rec *r, const char *key, const uint64_t *counts, size_t n);
+/* Terminates the line. Returns its length, or -ENOSPC when it did not fit. */
+long ls_rec_end(struct ls_rec *r);
+
+/* Decoder helpers for the reader. All return 0 or -EINVAL; none reads past [s, s+n). */
+int ls_dec_u(const char *s, size_t n, uint64_t *out);
+int ls_dec_i(const char *s, size_t n, int64_t *out);
+int ls_dec_x(const char *s, size_t n, uint64_t *out);
+/* Unescapes into out (at least n+1 bytes), NUL-terminates; *outlen excludes the NUL. A decoded NUL
+ * byte is an error (strings never hold one). */
+int ls_dec_s(const char *s, size_t n, char *out, size_t *outlen);
+
+/* Formats v in decimal into buf (>= 21 bytes); returns length. Async-signal-safe. */
+size_t ls_fmt_u(char *buf, uint64_t v);
+
+#endif

@@ -1,0 +1,104 @@
+/* The report reader: parses one report file (untrusted input) into an in-memory model.
+ * Used by the CLI and by the unit tests. Never crashes or hangs on any input; every error names the
+ * byte offset. See ls_record.h for the format. */
+#ifndef LS_REPORT_H
+#define LS_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ls_hist.h"
+
+/* Limits that keep a hostile file from exhausting memory. */
+#define LS_RD_MAX_FRAMES 256
+#define LS_RD_MAX_ITEMS 1000000 /* per table */
+
+struct ls_rd_module {
+  uint64_t id, base, lo, hi;
+  char *path, *build_id; /* build_id: hex text, or "-" */
+};
+
+struct ls_rd_stack {
+  uint64_t id;
+  uint64_t *ips;
+  size_t n;
+};
+
+struct ls_rd_thread {
+  uint64_t tid, parent, stack, routine, start_ns, end_ns, cpu_ns, result;
+  char *role, *name;
+  char *how;         /* returned|exited|cancelled, NULL while running */
+  bool ended, joined, detached;
+  uint64_t joined_by;
+};
+
+struct ls_rd_loop {
+  uint64_t id, addr, thread, iterations, callbacks;
+  char *lib;
+};
+
+struct ls_rd_site {
+  uint64_t id, cb, stack;
+  char *kind;
+  uint64_t count, total_ns, max_ns;
+  uint64_t hist[LS_HIST_BUCKETS];
+};
+
+struct ls_rd_finding {
+  uint64_t id;
+  char *category, *severity, *kind, *call, *message;
+  uint64_t tid, other_tid, count, duration_ns, total_ns;
+  uint64_t site, cb, stack, result; /* 0 = absent (site/stack ids start at 1) */
+  bool has_site, has_cb, has_stack, has_result;
+};
+
+struct ls_report {
+  char *path;
+  int version;
+  /* process */
+  uint64_t pid, ppid, start_ns, seq;
+  char *exe;
+  char **argv;
+  size_t argc;
+  char **opt_keys, **opt_values;
+  size_t nopts;
+  /* ending */
+  bool has_exit;
+  char *exit_how;
+  int64_t exit_status;
+  bool complete;           /* last record was the Z trailer */
+  bool truncated;          /* !complete: the file ends early; truncated_at is the offset of the first byte not used */
+  uint64_t truncated_at;
+  char *error;             /* corrupt: message with the byte offset; everything before it is kept */
+  uint64_t error_offset;
+  char **warnings;         /* e.g. unknown record kinds skipped */
+  size_t nwarnings;
+
+  struct ls_rd_module *modules;   size_t nmodules;
+  struct ls_rd_stack *stacks;     size_t nstacks;
+  struct ls_rd_thread *threads;   size_t nthreads;
+  struct ls_rd_loop *loops;       size_t nloops;
+  struct ls_rd_site *sites;       size_t nsites;
+  struct ls_rd_finding *findings; size_t nfindings;
+};
+
+/* Parse len bytes. Returns 0 when the data was read to its end (complete or truncated), -EBADMSG
+ * when it is corrupt (r->error and r->error_offset say where; what came before is in *r),
+ * -EPROTONOSUPPORT for a newer format version, -ENOMEM. *r is always initialised and must be freed
+ * with ls_report_free. */
+int ls_report_parse(const char *data, size_t len, struct ls_report *r);
+
+/* Reads a whole file and parses it; -errno when it cannot be read (r->error says why). */
+int ls_report_load(const char *path, struct ls_report *r);
+
+void ls_report_free(struct ls_report *r);
+
+/* Lookups; NULL when absent. */
+const struct ls_rd_stack *ls_report_stack(const struct ls_report *r, uint64_t id);
+const struct ls_rd_site *ls_report_site(const struct ls_report *r, uint64_t id);
+const struct ls_rd_thread *ls_report_thread(const struct ls_report *r, uint64_t tid);
+/* The module whose [lo,hi) holds addr. */
+const struct ls_rd_module *ls_report_module_for(const struct ls_report *r, uint64_t addr);
+
+#endif
