@@ -1,0 +1,299 @@
+/* Start-up and shut-down of the shim: options, the report header, the flush thread, the final
+ * records. Everything the target does not ask for happens here, once. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+struct ls_options ls_opt;
+bool ls_active;
+uint64_t ls_slow_ns = UINT64_MAX;
+LS_TLS struct ls_tls ls_tls;
+
+static int init_state; /* 0 = not yet, 1 = running, 2 = done */
+static int saved_argc;
+static char **saved_argv;
+static int exit_status;
+static bool have_exit_status;
+static int finished;
+static pthread_t flusher;
+static bool flusher_running;
+
+pid_t ls_gettid(void) {
+  if (LS_UNLIKELY(!ls_tls.tid)) ls_tls.tid = (pid_t)syscall(SYS_gettid);
+  return ls_tls.tid;
+}
+
+uint64_t ls_realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ls_log_line(const char *line, size_t len) {
+  int saved = errno;
+  while (len) {
+    ssize_t w = syscall(SYS_write, 2, line, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    line += w;
+    len -= (size_t)w;
+  }
+  errno = saved;
+}
+
+static void log_str(const char *a, const char *b, const char *c) {
+  char line[LS_PATH_MAX + 512];
+  size_t n = 0;
+  const char *parts[] = {"loopscope: ", a, b, c, "\n"};
+  for (size_t i = 0; i < 5; i++) {
+    if (!parts[i]) continue;
+    size_t l = strlen(parts[i]);
+    if (n + l > sizeof(line)) l = sizeof(line) - n;
+    memcpy(line + n, parts[i], l);
+    n += l;
+  }
+  ls_log_line(line, n);
+}
+
+void ls_die_bad_options(const char *msg) {
+  log_str("LOOPSCOPE_OPTIONS: ", msg, NULL);
+  syscall(SYS_exit_group, 125);
+}
+
+void ls_note_exit_status(int status) {
+  exit_status = status;
+  have_exit_status = true;
+}
+
+static void write_header(void) {
+  char buf[LS_REC_MAX];
+  struct ls_rec r;
+  static const char hdr[] = LS_REPORT_MAGIC " 1\n";
+  ls_writer_lock();
+  syscall(SYS_write, ls_writer_fd(), hdr, sizeof(hdr) - 1);
+
+  ls_rec_begin(&r, buf, sizeof(buf), 'P');
+  ls_rec_u(&r, "pid", (uint64_t)getpid());
+  ls_rec_u(&r, "ppid", (uint64_t)getppid());
+  ls_rec_u(&r, "start_ns", ls_realtime_ns());
+  char exe[LS_PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  ls_rec_s(&r, "exe", exe);
+  ls_write_locked(&r);
+  for (int i = 0; i < saved_argc && saved_argv && saved_argv[i]; i++) {
+    ls_rec_begin(&r, buf, sizeof(buf), 'A');
+    ls_rec_u(&r, "i", (uint64_t)i);
+    ls_rec_s(&r, "v", saved_argv[i]);
+    if (ls_write_locked(&r) == -ENOSPC) { /* an argument longer than a record: keep its head */
+      ls_rec_begin(&r, buf, sizeof(buf), 'A');
+      ls_rec_u(&r, "i", (uint64_t)i);
+      ls_rec_sn(&r, "v", saved_argv[i], LS_REC_MAX / 4);
+      ls_write_locked(&r);
+    }
+  }
+  char val[64];
+  for (size_t i = 0; i < ls_option_count; i++) {
+    const struct ls_option_desc *d = &ls_option_table[i];
+    const char *v = val;
+    const char *field = (const char *)&ls_opt + d->offset;
+    if (d->type == LS_OPT_STRING) v = field;
+    else if (d->type == LS_OPT_BOOL) v = *(const bool *)field ? "1" : "0";
+    else val[ls_fmt_u(val, *(const uint64_t *)field)] = '\0';
+    ls_rec_begin(&r, buf, sizeof(buf), 'O');
+    ls_rec_s(&r, "key", d->key);
+    ls_rec_s(&r, "value", v);
+    ls_write_locked(&r);
+  }
+  ls_writer_unlock();
+  ls_modules_write();
+}
+
+static void *flush_main(void *arg) {
+  (void)arg;
+  ls_tls.guard = 1; /* the shim's own thread: never a site, never a finding */
+  for (;;) {
+    struct timespec d = {(time_t)(ls_opt.flush_ms / 1000), (long)(ls_opt.flush_ms % 1000) * 1000000L};
+    while (syscall(SYS_nanosleep, &d, &d) != 0 && errno == EINTR) {
+    }
+    if (__atomic_load_n(&finished, __ATOMIC_ACQUIRE)) break;
+    ls_sites_flush();
+    ls_loops_flush();
+  }
+  return NULL;
+}
+
+/* The flush thread blocks every signal, so it never takes one meant for the program. */
+static void start_flusher(void) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  /* Called with the guard up: our own pthread_create hook passes straight through. */
+  flusher_running = pthread_create(&flusher, NULL, flush_main, NULL) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (flusher_running) pthread_setname_np(flusher, "loopscope");
+}
+
+static void after_fork_child(void);
+
+void ls_init(void) {
+  if (__atomic_exchange_n(&init_state, 1, __ATOMIC_ACQ_REL) != 0) return;
+  int saved = errno;
+  ls_tls.guard++;
+  ls_options_defaults(&ls_opt);
+  /* setuid/setgid: secure_getenv says no, and we stay off entirely. */
+  if (getauxval(AT_SECURE)) goto out;
+  const char *env = secure_getenv("LOOPSCOPE_OPTIONS");
+  char err[512];
+  if (env && ls_options_parse(&ls_opt, env, err, sizeof(err)) < 0) ls_die_bad_options(err);
+  if (ls_opt.help) {
+    char help[4096];
+    size_t n = ls_options_format_help(help, sizeof(help));
+    ls_log_line(help, n);
+  }
+  ls_slow_ns = ls_opt.slow_callback_ms * 1000000u;
+  ls_clock_init();
+  int rc = ls_writer_open(program_invocation_short_name, 0);
+  if (rc < 0) {
+    log_str("cannot create the report file from log_path=", ls_opt.log_path, ": loopscope is off");
+    goto out;
+  }
+  if (ls_opt.verbosity >= 2) log_str("report: ", ls_writer_path(), NULL);
+  ls_active = true;
+  write_header();
+  ls_threads_init_main();
+  pthread_atfork(NULL, NULL, after_fork_child);
+  start_flusher();
+out:
+  ls_tls.guard--;
+  __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+  errno = saved;
+}
+
+static void write_exit(const char *how, int status) {
+  char buf[128];
+  struct ls_rec r;
+  ls_rec_begin(&r, buf, sizeof(buf), 'X');
+  ls_rec_s(&r, "how", how);
+  ls_rec_i(&r, "status", status);
+  ls_write(&r);
+}
+
+static void write_trailer(void) {
+  char buf[64];
+  struct ls_rec r;
+  ls_writer_lock();
+  ls_rec_begin(&r, buf, sizeof(buf), 'Z');
+  ls_rec_u(&r, "records", ls_writer_records() + 1);
+  ls_write_locked(&r);
+  ls_writer_unlock();
+}
+
+void ls_finish(const char *how, int status) {
+  if (!ls_active || __atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL)) return;
+  int saved = errno;
+  ls_tls.guard++;
+  ls_sites_flush();
+  ls_loops_flush();
+  ls_threads_finish();
+  write_exit(how, status);
+  write_trailer();
+  ls_tls.guard--;
+  errno = saved;
+}
+
+/* Before exec the image is replaced: everything recorded goes out, then a trailer. If the exec fails
+ * the process goes on and keeps appending; the reader only calls a file complete when Z is last. */
+void ls_before_exec(void) {
+  if (!ls_active) return;
+  ls_tls.guard++;
+  ls_sites_flush();
+  ls_loops_flush();
+  write_exit("exec", 0);
+  write_trailer();
+  ls_tls.guard--;
+}
+
+static void after_fork_child(void) {
+  if (!ls_active) return;
+  ls_tls.tid = 0;
+  ls_writer_close();
+  finished = 0;
+  flusher_running = false;
+  if (ls_writer_open(program_invocation_short_name, 0) < 0) {
+    ls_active = false;
+    return;
+  }
+  ls_modules_reset();
+  write_header();
+  ls_stack_rewrite_all();
+  ls_sites_reset_counts();
+  ls_sites_rewrite_all();
+  ls_threads_after_fork_child();
+  /* The flush thread did not survive fork; starting threads in an atfork handler is unsafe, so the
+   * child's aggregates are written at its exit (or exec) instead of every interval. */
+}
+
+__attribute__((constructor)) static void ls_constructor(int argc, char **argv) {
+  saved_argc = argc;
+  saved_argv = argv;
+  ls_init();
+}
+
+__attribute__((destructor)) static void ls_destructor(void) {
+  ls_finish("exit", have_exit_status ? exit_status : 0);
+}
+
+/* ---- exit status: main's return value and exit()'s argument ---- */
+
+LS_REAL_SLOT(exit);
+LS_REAL_SLOT(_exit);
+LS_REAL_SLOT(_Exit);
+
+LS_EXPORT void exit(int status) {
+  ls_note_exit_status(status);
+  LS_REAL_FN(exit, NULL)(status);
+  __builtin_unreachable();
+}
+
+LS_EXPORT void _exit(int status) {
+  ls_finish("_exit", status); /* no destructors will run */
+  if (LS_REAL_FN(_exit, NULL)) real__exit(status);
+  syscall(SYS_exit_group, status);
+  __builtin_unreachable();
+}
+
+LS_EXPORT void _Exit(int status) {
+  ls_finish("_exit", status);
+  if (LS_REAL_FN(_Exit, NULL)) real__Exit(status);
+  syscall(SYS_exit_group, status);
+  __builtin_unreachable();
+}
+
+typedef int (*main_fn)(int, char **, char **);
+static main_fn real_main;
+
+static int main_wrapper(int argc, char **argv, char **envp) {
+  int status = real_main(argc, argv, envp);
+  ls_note_exit_status(status);
+  return status;
+}
+
+int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                      void (*rtld_fini)(void), void *stack_end);
+LS_REAL_SLOT(__libc_start_main);
+
+LS_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                                void (*rtld_fini)(void), void *stack_end) {
+  real_main = main;
+  return LS_REAL_FN(__libc_start_main, NULL)(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}

@@ -1,0 +1,159 @@
+/* Where findings are written and logged live. Each detector decides; this file records. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static uint32_t next_finding = 1;
+
+uint32_t ls_finding_new_id(void) { return __atomic_fetch_add(&next_finding, 1, __ATOMIC_RELAXED); }
+
+/* A bounded string builder for live lines: no stdio, no malloc. */
+struct sb {
+  char *buf;
+  size_t cap, len;
+};
+
+static void sb_put(struct sb *b, const char *s, size_t n) {
+  size_t room = b->cap - 1 > b->len ? b->cap - 1 - b->len : 0; /* one byte kept for a newline */
+  if (n > room) n = room;
+  memcpy(b->buf + b->len, s, n);
+  b->len += n;
+}
+
+static void sb_str(struct sb *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_hex(struct sb *b, uintptr_t v) {
+  static const char hex[] = "0123456789abcdef";
+  char tmp[20];
+  size_t n = 0;
+  do {
+    tmp[n++] = hex[v & 15];
+    v >>= 4;
+  } while (v);
+  sb_str(b, "0x");
+  while (n) sb_put(b, &tmp[--n], 1);
+}
+
+/* "<uv timer on_tick>" from the dynamic symbol table, else "<uv timer prog+0x11f9>". The report names
+ * everything properly; the live line only knows what the running process can see cheaply. */
+static void describe(struct sb *b, const char *kind, const void *fn) {
+  Dl_info di;
+  sb_str(b, "<");
+  sb_str(b, kind);
+  sb_str(b, " ");
+  if (dladdr(fn, &di)) {
+    if (di.dli_sname && di.dli_saddr == fn) {
+      sb_str(b, di.dli_sname);
+    } else {
+      const char *mod = di.dli_fname ? strrchr(di.dli_fname, '/') : NULL;
+      mod = mod ? mod + 1 : di.dli_fname;
+      sb_str(b, mod && *mod ? mod : program_invocation_short_name);
+      sb_str(b, "+");
+      sb_hex(b, (uintptr_t)fn - (uintptr_t)di.dli_fbase);
+    }
+  } else {
+    sb_hex(b, (uintptr_t)fn);
+  }
+  sb_str(b, ">");
+}
+
+static void log_live(const char *msg, size_t ml, uint64_t count) {
+  char line[600];
+  struct sb b = {line, sizeof(line) - 1, 0};
+  sb_str(&b, "loopscope: ");
+  sb_put(&b, msg, ml);
+  if (count > 1) {
+    char num[24];
+    sb_str(&b, " (");
+    sb_put(&b, num, ls_fmt_u(num, count));
+    sb_str(&b, " times)");
+  }
+  line[b.len++] = '\n';
+  ls_log_line(line, b.len);
+}
+
+/* Live lines are rate-limited per site: the first five, then each time the count doubles. */
+static bool worth_logging(uint64_t count) { return count <= 5 || (count & (count - 1)) == 0; }
+
+static size_t fmt_seconds(char *out, uint64_t ns) {
+  uint64_t ms = ns / 1000000;
+  size_t n = ls_fmt_u(out, ms / 1000);
+  out[n++] = '.';
+  out[n++] = (char)('0' + ms / 100 % 10);
+  out[n++] = (char)('0' + ms / 10 % 10);
+  out[n++] = (char)('0' + ms % 10);
+  return n;
+}
+
+void ls_finding_slow_callback(uint32_t site, uint64_t ns) {
+  struct ls_site *s = ls_site_ptr(site);
+  char line[1024], msg[400], num[32];
+  struct sb m = {msg, sizeof(msg), 0};
+  ls_tls.guard++;
+  sb_str(&m, "Executing ");
+  describe(&m, s->kind, s->cb);
+  sb_str(&m, " took ");
+  sb_put(&m, num, fmt_seconds(num, ns));
+  sb_str(&m, " seconds");
+
+  ls_writer_lock();
+  if (!s->finding) s->finding = ls_finding_new_id();
+  s->slow_count++;
+  s->slow_total += ns;
+  if (ns > s->slow_max) s->slow_max = ns;
+  uint64_t count = s->slow_count;
+  struct ls_rec r;
+  ls_rec_begin(&r, line, sizeof(line), 'F');
+  ls_rec_u(&r, "id", s->finding);
+  ls_rec_s(&r, "category", ls_finding_table[LS_F_SLOW_CALLBACK].id);
+  ls_rec_s(&r, "severity", ls_finding_table[LS_F_SLOW_CALLBACK].severity);
+  ls_rec_u(&r, "tid", (uint64_t)ls_gettid());
+  ls_rec_u(&r, "count", count);
+  ls_rec_u(&r, "duration_ns", s->slow_max);
+  ls_rec_u(&r, "total_ns", s->slow_total);
+  ls_rec_u(&r, "site", site);
+  ls_rec_s(&r, "kind", s->kind);
+  ls_rec_x(&r, "cb", (uintptr_t)s->cb);
+  ls_rec_u(&r, "stack", s->stack);
+  ls_rec_sn(&r, "message", msg, m.len);
+  ls_write_locked(&r);
+  ls_writer_unlock();
+
+  if (ls_opt.verbosity >= 1 && worth_logging(count)) log_live(msg, m.len, count);
+  ls_tls.guard--;
+}
+
+/* A thread's ending nobody collected: unjoined-thread, or unretrieved-error when its result says it
+ * failed (PTHREAD_CANCELED, or a negative errno cast to a pointer as the kernel's IS_ERR does). */
+void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, const void *routine, uint32_t stack,
+                       void *result) {
+  enum ls_finding_kind k = failed ? LS_F_UNRETRIEVED_ERROR : LS_F_UNJOINED_THREAD;
+  char line[1024], msg[400];
+  struct sb m = {msg, sizeof(msg), 0};
+  sb_str(&m, "Thread ");
+  describe(&m, "thread", routine);
+  sb_str(&m, failed ? " ended with result " : " finished with result ");
+  sb_hex(&m, (uintptr_t)result);
+  sb_str(&m, failed ? ", an error nobody retrieved: never joined nor detached"
+                    : " but was never joined nor detached");
+  struct ls_rec r;
+  ls_rec_begin(&r, line, sizeof(line), 'F');
+  ls_rec_u(&r, "id", id);
+  ls_rec_s(&r, "category", ls_finding_table[k].id);
+  ls_rec_s(&r, "severity", ls_finding_table[k].severity);
+  ls_rec_u(&r, "tid", (uint64_t)tid);
+  ls_rec_u(&r, "count", count);
+  ls_rec_u(&r, "duration_ns", 0);
+  ls_rec_u(&r, "total_ns", 0);
+  ls_rec_s(&r, "kind", "thread");
+  ls_rec_x(&r, "cb", (uintptr_t)routine);
+  ls_rec_u(&r, "stack", stack);
+  ls_rec_x(&r, "result", (uintptr_t)result);
+  ls_rec_sn(&r, "message", msg, m.len);
+  ls_write(&r);
+  if (ls_opt.verbosity >= 1) log_live(msg, m.len, 1);
+}

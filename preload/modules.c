@@ -1,0 +1,117 @@
+/* The module map: every loaded object's path, load bias, address range and build-id, so the CLI can
+ * symbolize offline. Written at start-up and again, for new objects only, after dlopen. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <link.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define MAX_MODULES 4096
+
+struct seen {
+  uintptr_t base, lo;
+};
+static struct seen seen[MAX_MODULES];
+static size_t nseen;
+static uint32_t next_id = 1;
+static atomic_bool dirty = true;
+
+static bool already(uintptr_t base, uintptr_t lo) {
+  for (size_t i = 0; i < nseen; i++)
+    if (seen[i].base == base && seen[i].lo == lo) return true;
+  return false;
+}
+
+static size_t build_id_hex(const struct dl_phdr_info *info, char *out, size_t cap) {
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_NOTE) continue;
+    const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+    while (p + sizeof(ElfW(Nhdr)) <= end) {
+      const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+      const char *name = p + sizeof(*nh);
+      const unsigned char *desc = (const unsigned char *)name + ((nh->n_namesz + 3) & ~3u);
+      if ((const char *)desc + nh->n_descsz > end) break;
+      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+          nh->n_descsz * 2 < cap) {
+        for (size_t k = 0; k < nh->n_descsz; k++) {
+          out[2 * k] = hex[desc[k] >> 4];
+          out[2 * k + 1] = hex[desc[k] & 15];
+        }
+        out[2 * nh->n_descsz] = '\0';
+        return 2 * nh->n_descsz;
+      }
+      p = (const char *)desc + ((nh->n_descsz + 3) & ~3u);
+    }
+  }
+  memcpy(out, "-", 2);
+  return 1;
+}
+
+/* Runs under the dynamic loader's lock and takes the writer lock inside it: the only order the two are
+ * ever taken in (nothing holding the writer lock may unwind, dladdr or dl_iterate_phdr). */
+static int write_one(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  (void)data;
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD) continue;
+    uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+    if (a < lo) lo = a;
+    if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
+  }
+  if (hi == 0) return 0;
+  ls_writer_lock();
+  bool skip = already(info->dlpi_addr, lo) || nseen >= MAX_MODULES;
+  ls_writer_unlock();
+  if (skip) return 0;
+  char path[LS_PATH_MAX];
+  const char *name = info->dlpi_name;
+  if (!name || !name[0]) { /* the main program */
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    path[n > 0 ? n : 0] = '\0';
+    name = path;
+  }
+  char bid[130];
+  build_id_hex(info, bid, sizeof(bid));
+  char buf[LS_REC_MAX];
+  struct ls_rec r;
+  ls_writer_lock();
+  if (!already(info->dlpi_addr, lo) && nseen < MAX_MODULES) {
+    /* The id is only known under the lock: patch it in by rebuilding the record. */
+    ls_rec_begin(&r, buf, sizeof(buf), 'M');
+    ls_rec_u(&r, "id", next_id);
+    ls_rec_x(&r, "base", info->dlpi_addr);
+    ls_rec_x(&r, "lo", lo);
+    ls_rec_x(&r, "hi", hi);
+    ls_rec_s(&r, "path", name);
+    ls_rec_s(&r, "build_id", bid);
+    if (ls_write_locked(&r) == 0) {
+      seen[nseen].base = info->dlpi_addr;
+      seen[nseen].lo = lo;
+      nseen++;
+      next_id++;
+    }
+  }
+  ls_writer_unlock();
+  return 0;
+}
+
+/* Called without the writer lock, before writing a record that refers to code addresses, so modules
+ * precede their addresses in the file. */
+void ls_modules_write(void) {
+  if (!atomic_exchange(&dirty, false)) return;
+  dl_iterate_phdr(write_one, NULL);
+}
+
+void ls_modules_dirty(void) { atomic_store(&dirty, true); }
+
+void ls_modules_reset(void) {
+  nseen = 0;
+  next_id = 1;
+  atomic_store(&dirty, true);
+}

@@ -1,0 +1,51 @@
+/* Process-level events: exec replaces the image (flush first), dlopen adds modules (refresh the map,
+ * and warn where RTLD_DEEPBIND hides a library's inner calls). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define PROCESS_HOOKS(X) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(dlopen)
+#define DECLARE(name) LS_REAL_SLOT(name);
+PROCESS_HOOKS(DECLARE)
+#undef DECLARE
+
+/* exec functions: flush, then call the real one; on failure errno is the exec's own. */
+#define EXEC_HOOK(name, params, args)                                                                       \
+  LS_EXPORT int name params {                                                                               \
+    if (!LS_REAL_FN(name, NULL)) return ls_enosys();                                                        \
+    if (!ls_tls.guard) ls_before_exec();                                                                    \
+    return real_##name args;                                                                                \
+  }
+EXEC_HOOK(execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
+EXEC_HOOK(execv, (const char *path, char *const argv[]), (path, argv))
+EXEC_HOOK(execvp, (const char *file, char *const argv[]), (file, argv))
+EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
+EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
+
+LS_EXPORT void *dlopen(const char *file, int flags) {
+  if (!LS_REAL_FN(dlopen, NULL)) return NULL;
+  void *h = real_dlopen(file, flags);
+  if (h && !ls_tls.guard && ls_active) {
+    int saved = errno;
+    ls_modules_dirty();
+    if ((flags & RTLD_DEEPBIND) && ls_opt.verbosity >= 1) {
+      char line[600] = "loopscope: ";
+      size_t n = strlen(line);
+      const char *parts[] = {file ? file : "(main program)",
+                             " was loaded with RTLD_DEEPBIND: calls made inside it are not seen\n"};
+      for (size_t i = 0; i < 2; i++) {
+        size_t l = strlen(parts[i]);
+        if (n + l >= sizeof(line)) l = sizeof(line) - 1 - n;
+        memcpy(line + n, parts[i], l);
+        n += l;
+      }
+      ls_log_line(line, n);
+    }
+    errno = saved;
+  }
+  return h;
+}

@@ -1,0 +1,153 @@
+/* Internal interface of libloopscope.so: one header for the pieces every concern file uses.
+ * Nothing here is exported: the shim builds with -fvisibility=hidden and only hooks are public. */
+#ifndef LS_SHIM_H
+#define LS_SHIM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ls_findings.h"
+#include "ls_hist.h"
+#include "ls_options.h"
+#include "ls_record.h"
+
+#define LS_EXPORT __attribute__((visibility("default")))
+#define LS_TLS __thread __attribute__((tls_model("initial-exec")))
+#define LS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LS_RELAXED_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define LS_RELAXED_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* ---- core.c: process-wide state ---- */
+extern struct ls_options ls_opt;
+extern bool ls_active;         /* false: options bad, setuid, or report could not be opened */
+extern uint64_t ls_slow_ns;    /* slow_callback_ms in ns */
+
+/* Per-thread state. initial-exec TLS: the shim is always loaded at start-up (LD_PRELOAD). */
+struct ls_thread_rec;
+struct ls_tstats;
+struct ls_loop;
+struct ls_tls {
+  int guard;                  /* > 0 while the shim itself is working: hooks pass straight through */
+  pid_t tid;
+  struct ls_tstats *stats;    /* this thread's per-site aggregates */
+  struct ls_loop *loop;       /* loop this thread is running (innermost uv_run), or NULL */
+  struct ls_thread_rec *rec;  /* this thread's record, or NULL for threads we did not see start */
+};
+extern LS_TLS struct ls_tls ls_tls;
+
+pid_t ls_gettid(void);
+uint64_t ls_realtime_ns(void);
+void ls_init(void);              /* idempotent; hooks call it when they run before the constructor */
+void ls_finish(const char *how, int status); /* write the final findings and the trailer, once */
+void ls_note_exit_status(int status);
+void ls_log_line(const char *line, size_t len); /* one whole line to stderr, errno preserved */
+void ls_die_bad_options(const char *msg);
+
+/* ---- resolve.c: finding the real functions ---- */
+/* The real `name`: dlsym(RTLD_NEXT), else through a dlopen(soname, RTLD_NOLOAD) handle (a library
+ * loaded RTLD_LOCAL by a plugin is invisible to RTLD_NEXT). Cached in *slot; NULL if not found. */
+void *ls_real(void **slot, const char *name, const char *soname);
+#define LS_REAL_SLOT(name) static __typeof__(name) *real_##name
+#define LS_REAL_FN(name, soname) ((__typeof__(&name))ls_real((void **)&real_##name, #name, soname))
+/* What a libc hook returns when its real function cannot be found: -1 with errno ENOSYS. */
+int ls_enosys(void);
+/* Do two code addresses lie in the same loaded object? (a library calling its own exports) */
+bool ls_same_object(const void *a, const void *b);
+
+/* ---- clock.c ---- */
+extern bool ls_clock_tsc;
+extern uint64_t ls_clock_mult; /* ns = ticks * mult >> 32 */
+void ls_clock_init(void);
+uint64_t ls_clock_mono_ns(void);
+static inline uint64_t ls_now(void) {
+  if (LS_LIKELY(ls_clock_tsc)) return __builtin_ia32_rdtsc();
+  return ls_clock_mono_ns();
+}
+static inline uint64_t ls_ticks_to_ns(uint64_t t) {
+  return ls_clock_tsc ? (uint64_t)(((unsigned __int128)t * ls_clock_mult) >> 32) : t;
+}
+
+/* ---- writer.c: the report file ---- */
+int ls_writer_open(const char *progname, unsigned seq_start);
+bool ls_writer_ok(void);
+const char *ls_writer_path(void);
+/* Append one finished record (a whole line). Locks; returns -errno on failure. */
+int ls_write(struct ls_rec *r);
+void ls_writer_lock(void);
+void ls_writer_unlock(void);
+int ls_write_locked(struct ls_rec *r);
+void ls_writer_close(void);
+int ls_writer_fd(void);
+/* Hooks on close/dup2/... ask this before touching fd. */
+bool ls_is_report_fd(int fd);
+/* Moves the report fd away when the program dup2()s onto it. */
+void ls_writer_evacuate(int fd);
+uint64_t ls_writer_records(void);
+
+/* ---- modules.c: module map ---- */
+void ls_modules_write(void); /* writes M records for objects not yet written */
+void ls_modules_dirty(void);
+void ls_modules_reset(void);  /* child after fork: every module is new to the new report */
+
+/* ---- stack.c ---- */
+/* Capture the calling stack (shim frames removed) and intern it; returns the stack id (0 = none). */
+uint32_t ls_stack_capture(void);
+void ls_stack_rewrite_all(void); /* child after fork */
+
+/* ---- sites.c: callback sites, per-thread aggregates, bindings ---- */
+#define LS_SITE_NONE 0u
+#define LS_SITE_INTERNAL 0xffffffffu /* the loop library calling itself: pass through */
+uint32_t ls_site_get(const char *kind, const void *cb, const void *caller, const void *lib_fn);
+void ls_site_account(uint32_t site, uint64_t t0);
+void ls_sites_flush(void);
+void ls_sites_rewrite_all(void); /* child after fork */
+void ls_sites_reset_counts(void);
+
+struct ls_site {
+  const char *kind;
+  const void *cb;
+  uint32_t stack;
+  /* slow-callback finding, under the writer lock */
+  uint32_t finding;
+  uint64_t slow_count, slow_total, slow_max;
+  uint64_t flushed_count;
+};
+struct ls_site *ls_site_ptr(uint32_t id);
+
+/* obj->(callback, site) bindings used by trampolines. slot tells apart several callbacks of one object. */
+enum ls_slot { LS_SLOT_MAIN = 0, LS_SLOT_ALLOC = 1, LS_SLOT_CLOSE = 2, LS_SLOT_AFTER = 3 };
+void ls_bind(const void *obj, enum ls_slot slot, void *cb, uint32_t site);
+bool ls_binding(const void *obj, enum ls_slot slot, void **cb, uint32_t *site);
+void ls_unbind(const void *obj, enum ls_slot slot);
+
+/* ---- loops ---- */
+struct ls_loop {
+  uint32_t id;
+  const char *lib;
+  const void *addr;
+  pid_t thread;
+  uint64_t iterations, callbacks;
+  uint64_t flushed_iterations, flushed_callbacks;
+  bool written;
+};
+struct ls_loop *ls_loop_get(const char *lib, const void *addr);
+void ls_loops_flush(void);
+
+/* ---- threads.c ---- */
+void ls_threads_init_main(void);
+void ls_threads_finish(void);
+void ls_threads_after_fork_child(void);
+
+/* ---- findings.c ---- */
+uint32_t ls_finding_new_id(void);
+void ls_before_exec(void);
+void ls_finding_slow_callback(uint32_t site, uint64_t ns);
+void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, const void *routine, uint32_t stack,
+                       void *result);
+
+#endif

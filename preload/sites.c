@@ -1,0 +1,215 @@
+/* Callback sites (a callback function + where it was registered) and their aggregates.
+ *
+ * The callback path (ls_site_account) touches only this thread's own stats page: two clock reads, a
+ * handful of relaxed stores, no locks, no malloc, no syscalls. The flush thread sums the per-thread
+ * pages racily (relaxed loads of aligned words: a snapshot may be one callback behind, never torn). */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "map.h"
+#include "shim.h"
+
+#define CHUNK_BITS 10
+#define CHUNK (1u << CHUNK_BITS)
+#define MAX_CHUNKS 1024 /* up to a million sites */
+#define PAGE_BITS 4
+#define PAGE (1u << PAGE_BITS)
+#define MAX_PAGES (CHUNK * MAX_CHUNKS / PAGE)
+
+struct site_stats {
+  uint64_t count, total_ns, max_ns;
+  uint64_t hist[LS_HIST_BUCKETS];
+};
+
+struct ls_tstats {
+  struct ls_tstats *next;
+  struct site_stats *page[MAX_PAGES];
+};
+
+static struct ls_site *chunks[MAX_CHUNKS];
+static uint32_t nsites; /* ids 1..nsites are valid */
+static struct ls_map site_map;
+static struct ls_map bindings;
+static struct ls_tstats *all_stats; /* every thread's, never freed: threads end, their counts stay */
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct ls_site *site_at(uint32_t id) { return &chunks[id >> CHUNK_BITS][id & (CHUNK - 1)]; }
+
+static void write_site(uint32_t id) {
+  struct ls_site *s = site_at(id);
+  char buf[512];
+  struct ls_rec r;
+  ls_rec_begin(&r, buf, sizeof(buf), 'C');
+  ls_rec_u(&r, "id", id);
+  ls_rec_s(&r, "kind", s->kind);
+  ls_rec_x(&r, "cb", (uintptr_t)s->cb);
+  ls_rec_u(&r, "stack", s->stack);
+  ls_write_locked(&r);
+}
+
+static uint32_t site_create(const char *kind, const void *cb, const void *caller, const void *lib_fn) {
+  uintptr_t v;
+  ls_tls.guard++;
+  /* The loop library calling its own exports (uv_loop_init -> uv_async_init) is not a site. */
+  if (lib_fn && ls_same_object(caller, lib_fn)) {
+    ls_map_put(&site_map, (uintptr_t)cb, (uintptr_t)caller, LS_SITE_INTERNAL, 0);
+    ls_tls.guard--;
+    return LS_SITE_INTERNAL;
+  }
+  uint32_t stack = ls_stack_capture(); /* outside the writer lock: it unwinds */
+  ls_writer_lock();
+  uint32_t id = LS_SITE_NONE;
+  if (ls_map_get(&site_map, (uintptr_t)cb, (uintptr_t)caller, &v, NULL)) {
+    id = (uint32_t)v; /* another thread made it meanwhile */
+  } else if (nsites + 1 < CHUNK * MAX_CHUNKS) {
+    uint32_t nid = nsites + 1;
+    struct ls_site **c = &chunks[nid >> CHUNK_BITS];
+    if (!*c) *c = calloc(CHUNK, sizeof(struct ls_site));
+    if (*c) {
+      struct ls_site *s = site_at(nid);
+      s->kind = kind;
+      s->cb = cb;
+      s->stack = stack;
+      __atomic_store_n(&nsites, nid, __ATOMIC_RELEASE);
+      write_site(nid);
+      if (ls_map_put(&site_map, (uintptr_t)cb, (uintptr_t)caller, nid, 0) == 0) id = nid;
+    }
+  }
+  ls_writer_unlock();
+  ls_tls.guard--;
+  return id;
+}
+
+uint32_t ls_site_get(const char *kind, const void *cb, const void *caller, const void *lib_fn) {
+  uintptr_t v;
+  if (LS_LIKELY(ls_map_get(&site_map, (uintptr_t)cb, (uintptr_t)caller, &v, NULL))) return (uint32_t)v;
+  if (!ls_active) return LS_SITE_NONE;
+  return site_create(kind, cb, caller, lib_fn);
+}
+
+
+/* ---- per-thread aggregates ---- */
+
+static __attribute__((noinline)) struct site_stats *stats_page_new(uint32_t site) {
+  struct ls_tstats *ts = ls_tls.stats;
+  if (!ts) {
+    ts = mmap(NULL, sizeof(*ts), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ts == MAP_FAILED) return NULL;
+    pthread_mutex_lock(&stats_mu);
+    ts->next = all_stats;
+    __atomic_store_n(&all_stats, ts, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&stats_mu);
+    ls_tls.stats = ts;
+  }
+  struct site_stats *p = mmap(NULL, PAGE * sizeof(struct site_stats), PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  __atomic_store_n(&ts->page[site >> PAGE_BITS], p, __ATOMIC_RELEASE);
+  return p + (site & (PAGE - 1));
+}
+
+static inline struct site_stats *stats_for(uint32_t site) {
+  struct ls_tstats *ts = ls_tls.stats;
+  struct site_stats *p;
+  if (LS_LIKELY(ts && (p = ts->page[site >> PAGE_BITS]) != NULL)) return p + (site & (PAGE - 1));
+  return stats_page_new(site);
+}
+
+#define BUMP(p, v) LS_RELAXED_STORE((p), LS_RELAXED_LOAD(p) + (v))
+
+void ls_site_account(uint32_t site, uint64_t t0) {
+  uint64_t ns = ls_ticks_to_ns(ls_now() - t0);
+  struct site_stats *st = stats_for(site);
+  if (LS_LIKELY(st != NULL)) {
+    BUMP(&st->count, 1);
+    BUMP(&st->total_ns, ns);
+    if (ns > st->max_ns) LS_RELAXED_STORE(&st->max_ns, ns);
+    BUMP(&st->hist[ls_hist_bucket(ns)], 1);
+  }
+  struct ls_loop *l = ls_tls.loop;
+  if (l) BUMP(&l->callbacks, 1);
+  if (LS_UNLIKELY(ns >= ls_slow_ns)) ls_finding_slow_callback(site, ns);
+}
+
+/* Sum of every thread's page for one site. */
+static void sum_site(uint32_t id, struct site_stats *out) {
+  memset(out, 0, sizeof(*out));
+  for (struct ls_tstats *ts = __atomic_load_n(&all_stats, __ATOMIC_ACQUIRE); ts; ts = ts->next) {
+    struct site_stats *p = __atomic_load_n(&ts->page[id >> PAGE_BITS], __ATOMIC_ACQUIRE);
+    if (!p) continue;
+    p += id & (PAGE - 1);
+    uint64_t c = LS_RELAXED_LOAD(&p->count);
+    if (!c) continue;
+    out->count += c;
+    out->total_ns += LS_RELAXED_LOAD(&p->total_ns);
+    uint64_t mx = LS_RELAXED_LOAD(&p->max_ns);
+    if (mx > out->max_ns) out->max_ns = mx;
+    for (unsigned b = 0; b < LS_HIST_BUCKETS; b++) out->hist[b] += LS_RELAXED_LOAD(&p->hist[b]);
+  }
+}
+
+/* Writes a G record for every site whose count moved since the last flush. */
+void ls_sites_flush(void) {
+  static struct site_stats sum; /* only the flushing thread, under the writer lock */
+  char buf[LS_REC_MAX];
+  ls_writer_lock();
+  uint32_t n = __atomic_load_n(&nsites, __ATOMIC_ACQUIRE);
+  for (uint32_t id = 1; id <= n; id++) {
+    struct ls_site *s = site_at(id);
+    sum_site(id, &sum);
+    if (sum.count == s->flushed_count) continue;
+    struct ls_rec r;
+    ls_rec_begin(&r, buf, sizeof(buf), 'G');
+    ls_rec_u(&r, "site", id);
+    ls_rec_u(&r, "count", sum.count);
+    ls_rec_u(&r, "total_ns", sum.total_ns);
+    ls_rec_u(&r, "max_ns", sum.max_ns);
+    ls_rec_hist(&r, "hist", sum.hist, LS_HIST_BUCKETS);
+    if (ls_write_locked(&r) == 0) s->flushed_count = sum.count;
+  }
+  ls_writer_unlock();
+}
+
+void ls_sites_rewrite_all(void) {
+  ls_writer_lock();
+  uint32_t n = nsites;
+  for (uint32_t id = 1; id <= n; id++) {
+    struct ls_site *s = site_at(id);
+    write_site(id);
+    s->flushed_count = 0;
+    s->finding = 0;
+    s->slow_count = s->slow_total = s->slow_max = 0;
+  }
+  ls_writer_unlock();
+}
+
+/* Child after fork: its report counts its own callbacks only. */
+void ls_sites_reset_counts(void) {
+  for (struct ls_tstats *ts = all_stats; ts; ts = ts->next)
+    for (size_t i = 0; i < MAX_PAGES; i++)
+      if (ts->page[i]) memset(ts->page[i], 0, PAGE * sizeof(struct site_stats));
+}
+
+/* Slow-callback bookkeeping, under the writer lock (see findings.c). */
+struct ls_site *ls_site_ptr(uint32_t id) { return site_at(id); }
+
+/* ---- bindings: which user callback a trampoline stands in for ---- */
+
+void ls_bind(const void *obj, enum ls_slot slot, void *cb, uint32_t site) {
+  uintptr_t c, s;
+  /* A restart with the same callback from the same site (the common case) needs no lock. */
+  if (ls_map_get(&bindings, (uintptr_t)obj, slot, &c, &s) && c == (uintptr_t)cb && s == site) return;
+  ls_map_put(&bindings, (uintptr_t)obj, slot, (uintptr_t)cb, site);
+}
+
+bool ls_binding(const void *obj, enum ls_slot slot, void **cb, uint32_t *site) {
+  uintptr_t c, s;
+  if (!ls_map_get(&bindings, (uintptr_t)obj, slot, &c, &s)) return false;
+  *cb = (void *)c;
+  *site = (uint32_t)s;
+  return true;
+}
+
+void ls_unbind(const void *obj, enum ls_slot slot) { ls_map_del(&bindings, (uintptr_t)obj, slot); }

@@ -1,0 +1,295 @@
+/* Threads: who created each one and where, how it ended, and whether anyone collected its result.
+ * A thread that finished but was neither joined nor detached is a finding at exit (unjoined-thread,
+ * or unretrieved-error when its result says it failed); one still running at exit is only listed. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shim.h"
+
+enum how { RUNNING, RETURNED, EXITED, CANCELLED };
+static const char *const how_names[] = {"running", "returned", "exited", "cancelled"};
+
+struct ls_thread_rec {
+  struct ls_thread_rec *next;
+  pthread_t pt;
+  pid_t tid, parent;
+  uint32_t stack;
+  void *(*routine)(void *);
+  void *arg;
+  void *result;
+  enum how how;
+  bool joined, detached;
+  const char *role;
+};
+
+static struct ls_thread_rec *threads; /* under mu */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t end_key;
+static struct ls_thread_rec main_rec;
+
+#define THREAD_HOOKS(X)                                                                                      \
+  X(pthread_create) X(pthread_join) X(pthread_tryjoin_np) X(pthread_timedjoin_np) X(pthread_clockjoin_np)    \
+  X(pthread_detach) X(pthread_exit) X(pthread_setname_np)
+#define DECLARE(name) LS_REAL_SLOT(name);
+THREAD_HOOKS(DECLARE)
+#undef DECLARE
+#define REAL(name) LS_REAL_FN(name, NULL)
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void write_start(const struct ls_thread_rec *t, const char *name) {
+  char buf[512];
+  struct ls_rec r;
+  ls_rec_begin(&r, buf, sizeof(buf), 'T');
+  ls_rec_u(&r, "tid", (uint64_t)t->tid);
+  ls_rec_u(&r, "parent", (uint64_t)t->parent);
+  ls_rec_u(&r, "stack", t->stack);
+  ls_rec_x(&r, "routine", (uintptr_t)t->routine);
+  ls_rec_u(&r, "start_ns", ls_realtime_ns());
+  ls_rec_s(&r, "role", t->role);
+  ls_rec_s(&r, "name", name);
+  ls_write(&r);
+}
+
+static void write_tid_event(char kind, pid_t tid, const char *key2, uint64_t v2) {
+  char buf[128];
+  struct ls_rec r;
+  ls_rec_begin(&r, buf, sizeof(buf), kind);
+  ls_rec_u(&r, "tid", (uint64_t)tid);
+  if (key2) ls_rec_u(&r, key2, v2);
+  ls_write(&r);
+}
+
+/* The thread records its own ending: only it can read its CPU time. */
+static void thread_ended(struct ls_thread_rec *t, enum how how, void *result) {
+  if (!t || t->how != RUNNING) return;
+  ls_tls.guard++;
+  t->how = how;
+  t->result = result;
+  char buf[256];
+  struct ls_rec r;
+  ls_rec_begin(&r, buf, sizeof(buf), 'E');
+  ls_rec_u(&r, "tid", (uint64_t)t->tid);
+  ls_rec_u(&r, "end_ns", ls_realtime_ns());
+  ls_rec_u(&r, "cpu_ns", thread_cpu_ns());
+  ls_rec_x(&r, "result", (uintptr_t)result);
+  ls_rec_s(&r, "how", how_names[how]);
+  ls_write(&r);
+  ls_tls.guard--;
+}
+
+/* pthread key destructors run on every way out of a thread; only cancellation gets here unrecorded. */
+static void end_key_destructor(void *p) { thread_ended(p, CANCELLED, PTHREAD_CANCELED); }
+
+static void *thread_start(void *p) {
+  struct ls_thread_rec *t = p;
+  ls_tls.rec = t;
+  ls_tls.guard++;
+  t->tid = ls_gettid();
+  char name[16] = "";
+  pthread_getname_np(pthread_self(), name, sizeof(name));
+  write_start(t, name);
+  pthread_setspecific(end_key, t);
+  ls_tls.guard--;
+  void *ret = t->routine(t->arg);
+  thread_ended(t, RETURNED, ret);
+  return ret;
+}
+
+static const char *role_for(const void *caller) {
+  Dl_info di;
+  if (dladdr(caller, &di) && di.dli_fname) {
+    const char *base = strrchr(di.dli_fname, '/');
+    base = base ? base + 1 : di.dli_fname;
+    if (strncmp(base, "libuv.so", 8) == 0) return "uv pool";
+    if (strncmp(base, "libglib-2.0.so", 14) == 0 || strncmp(base, "libgio-2.0.so", 13) == 0) return "glib worker";
+  }
+  return "worker";
+}
+
+LS_EXPORT int pthread_create(pthread_t *pt, const pthread_attr_t *attr, void *(*routine)(void *), void *arg) {
+  if (!REAL(pthread_create)) return EAGAIN;
+  if (ls_tls.guard || !ls_active) return real_pthread_create(pt, attr, routine, arg);
+  ls_tls.guard++;
+  struct ls_thread_rec *t = calloc(1, sizeof(*t));
+  if (!t) {
+    ls_tls.guard--;
+    return real_pthread_create(pt, attr, routine, arg);
+  }
+  t->parent = ls_gettid();
+  t->routine = routine;
+  t->arg = arg;
+  t->stack = ls_stack_capture();
+  t->role = role_for(__builtin_return_address(0));
+  int ds = PTHREAD_CREATE_JOINABLE;
+  if (attr && pthread_attr_getdetachstate(attr, &ds) == 0 && ds == PTHREAD_CREATE_DETACHED) t->detached = true;
+  pthread_mutex_lock(&mu);
+  t->next = threads;
+  threads = t;
+  pthread_mutex_unlock(&mu);
+  ls_tls.guard--;
+  int saved = errno;
+  int rc = real_pthread_create(pt, attr, thread_start, t);
+  if (rc == 0) {
+    t->pt = *pt;
+  } else {
+    pthread_mutex_lock(&mu);
+    for (struct ls_thread_rec **pp = &threads; *pp; pp = &(*pp)->next)
+      if (*pp == t) {
+        *pp = t->next;
+        break;
+      }
+    pthread_mutex_unlock(&mu);
+    free(t);
+  }
+  errno = saved;
+  return rc;
+}
+
+/* The record of a live (not yet joined) thread with this handle. */
+static struct ls_thread_rec *find(pthread_t pt) {
+  for (struct ls_thread_rec *t = threads; t; t = t->next)
+    if (pthread_equal(t->pt, pt) && !t->joined) return t;
+  return NULL;
+}
+
+static void mark_joined(pthread_t pt) {
+  pthread_mutex_lock(&mu);
+  struct ls_thread_rec *t = find(pt);
+  if (t) t->joined = true;
+  pthread_mutex_unlock(&mu);
+  if (t) write_tid_event('J', t->tid, "by", (uint64_t)ls_gettid());
+}
+
+#define JOIN_HOOK(name, params, args, pt)                                                                   \
+  LS_EXPORT int name params {                                                                               \
+    if (!REAL(name)) return ENOSYS;                                                                         \
+    int rc = real_##name args;                                                                              \
+    if (rc == 0 && !ls_tls.guard && ls_active) {                                                            \
+      int saved = errno;                                                                                    \
+      mark_joined(pt);                                                                                      \
+      errno = saved;                                                                                        \
+    }                                                                                                       \
+    return rc;                                                                                              \
+  }
+JOIN_HOOK(pthread_join, (pthread_t pt, void **ret), (pt, ret), pt)
+JOIN_HOOK(pthread_tryjoin_np, (pthread_t pt, void **ret), (pt, ret), pt)
+JOIN_HOOK(pthread_timedjoin_np, (pthread_t pt, void **ret, const struct timespec *ts), (pt, ret, ts), pt)
+JOIN_HOOK(pthread_clockjoin_np, (pthread_t pt, void **ret, clockid_t c, const struct timespec *ts),
+          (pt, ret, c, ts), pt)
+
+LS_EXPORT int pthread_detach(pthread_t pt) {
+  if (!REAL(pthread_detach)) return ENOSYS;
+  int rc = real_pthread_detach(pt);
+  if (rc == 0 && !ls_tls.guard && ls_active) {
+    int saved = errno;
+    pthread_mutex_lock(&mu);
+    struct ls_thread_rec *t = find(pt);
+    if (t) t->detached = true;
+    pthread_mutex_unlock(&mu);
+    if (t) write_tid_event('D', t->tid, NULL, 0);
+    errno = saved;
+  }
+  return rc;
+}
+
+LS_EXPORT void pthread_exit(void *ret) {
+  if (!ls_tls.guard) thread_ended(ls_tls.rec, EXITED, ret);
+  if (REAL(pthread_exit)) real_pthread_exit(ret);
+  abort(); /* no real pthread_exit: nothing sane is left to do */
+}
+
+LS_EXPORT int pthread_setname_np(pthread_t pt, const char *name) {
+  if (!REAL(pthread_setname_np)) return ENOSYS;
+  int rc = real_pthread_setname_np(pt, name);
+  if (rc == 0 && !ls_tls.guard && ls_active) {
+    int saved = errno;
+    pid_t tid = 0;
+    if (pthread_equal(pt, pthread_self())) tid = ls_gettid();
+    else {
+      pthread_mutex_lock(&mu);
+      struct ls_thread_rec *t = find(pt);
+      if (t) tid = t->tid;
+      pthread_mutex_unlock(&mu);
+    }
+    if (tid) {
+      char buf[128];
+      struct ls_rec r;
+      ls_rec_begin(&r, buf, sizeof(buf), 'N');
+      ls_rec_u(&r, "tid", (uint64_t)tid);
+      ls_rec_s(&r, "name", name);
+      ls_write(&r);
+    }
+    errno = saved;
+  }
+  return rc;
+}
+
+void ls_threads_init_main(void) {
+  pthread_key_create(&end_key, end_key_destructor);
+  main_rec.pt = pthread_self();
+  main_rec.tid = ls_gettid();
+  main_rec.role = "main";
+  ls_tls.rec = &main_rec;
+  char name[16] = "";
+  pthread_getname_np(pthread_self(), name, sizeof(name));
+  write_start(&main_rec, name);
+}
+
+static bool failed_result(void *result) {
+  intptr_t v = (intptr_t)result;
+  return result == PTHREAD_CANCELED || (v >= -4095 && v <= -1);
+}
+
+/* At exit: one finding per (category, start routine, creation stack), counting the threads. */
+void ls_threads_finish(void) {
+  pthread_mutex_lock(&mu);
+  for (struct ls_thread_rec *t = threads; t; t = t->next) {
+    if (t->how == RUNNING || t->joined || t->detached || !t->routine) continue;
+    bool failed = failed_result(t->result);
+    uint64_t count = 0;
+    bool first = true;
+    for (struct ls_thread_rec *u = threads; u; u = u->next) {
+      if (u->how == RUNNING || u->joined || u->detached || u->routine != t->routine || u->stack != t->stack ||
+          failed_result(u->result) != failed)
+        continue;
+      count++;
+    }
+    /* Report each group once: at its first member in list order. */
+    for (struct ls_thread_rec *u = threads; u != t; u = u->next)
+      if (u->how != RUNNING && !u->joined && !u->detached && u->routine == t->routine && u->stack == t->stack &&
+          failed_result(u->result) == failed) {
+        first = false;
+        break;
+      }
+    if (first) ls_finding_thread(ls_finding_new_id(), failed, count, t->tid, (const void *)t->routine, t->stack, t->result);
+  }
+  pthread_mutex_unlock(&mu);
+}
+
+/* Child after fork: only the forking thread exists in the child. */
+void ls_threads_after_fork_child(void) {
+  pthread_mutex_init(&mu, NULL);
+  struct ls_thread_rec *self = ls_tls.rec;
+  threads = NULL;
+  if (self && self != &main_rec) {
+    self->next = NULL;
+    self->parent = self->tid;
+    threads = self;
+  }
+  if (self) {
+    self->tid = ls_gettid();
+    char name[16] = "";
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    write_start(self, name);
+  }
+}
