@@ -143,7 +143,10 @@ static void start_flusher(void) {
   if (flusher_running) pthread_setname_np(flusher, "loopscope");
 }
 
+static void before_fork(void);
+static void after_fork_parent(void);
 static void after_fork_child(void);
+static pid_t report_pid; /* the process the open report belongs to (a vfork child is not it) */
 
 void ls_init(void) {
   if (__atomic_exchange_n(&init_state, 1, __ATOMIC_ACQ_REL) != 0) return;
@@ -171,7 +174,8 @@ void ls_init(void) {
   ls_active = true;
   write_header();
   ls_threads_init_main();
-  pthread_atfork(NULL, NULL, after_fork_child);
+  report_pid = getpid();
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   start_flusher();
 out:
   ls_tls.guard--;
@@ -214,7 +218,8 @@ void ls_finish(const char *how, int status) {
 /* Before exec the image is replaced: everything recorded goes out, then a trailer. If the exec fails
  * the process goes on and keeps appending; the reader only calls a file complete when Z is last. */
 void ls_before_exec(void) {
-  if (!ls_active) return;
+  /* A vfork child shares our memory and fd table but is not the process the report describes. */
+  if (!ls_active || getpid() != report_pid) return;
   ls_tls.guard++;
   ls_sites_flush();
   ls_loops_flush();
@@ -223,9 +228,21 @@ void ls_before_exec(void) {
   ls_tls.guard--;
 }
 
+/* fork() while another thread writes: hold the writer lock across it so the child never inherits it
+ * taken. The child re-initialises it instead of unlocking (it is the only thread there). */
+static void before_fork(void) {
+  if (ls_active) ls_writer_lock();
+}
+
+static void after_fork_parent(void) {
+  if (ls_active) ls_writer_unlock();
+}
+
 static void after_fork_child(void) {
   if (!ls_active) return;
+  ls_writer_reinit_lock();
   ls_tls.tid = 0;
+  report_pid = getpid();
   ls_writer_close();
   finished = 0;
   flusher_running = false;
@@ -237,6 +254,7 @@ static void after_fork_child(void) {
   write_header();
   ls_stack_rewrite_all();
   ls_sites_reset_counts();
+  ls_loops_reset_counts();
   ls_sites_rewrite_all();
   ls_threads_after_fork_child();
   /* The flush thread did not survive fork; starting threads in an atfork handler is unsafe, so the

@@ -55,3 +55,12 @@ void ls_loops_flush(void) {
   }
   ls_writer_unlock();
 }
+
+/* Child after fork: its report counts its own iterations only. */
+void ls_loops_reset_counts(void) {
+  for (uint32_t i = 0; i < nloops; i++) {
+    struct ls_loop *l = loops[i];
+    l->iterations = l->callbacks = l->flushed_iterations = l->flushed_callbacks = 0;
+    l->written = false;
+  }
+}

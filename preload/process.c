@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +26,54 @@ EXEC_HOOK(execv, (const char *path, char *const argv[]), (path, argv))
 EXEC_HOOK(execvp, (const char *file, char *const argv[]), (file, argv))
 EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
 EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
+
+/* The execl family is variadic and reaches execve inside libc, out of our sight: gather the arguments
+ * and go through our own execve/execvp hooks. */
+#define MAX_EXECL_ARGS 4096
+#define GATHER_ARGS(first, ap, argv, n)                                                                     \
+  do {                                                                                                      \
+    (argv)[0] = (char *)(first);                                                                            \
+    (n) = 1;                                                                                                \
+    while ((argv)[(n)-1] != NULL) {                                                                         \
+      if ((n) == MAX_EXECL_ARGS) {                                                                          \
+        va_end(ap);                                                                                         \
+        errno = E2BIG;                                                                                      \
+        return -1;                                                                                          \
+      }                                                                                                     \
+      (argv)[(n)++] = va_arg(ap, char *);                                                                   \
+    }                                                                                                       \
+  } while (0)
+
+LS_EXPORT int execl(const char *path, const char *arg, ...) {
+  char *argv[MAX_EXECL_ARGS];
+  size_t n;
+  va_list ap;
+  va_start(ap, arg);
+  GATHER_ARGS(arg, ap, argv, n);
+  va_end(ap);
+  return execv(path, argv);
+}
+
+LS_EXPORT int execlp(const char *file, const char *arg, ...) {
+  char *argv[MAX_EXECL_ARGS];
+  size_t n;
+  va_list ap;
+  va_start(ap, arg);
+  GATHER_ARGS(arg, ap, argv, n);
+  va_end(ap);
+  return execvp(file, argv);
+}
+
+LS_EXPORT int execle(const char *path, const char *arg, ...) {
+  char *argv[MAX_EXECL_ARGS];
+  size_t n;
+  va_list ap;
+  va_start(ap, arg);
+  GATHER_ARGS(arg, ap, argv, n);
+  char *const *envp = va_arg(ap, char *const *);
+  va_end(ap);
+  return execve(path, argv, envp);
+}
 
 LS_EXPORT void *dlopen(const char *file, int flags) {
   if (!LS_REAL_FN(dlopen, NULL)) return NULL;

@@ -80,6 +80,7 @@ const char *ls_writer_path(void);
 int ls_write(struct ls_rec *r);
 void ls_writer_lock(void);
 void ls_writer_unlock(void);
+void ls_writer_reinit_lock(void); /* child after fork */
 int ls_write_locked(struct ls_rec *r);
 void ls_writer_close(void);
 int ls_writer_fd(void);
@@ -137,6 +138,7 @@ struct ls_loop {
 };
 struct ls_loop *ls_loop_get(const char *lib, const void *addr);
 void ls_loops_flush(void);
+void ls_loops_reset_counts(void);
 
 /* ---- threads.c ---- */
 void ls_threads_init_main(void);
