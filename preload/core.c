@@ -118,6 +118,13 @@ static void write_header(void) {
   ls_modules_write();
 }
 
+void ls_flush_aggregates(void) {
+  ls_writer_lock();
+  ls_sites_flush_locked();
+  ls_loops_flush_locked();
+  ls_writer_unlock();
+}
+
 static void *flush_main(void *arg) {
   (void)arg;
   ls_tls.guard = 1; /* the shim's own thread: never a site, never a finding */
@@ -126,8 +133,7 @@ static void *flush_main(void *arg) {
     while (syscall(SYS_nanosleep, &d, &d) != 0 && errno == EINTR) {
     }
     if (__atomic_load_n(&finished, __ATOMIC_ACQUIRE)) break;
-    ls_sites_flush();
-    ls_loops_flush();
+    ls_flush_aggregates();
   }
   return NULL;
 }
@@ -177,40 +183,37 @@ void ls_init(void) {
   report_pid = getpid();
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   start_flusher();
+  ls_crash_install();
 out:
   ls_tls.guard--;
   __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
   errno = saved;
 }
 
-static void write_exit(const char *how, int status) {
+/* X (how the process ended) and the Z trailer. Without take_lock the caller holds the writer lock, or
+ * (a crash while another thread held it) cannot have it: each record is still one whole write(2) on an
+ * O_APPEND fd. */
+void ls_write_ending(const char *how, int status, bool take_lock) {
   char buf[128];
   struct ls_rec r;
+  if (take_lock) ls_writer_lock();
   ls_rec_begin(&r, buf, sizeof(buf), 'X');
   ls_rec_s(&r, "how", how);
   ls_rec_i(&r, "status", status);
-  ls_write(&r);
-}
-
-static void write_trailer(void) {
-  char buf[64];
-  struct ls_rec r;
-  ls_writer_lock();
+  ls_write_locked(&r);
   ls_rec_begin(&r, buf, sizeof(buf), 'Z');
   ls_rec_u(&r, "records", ls_writer_records() + 1);
   ls_write_locked(&r);
-  ls_writer_unlock();
+  if (take_lock) ls_writer_unlock();
 }
 
 void ls_finish(const char *how, int status) {
   if (!ls_active || __atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL)) return;
   int saved = errno;
   ls_tls.guard++;
-  ls_sites_flush();
-  ls_loops_flush();
+  ls_flush_aggregates();
   ls_threads_finish();
-  write_exit(how, status);
-  write_trailer();
+  ls_write_ending(how, status, true);
   ls_tls.guard--;
   errno = saved;
 }
@@ -221,10 +224,8 @@ void ls_before_exec(void) {
   /* A vfork child shares our memory and fd table but is not the process the report describes. */
   if (!ls_active || getpid() != report_pid) return;
   ls_tls.guard++;
-  ls_sites_flush();
-  ls_loops_flush();
-  write_exit("exec", 0);
-  write_trailer();
+  ls_flush_aggregates();
+  ls_write_ending("exec", 0, true);
   ls_tls.guard--;
 }
 

@@ -30,10 +30,10 @@ struct ls_loop *ls_loop_get(const char *lib, const void *addr) {
   return l;
 }
 
-void ls_loops_flush(void) {
+/* Caller holds the writer lock; async-signal-safe. */
+void ls_loops_flush_locked(void) {
   char buf[256];
   uint32_t n = __atomic_load_n(&nloops, __ATOMIC_ACQUIRE);
-  ls_writer_lock();
   for (uint32_t i = 0; i < n; i++) {
     struct ls_loop *l = loops[i];
     uint64_t it = LS_RELAXED_LOAD(&l->iterations), cb = LS_RELAXED_LOAD(&l->callbacks);
@@ -53,7 +53,6 @@ void ls_loops_flush(void) {
       l->written = true;
     }
   }
-  ls_writer_unlock();
 }
 
 /* Child after fork: its report counts its own iterations only. */

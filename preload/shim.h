@@ -80,6 +80,7 @@ const char *ls_writer_path(void);
 int ls_write(struct ls_rec *r);
 void ls_writer_lock(void);
 void ls_writer_unlock(void);
+bool ls_writer_trylock(void);
 void ls_writer_reinit_lock(void); /* child after fork */
 int ls_write_locked(struct ls_rec *r);
 void ls_writer_close(void);
@@ -105,7 +106,7 @@ void ls_stack_rewrite_all(void); /* child after fork */
 #define LS_SITE_INTERNAL 0xffffffffu /* the loop library calling itself: pass through */
 uint32_t ls_site_get(const char *kind, const void *cb, const void *caller, const void *lib_fn);
 void ls_site_account(uint32_t site, uint64_t t0);
-void ls_sites_flush(void);
+void ls_sites_flush_locked(void);
 void ls_sites_rewrite_all(void); /* child after fork */
 void ls_sites_reset_counts(void);
 
@@ -137,7 +138,9 @@ struct ls_loop {
   bool written;
 };
 struct ls_loop *ls_loop_get(const char *lib, const void *addr);
-void ls_loops_flush(void);
+void ls_loops_flush_locked(void);
+/* Both, under the writer lock. */
+void ls_flush_aggregates(void);
 void ls_loops_reset_counts(void);
 
 /* ---- threads.c ---- */
@@ -148,6 +151,8 @@ void ls_threads_after_fork_child(void);
 /* ---- findings.c ---- */
 uint32_t ls_finding_new_id(void);
 void ls_before_exec(void);
+void ls_write_ending(const char *how, int status, bool take_lock);
+void ls_crash_install(void);
 void ls_finding_slow_callback(uint32_t site, uint64_t ns);
 void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, const void *routine, uint32_t stack,
                        void *result);

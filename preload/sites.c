@@ -150,11 +150,11 @@ static void sum_site(uint32_t id, struct site_stats *out) {
   }
 }
 
-/* Writes a G record for every site whose count moved since the last flush. */
-void ls_sites_flush(void) {
-  static struct site_stats sum; /* only the flushing thread, under the writer lock */
+/* Writes a G record for every site whose count moved since the last flush. Caller holds the writer
+ * lock; async-signal-safe (the crash handler calls it). */
+void ls_sites_flush_locked(void) {
+  static struct site_stats sum; /* only under the writer lock */
   char buf[LS_REC_MAX];
-  ls_writer_lock();
   uint32_t n = __atomic_load_n(&nsites, __ATOMIC_ACQUIRE);
   for (uint32_t id = 1; id <= n; id++) {
     struct ls_site *s = site_at(id);
@@ -169,7 +169,6 @@ void ls_sites_flush(void) {
     ls_rec_hist(&r, "hist", sum.hist, LS_HIST_BUCKETS);
     if (ls_write_locked(&r) == 0) s->flushed_count = sum.count;
   }
-  ls_writer_unlock();
 }
 
 void ls_sites_rewrite_all(void) {

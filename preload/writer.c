@@ -106,6 +106,7 @@ bool ls_is_report_fd(int fd) { return fd >= 0 && fd == __atomic_load_n(&report_f
 
 void ls_writer_lock(void) { pthread_mutex_lock(&write_mu); }
 void ls_writer_unlock(void) { pthread_mutex_unlock(&write_mu); }
+bool ls_writer_trylock(void) { return pthread_mutex_trylock(&write_mu) == 0; }
 void ls_writer_reinit_lock(void) { pthread_mutex_init(&write_mu, NULL); }
 
 int ls_write_locked(struct ls_rec *r) {
