@@ -280,7 +280,8 @@ LS_REAL_SLOT(_Exit);
 
 LS_EXPORT void exit(int status) {
   ls_note_exit_status(status);
-  LS_REAL_FN(exit, NULL)(status);
+  if (LS_REAL_FN(exit, NULL)) real_exit(status);
+  syscall(SYS_exit_group, status);
   __builtin_unreachable();
 }
 
@@ -314,5 +315,10 @@ LS_REAL_SLOT(__libc_start_main);
 LS_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
                                 void (*rtld_fini)(void), void *stack_end) {
   real_main = main;
-  return LS_REAL_FN(__libc_start_main, NULL)(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+  if (!LS_REAL_FN(__libc_start_main, NULL)) {
+    static const char msg[] = "loopscope: fatal: the real __libc_start_main cannot be found\n";
+    ls_log_line(msg, sizeof(msg) - 1);
+    syscall(SYS_exit_group, 125);
+  }
+  return real___libc_start_main(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
 }
