@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <elf.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,6 +76,8 @@ static int write_one(struct dl_phdr_info *info, size_t size, void *data) {
     ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
     path[n > 0 ? n : 0] = '\0';
     name = path;
+  } else if (name[0] != '/' && strchr(name, '/') && realpath(name, path)) {
+    name = path; /* dlopen("./plugin.so"): the CLI reads it later, from another directory */
   }
   char bid[130];
   build_id_hex(info, bid, sizeof(bid));
