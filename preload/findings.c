@@ -93,6 +93,7 @@ void ls_finding_slow_callback(uint32_t site, uint64_t ns) {
   struct ls_site *s = ls_site_ptr(site);
   char line[1024], msg[400], num[32];
   struct sb m = {msg, sizeof(msg), 0};
+  int saved_errno = errno;
   ls_tls.guard++;
   sb_str(&m, "Executing ");
   describe(&m, s->kind, s->cb);
@@ -125,6 +126,7 @@ void ls_finding_slow_callback(uint32_t site, uint64_t ns) {
 
   if (ls_opt.verbosity >= 1 && worth_logging(count)) log_live(msg, m.len, count);
   ls_tls.guard--;
+  errno = saved_errno;
 }
 
 /* A thread's ending nobody collected: unjoined-thread, or unretrieved-error when its result says it

@@ -4,6 +4,7 @@
  * handful of relaxed stores, no locks, no malloc, no syscalls. The flush thread sums the per-thread
  * pages racily (relaxed loads of aligned words: a snapshot may be one callback behind, never torn). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,11 +52,13 @@ static void write_site(uint32_t id) {
 
 static uint32_t site_create(const char *kind, const void *cb, const void *caller, const void *lib_fn) {
   uintptr_t v;
+  int saved_errno = errno; /* unwinding and dladdr may touch errno; the program must not see it */
   ls_tls.guard++;
   /* The loop library calling its own exports (uv_loop_init -> uv_async_init) is not a site. */
   if (lib_fn && ls_same_object(caller, lib_fn)) {
     ls_map_put(&site_map, (uintptr_t)cb, (uintptr_t)caller, LS_SITE_INTERNAL, 0);
     ls_tls.guard--;
+    errno = saved_errno;
     return LS_SITE_INTERNAL;
   }
   uint32_t stack = ls_stack_capture(); /* outside the writer lock: it unwinds */
@@ -79,6 +82,7 @@ static uint32_t site_create(const char *kind, const void *cb, const void *caller
   }
   ls_writer_unlock();
   ls_tls.guard--;
+  errno = saved_errno;
   return id;
 }
 
