@@ -1,0 +1,176 @@
+/* JSON output: DESIGN.md section 6 is the floor, and field names are a contract (tests, CI scripts).
+ * Unknown values are null, never invented: a frame without symbols has "function": null and the
+ * module + offset to look it up elsewhere. Numbers are integers; addresses are "0x..." strings. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "json_out.h"
+#include "render.h"
+
+static void line_field(struct json *j, unsigned line) {
+  if (line) json_u64(j, "line", line);
+  else json_null(j, "line");
+}
+
+static void frame_fields(struct json *j, const struct ls_frame *f) {
+  json_string(j, "function", f->function);
+  json_string(j, "file", f->file);
+  line_field(j, f->line);
+  json_string(j, "path", f->path);
+  json_string(j, "module", f->module);
+  json_hex(j, "address", f->address);
+  json_hex(j, "offset", f->offset);
+}
+
+static void frame(struct json *j, const char *key, const struct ls_frame *f) {
+  json_begin_object(j, key);
+  frame_fields(j, f);
+  json_bool(j, "inlined", f->inlined);
+  json_end_object(j);
+}
+
+/* A callback or thread routine: the function and where it is defined. */
+static void location(struct json *j, const char *key, bool has, const struct ls_frame *f) {
+  if (!has) {
+    json_null(j, key);
+    return;
+  }
+  json_begin_object(j, key);
+  frame_fields(j, f);
+  json_end_object(j);
+}
+
+static void stack(struct json *j, const struct lsm_stack *s) {
+  json_begin_array(j, "stack");
+  for (size_t i = 0; i < s->n; i++) frame(j, NULL, &s->frames[i]);
+  json_end_array(j);
+}
+
+static void exit_info(struct json *j, const struct ls_report *r) {
+  if (!r->has_exit) {
+    json_null(j, "exit");
+    return;
+  }
+  json_begin_object(j, "exit");
+  json_string(j, "how", r->exit_how);
+  json_i64(j, "status", r->exit_status);
+  json_end_object(j);
+}
+
+static void thread(struct json *j, const struct lsm_thread *t) {
+  const struct ls_rd_thread *rt = t->t;
+  json_begin_object(j, NULL);
+  json_u64(j, "tid", rt->tid);
+  json_string(j, "name", rt->name);
+  json_string(j, "role", rt->role);
+  json_u64(j, "parent", rt->parent);
+  json_string(j, "state", t->state);
+  if (rt->ended) json_hex(j, "result", rt->result);
+  else json_null(j, "result");
+  json_string(j, "how", rt->how);
+  json_u64(j, "cpu_ns", rt->cpu_ns);
+  json_u64(j, "start_ns", rt->start_ns);
+  if (rt->ended) json_u64(j, "end_ns", rt->end_ns);
+  else json_null(j, "end_ns");
+  if (rt->joined) json_u64(j, "joined_by", rt->joined_by);
+  location(j, "start_routine", t->has_routine, &t->routine);
+  stack(j, &t->stack);
+  json_end_object(j);
+}
+
+static void loop(struct json *j, const struct ls_rd_loop *l) {
+  json_begin_object(j, NULL);
+  json_string(j, "library", l->lib);
+  json_u64(j, "thread", l->thread);
+  json_u64(j, "iterations", l->iterations);
+  json_u64(j, "callbacks", l->callbacks);
+  json_hex(j, "address", l->addr);
+  json_end_object(j);
+}
+
+static void site(struct json *j, const struct lsm_site *s) {
+  json_begin_object(j, NULL);
+  json_u64(j, "id", s->s->id);
+  json_string(j, "kind", s->s->kind);
+  location(j, "callback", true, &s->cb);
+  stack(j, &s->stack);
+  json_u64(j, "count", s->s->count);
+  json_u64(j, "total_ns", s->s->total_ns);
+  json_u64(j, "max_ns", s->s->max_ns);
+  json_u64(j, "p50_ns", s->p50_ns);
+  json_u64(j, "p99_ns", s->p99_ns);
+  json_end_object(j);
+}
+
+static void process(struct json *j, const struct lsm_process *p) {
+  const struct ls_report *r = p->r;
+  json_begin_object(j, NULL);
+  json_u64(j, "pid", r->pid);
+  json_u64(j, "ppid", r->ppid);
+  json_begin_array(j, "argv");
+  for (size_t i = 0; i < r->argc; i++) json_string(j, NULL, r->argv[i]);
+  json_end_array(j);
+  json_string(j, "exe", r->exe);
+  json_u64(j, "start_ns", r->start_ns);
+  json_u64(j, "seq", r->seq);
+  json_string(j, "report", r->path);
+  json_bool(j, "truncated", r->truncated);
+  if (r->truncated) json_u64(j, "truncated_at", r->truncated_at);
+  if (r->error) json_string(j, "error", r->error);
+  exit_info(j, r);
+  json_begin_object(j, "options");
+  for (size_t i = 0; i < r->nopts; i++) json_string(j, r->opt_keys[i], r->opt_values[i]);
+  json_end_object(j);
+  json_begin_array(j, "threads");
+  for (size_t i = 0; i < r->nthreads; i++) thread(j, &p->threads[i]);
+  json_end_array(j);
+  json_begin_array(j, "loops");
+  for (size_t i = 0; i < r->nloops; i++) loop(j, &r->loops[i]);
+  json_end_array(j);
+  json_begin_array(j, "sites");
+  for (size_t i = 0; i < r->nsites; i++) site(j, &p->sites[i]);
+  json_end_array(j);
+  json_begin_array(j, "still_open_at_exit"); /* no record for it in format 1 yet */
+  json_end_array(j);
+  json_begin_array(j, "warnings");
+  for (size_t i = 0; i < r->nwarnings; i++) json_string(j, NULL, r->warnings[i]);
+  json_end_array(j);
+  json_end_object(j);
+}
+
+static void finding(struct json *j, const struct lsm_finding *lf) {
+  const struct ls_rd_finding *f = lf->f;
+  json_begin_object(j, NULL);
+  json_string(j, "category", f->category);
+  json_string(j, "severity", f->severity);
+  json_u64(j, "pid", lf->proc->r->pid);
+  json_u64(j, "tid", f->tid);
+  json_string(j, "message", lf->message);
+  json_u64(j, "count", f->count);
+  json_u64(j, "duration_ns", f->duration_ns);
+  json_u64(j, "total_ns", f->total_ns);
+  json_string(j, "kind", lf->kind);
+  location(j, "callback", lf->has_cb, &lf->cb);
+  if (f->call) json_string(j, "call", f->call);
+  if (f->has_result) json_hex(j, "result", f->result);
+  if (f->other_tid) json_u64(j, "other_tid", f->other_tid);
+  if (f->has_site) json_u64(j, "site", f->site);
+  stack(j, &lf->stack);
+  json_end_object(j);
+}
+
+void render_json(FILE *out, const struct lsm *m) {
+  struct json j;
+  json_init(&j, out);
+  json_begin_object(&j, NULL);
+  json_u64(&j, "format", 1);
+  json_bool(&j, "truncated", m->truncated);
+  json_begin_array(&j, "processes");
+  for (size_t i = 0; i < m->nprocs; i++) process(&j, &m->procs[i]);
+  json_end_array(&j);
+  json_begin_array(&j, "findings");
+  for (size_t i = 0; i < m->nfindings; i++) finding(&j, m->findings[i]);
+  json_end_array(&j);
+  json_end_object(&j);
+  json_finish(&j);
+}

@@ -1,0 +1,229 @@
+/* Text output for a person at a terminal, in asyncio's debug-log words: a summary per process, then
+ * each finding with the stack where its callback or thread was created, "most recent call last".
+ * Every string from a report is untrusted: control characters are shown escaped, so a thread name
+ * cannot forge lines or send terminal escape sequences. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+#define TOP_SITES 10
+
+/* Formats one output line, escapes control characters in it, and ends it with a newline. */
+__attribute__((format(printf, 2, 3))) static void line(FILE *out, const char *fmt, ...) {
+  char *s = NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vasprintf(&s, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f) fprintf(out, "\\x%02x", *p);
+    else fputc(*p, out);
+  }
+  fputc('\n', out);
+  free(s);
+}
+
+static const char *str(const char *s) { return s ? s : "?"; }
+
+/* argv as a shell would need it typed, so a person can copy it. */
+static char *join_argv(const struct ls_report *r) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  for (size_t i = 0; i < r->argc; i++) {
+    const char *a = r->argv[i];
+    if (i) fputc(' ', f);
+    if (a[0] && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") == strlen(a)) {
+      fputs(a, f);
+      continue;
+    }
+    fputc('\'', f);
+    for (; *a; a++) {
+      if (*a == '\'') fputs("'\\''", f);
+      else fputc(*a, f);
+    }
+    fputc('\'', f);
+  }
+  fclose(f);
+  return buf;
+}
+
+static void exit_line(FILE *out, const struct ls_report *r) {
+  if (!r->has_exit) {
+    line(out, "  ended: no exit record (killed, crashed, or still running when the report was read)");
+    return;
+  }
+  const char *how = str(r->exit_how);
+  if (strcmp(how, "signal") == 0) {
+    const char *name = r->exit_status > 0 && r->exit_status < 65 ? sigabbrev_np((int)r->exit_status) : NULL;
+    line(out, "  ended: killed by signal %" PRId64 "%s%s%s", r->exit_status, name ? " (SIG" : "", name ? name : "",
+         name ? ")" : "");
+  } else if (strcmp(how, "exec") == 0) {
+    line(out, "  ended: replaced by execve (the new image has its own report)");
+  } else {
+    line(out, "  ended: %s with status %" PRId64, how, r->exit_status);
+  }
+}
+
+static void threads(FILE *out, const struct lsm_process *p) {
+  const struct ls_report *r = p->r;
+  if (r->nthreads == 0) return;
+  line(out, "  threads (%zu):", r->nthreads);
+  for (size_t i = 0; i < r->nthreads; i++) {
+    const struct lsm_thread *t = &p->threads[i];
+    char routine[1024] = "", result[64] = "";
+    if (t->has_routine) {
+      char d[900];
+      lsm_describe(&t->routine, d, sizeof(d));
+      snprintf(routine, sizeof(routine), ", runs %s", d);
+    }
+    if (t->t->ended) snprintf(result, sizeof(result), ", result 0x%" PRIx64, t->t->result);
+    line(out, "    tid %-7" PRIu64 " %-16s %-8s %s%s%s", t->t->tid, str(t->t->name), str(t->t->role), t->state, result,
+         routine);
+  }
+}
+
+static void loops(FILE *out, const struct ls_report *r) {
+  if (r->nloops == 0) return;
+  line(out, "  loops:");
+  for (size_t i = 0; i < r->nloops; i++) {
+    const struct ls_rd_loop *l = &r->loops[i];
+    line(out, "    %s loop 0x%" PRIx64 " on tid %" PRIu64 ": %" PRIu64 " iterations, %" PRIu64 " callbacks", str(l->lib),
+         l->addr, l->thread, l->iterations, l->callbacks);
+  }
+}
+
+static const struct lsm_site *sort_base;
+
+static int by_total_desc(const void *a, const void *b) {
+  uint64_t x = sort_base[*(const size_t *)a].s->total_ns, y = sort_base[*(const size_t *)b].s->total_ns;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void sites(FILE *out, const struct lsm_process *p) {
+  size_t n = p->r->nsites;
+  if (n == 0) return;
+  size_t *idx = malloc(n * sizeof(*idx));
+  if (!idx) return;
+  for (size_t i = 0; i < n; i++) idx[i] = i;
+  sort_base = p->sites;
+  qsort(idx, n, sizeof(*idx), by_total_desc);
+  line(out, "  callback sites (top %d by total time):", TOP_SITES);
+  line(out, "    %10s %11s %11s %11s %11s  %s", "count", "total", "p50", "p99", "max", "callback");
+  for (size_t k = 0; k < n && k < TOP_SITES; k++) {
+    const struct lsm_site *s = &p->sites[idx[k]];
+    char tot[32], p50[32], p99[32], max[32], cb[1024], reg[1024] = "";
+    lsm_duration(s->s->total_ns, tot, sizeof(tot));
+    lsm_duration(s->p50_ns, p50, sizeof(p50));
+    lsm_duration(s->p99_ns, p99, sizeof(p99));
+    lsm_duration(s->s->max_ns, max, sizeof(max));
+    lsm_describe(&s->cb, cb, sizeof(cb));
+    if (s->stack.n) {
+      char d[900];
+      lsm_describe(&s->stack.frames[0], d, sizeof(d));
+      snprintf(reg, sizeof(reg), ", registered in %s", d);
+    }
+    line(out, "    %10" PRIu64 " %11s %11s %11s %11s  %s %s%s", s->s->count, tot, p50, p99, max, str(s->s->kind), cb, reg);
+  }
+  if (n > TOP_SITES) line(out, "    ... and %zu more sites", n - TOP_SITES);
+  free(idx);
+}
+
+static void process(FILE *out, const struct lsm_process *p) {
+  const struct ls_report *r = p->r;
+  char *args = join_argv(r);
+  line(out, "loopscope: process %" PRIu64 " (parent %" PRIu64 "): %s", r->pid, r->ppid, args && *args ? args : str(r->exe));
+  free(args);
+  if (r->error) line(out, "  report %s is corrupt: %s; showing what came before", str(r->path), r->error);
+  else if (r->truncated)
+    line(out, "  report %s is truncated at byte %" PRIu64 ": showing what it holds", str(r->path), r->truncated_at);
+  exit_line(out, r);
+  threads(out, p);
+  loops(out, r);
+  sites(out, p);
+}
+
+/* Python's traceback lines, outermost first. */
+static void frame(FILE *out, const struct ls_frame *f) {
+  char fb[600];
+  const char *inl = f->inlined ? " (inlined)" : "";
+  if (f->path && f->line)
+    line(out, "  File \"%s\", line %u, in %s%s", f->path, f->line, f->function ? f->function : ls_frame_fallback(f, fb, sizeof(fb)),
+         inl);
+  else if (f->function) line(out, "  in %s (%s)%s", f->function, ls_frame_fallback(f, fb, sizeof(fb)), inl);
+  else line(out, "  in %s", ls_frame_fallback(f, fb, sizeof(fb)));
+}
+
+static const char *severity_color(const char *sev) {
+  if (strcmp(sev, "error") == 0) return "\033[1;31m";
+  if (strcmp(sev, "warning") == 0) return "\033[1;35m";
+  return "\033[1m";
+}
+
+static void finding(FILE *out, const struct lsm *m, const struct lsm_finding *lf, const struct render_opts *o) {
+  const struct ls_rd_finding *f = lf->f;
+  const char *sev = str(f->severity);
+  fputs("loopscope: ", out);
+  if (o->color) fprintf(out, "%s", severity_color(sev));
+  line(out, "%s%s: %s: %s", sev, o->color ? "\033[0m" : "", str(f->category), lf->message);
+  if (m->nprocs > 1) line(out, "  in process %" PRIu64 ", thread %" PRIu64, lf->proc->r->pid, f->tid);
+  if (f->count > 1) {
+    char tot[32];
+    lsm_duration(f->total_ns, tot, sizeof(tot));
+    if (f->total_ns) line(out, "  seen %" PRIu64 " times, %s in total", f->count, tot);
+    else line(out, "  seen %" PRIu64 " times", f->count);
+  }
+  if (lf->stack.n) {
+    line(out, "created at (most recent call last):");
+    for (size_t i = lf->stack.n; i-- > 0;) frame(out, &lf->stack.frames[i]);
+  }
+}
+
+/* "3 findings: 2 slow-callback, 1 unjoined-thread", categories in order of first appearance. A
+ * hostile report may hold a million made-up categories: past MAX_CATS they are counted as "other". */
+#define MAX_CATS 32
+
+static void totals(FILE *out, const struct lsm *m) {
+  struct {
+    const char *cat;
+    size_t count;
+  } cats[MAX_CATS];
+  size_t ncats = 0, other = 0;
+  if (m->nfindings == 0) {
+    line(out, "loopscope: no findings");
+    return;
+  }
+  for (size_t i = 0; i < m->nfindings; i++) {
+    const char *cat = str(m->findings[i]->f->category);
+    size_t k = 0;
+    while (k < ncats && strcmp(cats[k].cat, cat) != 0) k++;
+    if (k == ncats && ncats == MAX_CATS) {
+      other++;
+      continue;
+    }
+    if (k == ncats) cats[ncats++] = (typeof(cats[0])){cat, 0};
+    cats[k].count++;
+  }
+  char buf[4096];
+  size_t len = (size_t)snprintf(buf, sizeof(buf), "loopscope: %zu finding%s:", m->nfindings, m->nfindings == 1 ? "" : "s");
+  for (size_t k = 0; k < ncats && len < sizeof(buf); k++)
+    len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %zu %s", k ? "," : "", cats[k].count, cats[k].cat);
+  if (other && len < sizeof(buf)) snprintf(buf + len, sizeof(buf) - len, ", %zu other", other);
+  line(out, "%s", buf);
+}
+
+void render_text(FILE *out, const struct lsm *m, const struct render_opts *o) {
+  for (size_t i = 0; i < m->nprocs; i++) process(out, &m->procs[i]);
+  for (size_t i = 0; i < m->nfindings; i++) {
+    fputc('\n', out);
+    finding(out, m, m->findings[i], o);
+  }
+  if (m->nfindings) fputc('\n', out);
+  totals(out, m);
+}
