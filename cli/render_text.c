@@ -84,8 +84,10 @@ static void threads(FILE *out, const struct lsm_process *p) {
       snprintf(routine, sizeof(routine), ", runs %s", d);
     }
     if (t->t->ended) snprintf(result, sizeof(result), ", result 0x%" PRIx64, t->t->result);
-    line(out, "    tid %-7" PRIu64 " %-16s %-8s %s%s%s", t->t->tid, str(t->t->name), str(t->t->role), t->state, result,
-         routine);
+    /* "running" in a report that has an exit record means: still running when the process ended. */
+    bool at_exit = r->has_exit && strcmp(t->state, "running") == 0;
+    line(out, "    tid %-7" PRIu64 " %-16s %-8s %s%s%s%s", t->t->tid, str(t->t->name), str(t->t->role), t->state,
+         at_exit ? " at exit" : "", result, routine);
   }
 }
 

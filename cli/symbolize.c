@@ -220,8 +220,16 @@ static void inline_chain(struct builder *b, Dwfl_Module *mod, Dwarf_Addr pc, con
                          const char *symname) {
   Dwarf_Addr bias;
   Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
-  Dwarf_Die *scopes = NULL;
+  Dwarf_Die *scopes = NULL, inner;
   int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+  /* dwarf_getscopes continues from an inlined instance into its abstract definition's scopes; the
+   * physical nesting (inlined into what) comes from the DIE tree, as eu-addr2line -i does it. */
+  if (n > 0) {
+    inner = scopes[0];
+    free(scopes);
+    scopes = NULL;
+    n = dwarf_getscopes_die(&inner, &scopes);
+  }
   Dwarf_Die funcs[MAX_INLINE];
   int nf = 0;
   for (int i = 0; i < n && nf < MAX_INLINE; i++)
