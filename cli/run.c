@@ -11,6 +11,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,10 +69,13 @@ void ls_usage_run(FILE *out) {
 
 /* ---- options ---- */
 
-static int run_error(const char *fmt, const char *a, const char *b) {
+__attribute__((format(printf, 1, 2))) static int run_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
   fputs("loopscope: ", stderr);
-  fprintf(stderr, fmt, a, b);
+  vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+  va_end(ap);
   return -1;
 }
 
@@ -90,7 +94,7 @@ static int add_flag(struct run_args *a, struct ls_options *check, const struct l
     return run_error("--%s: %s", d->flag, err);
   if (strchr(val, ':'))
     return run_error("--%s: the value '%s' holds a ':', which separates LOOPSCOPE_OPTIONS entries", d->flag, val);
-  return append_opt(&a->opts, d->key, val) < 0 ? run_error("%s%s", "out of memory", "") : 0;
+  return append_opt(&a->opts, d->key, val) < 0 ? run_error("out of memory") : 0;
 }
 
 static int unknown_flag(const char *arg) {
@@ -106,7 +110,7 @@ static int parse_flag(int argc, char **argv, int *i, struct run_args *a, struct 
   if (strcmp(arg, "-o") == 0 || (strncmp(arg, "-o", 2) == 0 && arg[2] != '-')) {
     const struct ls_option_desc *d = ls_option_by_flag("output", 6);
     if (arg[2]) return add_flag(a, check, d, arg + 2);
-    if (*i + 1 >= argc) return run_error("%s%s", "-o needs a value", "");
+    if (*i + 1 >= argc) return run_error("-o needs a value");
     return add_flag(a, check, d, argv[++*i]);
   }
   if (strncmp(arg, "--", 2) != 0) return unknown_flag(arg);
@@ -115,7 +119,7 @@ static int parse_flag(int argc, char **argv, int *i, struct run_args *a, struct 
   if (!d) return unknown_flag(arg);
   if (eq) return add_flag(a, check, d, eq + 1);
   if (d->type == LS_OPT_BOOL) return add_flag(a, check, d, "1"); /* a bare boolean flag turns it on */
-  if (*i + 1 >= argc) return run_error("--%s needs a value%s", d->flag, "");
+  if (*i + 1 >= argc) return run_error("--%s needs a value", d->flag);
   return add_flag(a, check, d, argv[++*i]);
 }
 
@@ -153,8 +157,8 @@ static int parse_args(int argc, char **argv, struct run_args *a) {
 static int effective_options(const char *env, const char *ours, struct ls_options *o) {
   char err[512];
   ls_options_defaults(o);
-  if (env && ls_options_parse(o, env, err, sizeof(err)) < 0) return run_error("LOOPSCOPE_OPTIONS: %s%s", err, "");
-  if (ls_options_parse(o, ours, err, sizeof(err)) < 0) return run_error("%s%s", err, "");
+  if (env && ls_options_parse(o, env, err, sizeof(err)) < 0) return run_error("LOOPSCOPE_OPTIONS: %s", err);
+  if (ls_options_parse(o, ours, err, sizeof(err)) < 0) return run_error("%s", err);
   return 0;
 }
 
@@ -163,12 +167,12 @@ static char *absolute_log_path(const char *path) {
   char *abs = NULL, cwd[PATH_MAX];
   if (path[0] == '/') abs = strdup(path);
   else if (!getcwd(cwd, sizeof(cwd))) {
-    run_error("cannot get the working directory: %s%s", strerror(errno), "");
+    run_error("cannot get the working directory: %s", strerror(errno));
     return NULL;
   } else if (asprintf(&abs, "%s/%s", cwd, path) < 0)
     abs = NULL;
   if (abs && (strlen(abs) >= LS_PATH_MAX || strchr(abs, ':'))) {
-    run_error("the report path '%s' is too long or holds a ':'; choose another with -o%s", abs, "");
+    run_error("the report path '%s' is too long or holds a ':'; choose another with -o", abs);
     free(abs);
     return NULL;
   }
@@ -187,7 +191,7 @@ static char *find_shim(void) {
     return path;
   }
   if (!realpath("/proc/self/exe", exe)) {
-    run_error("cannot find this program's own path: %s%s", strerror(errno), "");
+    run_error("cannot find this program's own path: %s", strerror(errno));
     return NULL;
   }
   const char *dir = dirname(exe);
@@ -203,7 +207,7 @@ static char *find_shim(void) {
     if (!first) first = cand;
     else free(cand);
   }
-  run_error("the preload library was not found at %s (set LOOPSCOPE_SHIM to its path)%s", first ? first : SHIM_NAME, "");
+  run_error("the preload library was not found at %s (set LOOPSCOPE_SHIM to its path)", first ? first : SHIM_NAME);
   free(first);
   return NULL;
 }
@@ -268,9 +272,10 @@ static int check_prog(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) < 0) {
-    fprintf(stderr, "loopscope: %s: %s\n", path, strerror(errno));
+    int e = errno;
+    fprintf(stderr, "loopscope: %s: %s\n", path, strerror(e));
     if (fd >= 0) close(fd);
-    return errno == ENOENT ? 127 : 126;
+    return e == ENOENT ? 127 : 126;
   }
   int rc = 0;
   Elf64_Ehdr eh;
@@ -436,7 +441,7 @@ static int prepare_env(const struct run_args *a, char **tmpl) {
   int rc = -1;
   if (*tmpl && shim && asprintf(&opts, "%s%slog_path=%s", a->opts, a->opts[0] ? ":" : "", *tmpl) >= 0) {
     if (setenv_appended("LOOPSCOPE_OPTIONS", opts) == 0 && setenv_prepended("LD_PRELOAD", shim, ":") == 0) rc = 0;
-    else run_error("cannot set the environment: %s%s", strerror(errno), "");
+    else run_error("cannot set the environment: %s", strerror(errno));
   }
   free(opts);
   free(shim);
