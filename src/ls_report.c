@@ -450,9 +450,22 @@ static int new_thread(struct parser *p, uint64_t tid, struct ls_rd_thread **out)
   return 0;
 }
 
+/* Tid 0 is no thread (the kernel never hands it out); a writer that did not know the tid yet wrote it.
+ * Keeping such a record would list a phantom thread, so it is dropped with a warning. Returns 1 then. */
+static int phantom_tid(struct parser *p, uint64_t tid) {
+  if (tid != 0) return 0;
+  int rc = warn(p, "record about tid 0 at byte %llu ignored (no such thread)", (unsigned long long)p->line_off);
+  return rc < 0 ? rc : 1;
+}
+
 /* The thread table is keyed by tid; records about a tid not seen yet create its entry. */
 static int thread_for(struct parser *p, uint64_t tid, struct ls_rd_thread **out) {
   size_t i;
+  int rc = phantom_tid(p, tid);
+  if (rc != 0) {
+    *out = NULL;
+    return rc;
+  }
   if (idmap_get(&p->threads, tid, &i)) {
     *out = &p->r->threads[i];
     return 0;
@@ -463,7 +476,8 @@ static int thread_for(struct parser *p, uint64_t tid, struct ls_rd_thread **out)
 static int on_T(struct parser *p, const struct fval *v) {
   struct ls_rd_thread *t;
   int rc = check_stack_ref(p, v[2].u);
-  if (rc < 0) return rc;
+  if (rc == 0) rc = phantom_tid(p, v[0].u);
+  if (rc != 0) return rc < 0 ? rc : 0;
   size_t i;
   /* The kernel reuses tids: a T for a tid whose thread already ended is a new thread. */
   if (idmap_get(&p->threads, v[0].u, &i) && !p->r->threads[i].ended) t = &p->r->threads[i];
@@ -479,13 +493,13 @@ static int on_T(struct parser *p, const struct fval *v) {
 static int on_N(struct parser *p, const struct fval *v) {
   struct ls_rd_thread *t;
   int rc = thread_for(p, v[0].u, &t);
-  return rc < 0 ? rc : dup_str(p, &t->name, v[1].s);
+  return rc != 0 ? (rc < 0 ? rc : 0) : dup_str(p, &t->name, v[1].s);
 }
 
 static int on_E(struct parser *p, const struct fval *v) {
   struct ls_rd_thread *t;
   int rc = thread_for(p, v[0].u, &t);
-  if (rc < 0) return rc;
+  if (rc != 0) return rc < 0 ? rc : 0;
   t->ended = true;
   t->end_ns = v[1].u;
   t->cpu_ns = v[2].u;
@@ -496,7 +510,7 @@ static int on_E(struct parser *p, const struct fval *v) {
 static int on_J(struct parser *p, const struct fval *v) {
   struct ls_rd_thread *t;
   int rc = thread_for(p, v[0].u, &t);
-  if (rc < 0) return rc;
+  if (rc != 0) return rc < 0 ? rc : 0;
   t->joined = true;
   t->joined_by = v[1].u;
   return 0;
@@ -505,7 +519,7 @@ static int on_J(struct parser *p, const struct fval *v) {
 static int on_D(struct parser *p, const struct fval *v) {
   struct ls_rd_thread *t;
   int rc = thread_for(p, v[0].u, &t);
-  if (rc < 0) return rc;
+  if (rc != 0) return rc < 0 ? rc : 0;
   t->detached = true;
   return 0;
 }
