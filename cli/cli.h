@@ -21,7 +21,10 @@ void ls_usage_report(FILE *out);
  * it is corrupt or could not be read. */
 bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r);
 
+struct render_opts;
+
 /* Symbolizes and renders reports as text or JSON. Returns 0 or -errno. */
-int ls_render_reports(struct ls_report *reports, size_t n, FILE *out, bool json, bool color, bool debuginfod);
+int ls_render_reports(struct ls_report *reports, size_t n, FILE *out, bool json, const struct render_opts *o,
+                      bool debuginfod);
 
 #endif

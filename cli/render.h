@@ -8,7 +8,8 @@
 #include "model.h"
 
 struct render_opts {
-  bool color; /* ANSI colors for severities (text only) */
+  bool color;      /* ANSI colors for severities (text only) */
+  bool prefix_all; /* every text line starts with "loopscope" (output shared with the program's stderr) */
 };
 
 void render_text(FILE *out, const struct lsm *m, const struct render_opts *o);

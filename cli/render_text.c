@@ -12,20 +12,45 @@
 
 #define TOP_SITES 10
 
-/* Formats one output line, escapes control characters in it, and ends it with a newline. */
-__attribute__((format(printf, 2, 3))) static void line(FILE *out, const char *fmt, ...) {
+/* Where lines go. prefix_all: every line starts with "loopscope" (under `loopscope run` the output
+ * shares stderr with the program's, and a reader or a test must be able to tell ours apart). */
+struct tout {
+  FILE *f;
+  bool prefix_all, color;
+};
+
+/* Writes s with control characters escaped. */
+static void put_escaped(FILE *f, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+    else fputc(*p, f);
+  }
+}
+
+/* Formats one output line, escapes control characters in it, and ends it with a newline.
+ * head: raw text (color codes) written first; it always starts with "loopscope: ". */
+static void vline(struct tout *o, const char *head, const char *fmt, va_list ap) {
   char *s = NULL;
+  if (vasprintf(&s, fmt, ap) < 0) return;
+  if (head) fputs(head, o->f);
+  else if (o->prefix_all && strncmp(s, "loopscope:", 10) != 0) fputs(s[0] ? "loopscope: " : "loopscope:", o->f);
+  put_escaped(o->f, s);
+  fputc('\n', o->f);
+  free(s);
+}
+
+__attribute__((format(printf, 2, 3))) static void line(struct tout *o, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  int n = vasprintf(&s, fmt, ap);
+  vline(o, NULL, fmt, ap);
   va_end(ap);
-  if (n < 0) return;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p < 0x20 || *p == 0x7f) fprintf(out, "\\x%02x", *p);
-    else fputc(*p, out);
-  }
-  fputc('\n', out);
-  free(s);
+}
+
+__attribute__((format(printf, 3, 4))) static void line_head(struct tout *o, const char *head, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vline(o, head, fmt, ap);
+  va_end(ap);
 }
 
 static const char *str(const char *s) { return s ? s : "?"; }
@@ -54,7 +79,7 @@ static char *join_argv(const struct ls_report *r) {
   return buf;
 }
 
-static void exit_line(FILE *out, const struct ls_report *r) {
+static void exit_line(struct tout *out, const struct ls_report *r) {
   if (!r->has_exit) {
     line(out, "  ended: no exit record (killed, crashed, or still running when the report was read)");
     return;
@@ -71,7 +96,7 @@ static void exit_line(FILE *out, const struct ls_report *r) {
   }
 }
 
-static void threads(FILE *out, const struct lsm_process *p) {
+static void threads(struct tout *out, const struct lsm_process *p) {
   const struct ls_report *r = p->r;
   if (r->nthreads == 0) return;
   line(out, "  threads (%zu):", r->nthreads);
@@ -91,7 +116,7 @@ static void threads(FILE *out, const struct lsm_process *p) {
   }
 }
 
-static void loops(FILE *out, const struct ls_report *r) {
+static void loops(struct tout *out, const struct ls_report *r) {
   if (r->nloops == 0) return;
   line(out, "  loops:");
   for (size_t i = 0; i < r->nloops; i++) {
@@ -108,7 +133,7 @@ static int by_total_desc(const void *a, const void *b) {
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static void sites(FILE *out, const struct lsm_process *p) {
+static void sites(struct tout *out, const struct lsm_process *p) {
   size_t n = p->r->nsites;
   if (n == 0) return;
   size_t *idx = malloc(n * sizeof(*idx));
@@ -137,7 +162,7 @@ static void sites(FILE *out, const struct lsm_process *p) {
   free(idx);
 }
 
-static void process(FILE *out, const struct lsm_process *p) {
+static void process(struct tout *out, const struct lsm_process *p) {
   const struct ls_report *r = p->r;
   char *args = join_argv(r);
   line(out, "loopscope: process %" PRIu64 " (parent %" PRIu64 "): %s", r->pid, r->ppid, args && *args ? args : str(r->exe));
@@ -152,7 +177,7 @@ static void process(FILE *out, const struct lsm_process *p) {
 }
 
 /* Python's traceback lines, outermost first. */
-static void frame(FILE *out, const struct ls_frame *f) {
+static void frame(struct tout *out, const struct ls_frame *f) {
   char fb[600];
   const char *inl = f->inlined ? " (inlined)" : "";
   if (f->path && f->line)
@@ -168,12 +193,16 @@ static const char *severity_color(const char *sev) {
   return "\033[1m";
 }
 
-static void finding(FILE *out, const struct lsm *m, const struct lsm_finding *lf, const struct render_opts *o) {
+static void finding(struct tout *out, const struct lsm *m, const struct lsm_finding *lf) {
   const struct ls_rd_finding *f = lf->f;
   const char *sev = str(f->severity);
-  fputs("loopscope: ", out);
-  if (o->color) fprintf(out, "%s", severity_color(sev));
-  line(out, "%s%s: %s: %s", sev, o->color ? "\033[0m" : "", str(f->category), lf->message);
+  char head[64];
+  if (out->color) {
+    snprintf(head, sizeof(head), "loopscope: %s", severity_color(sev));
+    line_head(out, head, "%s\033[0m: %s: %s", sev, str(f->category), lf->message);
+  } else {
+    line(out, "loopscope: %s: %s: %s", sev, str(f->category), lf->message);
+  }
   if (m->nprocs > 1) line(out, "  in process %" PRIu64 ", thread %" PRIu64, lf->proc->r->pid, f->tid);
   if (f->count > 1) {
     char tot[32];
@@ -191,7 +220,7 @@ static void finding(FILE *out, const struct lsm *m, const struct lsm_finding *lf
  * hostile report may hold a million made-up categories: past MAX_CATS they are counted as "other". */
 #define MAX_CATS 32
 
-static void totals(FILE *out, const struct lsm *m) {
+static void totals(struct tout *out, const struct lsm *m) {
   struct {
     const char *cat;
     size_t count;
@@ -220,12 +249,13 @@ static void totals(FILE *out, const struct lsm *m) {
   line(out, "%s", buf);
 }
 
-void render_text(FILE *out, const struct lsm *m, const struct render_opts *o) {
-  for (size_t i = 0; i < m->nprocs; i++) process(out, &m->procs[i]);
+void render_text(FILE *f, const struct lsm *m, const struct render_opts *opts) {
+  struct tout o = {.f = f, .prefix_all = opts->prefix_all, .color = opts->color};
+  for (size_t i = 0; i < m->nprocs; i++) process(&o, &m->procs[i]);
   for (size_t i = 0; i < m->nfindings; i++) {
-    fputc('\n', out);
-    finding(out, m, m->findings[i], o);
+    line(&o, "%s", "");
+    finding(&o, m, m->findings[i]);
   }
-  if (m->nfindings) fputc('\n', out);
-  totals(out, m);
+  if (m->nfindings) line(&o, "%s", "");
+  totals(&o, m);
 }

@@ -127,13 +127,13 @@ bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r
   return false;
 }
 
-int ls_render_reports(struct ls_report *reports, size_t n, FILE *out, bool json, bool color, bool debuginfod) {
+int ls_render_reports(struct ls_report *reports, size_t n, FILE *out, bool json, const struct render_opts *o,
+                      bool debuginfod) {
   struct lsm m;
   int rc = lsm_build(&m, reports, n, debuginfod);
   if (rc == 0) {
-    struct render_opts o = {.color = color};
     if (json) render_json(out, &m);
-    else render_text(out, &m, &o);
+    else render_text(out, &m, o);
   }
   lsm_free(&m);
   return rc;
@@ -181,7 +181,8 @@ int ls_cmd_report(int argc, char **argv) {
     fprintf(stderr, "loopscope report: cannot write %s: %s\n", a.output, strerror(errno));
     status = LS_EXIT_USAGE;
   } else if (n > 0) {
-    if (ls_render_reports(reports, n, out, a.json, !a.json && want_color(a.color, out), a.debuginfod) < 0) {
+    struct render_opts o = {.color = !a.json && want_color(a.color, out)};
+    if (ls_render_reports(reports, n, out, a.json, &o, a.debuginfod) < 0) {
       fprintf(stderr, "loopscope: out of memory\n");
       status = LS_EXIT_USAGE;
     }

@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "ls_options.h"
+#include "render.h"
 
 #define SHIM_NAME "libloopscope.so"
 
@@ -418,8 +419,8 @@ static int render_for(const char *tmpl, pid_t pid, uint64_t t0) {
     fprintf(stderr, "loopscope: no report found for pid %d (looked for %s)\n", (int)pid, tmpl);
   } else {
     const char *nc = getenv("NO_COLOR");
-    bool color = isatty(STDERR_FILENO) && !(nc && nc[0]);
-    if (ls_render_reports(reps, n, stderr, false, color, false) < 0) fprintf(stderr, "loopscope: out of memory\n");
+    struct render_opts o = {.color = isatty(STDERR_FILENO) && !(nc && nc[0]), .prefix_all = true};
+    if (ls_render_reports(reps, n, stderr, false, &o, false) < 0) fprintf(stderr, "loopscope: out of memory\n");
   }
   for (size_t i = 0; i < n; i++) ls_report_free(&reps[i]);
   free(reps);
