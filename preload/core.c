@@ -171,6 +171,7 @@ void ls_init(void) {
   }
   ls_slow_ns = ls_opt.slow_callback_ms * 1000000u;
   ls_clock_init();
+  ls_self_range_init();
   int rc = ls_writer_open(program_invocation_short_name, 0);
   if (rc < 0) {
     log_str("cannot create the report file from log_path=", ls_opt.log_path, ": loopscope is off");

@@ -99,13 +99,15 @@ void ls_modules_reset(void);  /* child after fork: every module is new to the ne
 /* ---- stack.c ---- */
 /* Capture the calling stack (shim frames removed) and intern it; returns the stack id (0 = none). */
 uint32_t ls_stack_capture(void);
+/* Is this code address inside libloopscope.so (one of our trampolines, say)? */
+bool ls_is_shim_code(const void *p);
+void ls_self_range_init(void);
 void ls_stack_rewrite_all(void); /* child after fork */
 
 /* ---- sites.c: callback sites, per-thread aggregates, bindings ---- */
 #define LS_SITE_NONE 0u
 #define LS_SITE_INTERNAL 0xffffffffu /* the loop library calling itself: pass through */
 uint32_t ls_site_get(const char *kind, const void *cb, const void *caller, const void *lib_fn);
-void ls_site_account(uint32_t site, uint64_t t0);
 void ls_sites_flush_locked(void);
 void ls_sites_rewrite_all(void); /* child after fork */
 void ls_sites_reset_counts(void);
@@ -114,12 +116,16 @@ struct ls_site {
   const char *kind;
   const void *cb;
   uint32_t stack;
+  void *tramp; /* the adapter's pooled trampoline for this site, once taken; (void *)1 = pool was full */
   /* slow-callback finding, under the writer lock */
   uint32_t finding;
   uint64_t slow_count, slow_total, slow_max;
   uint64_t flushed_count;
 };
 struct ls_site *ls_site_ptr(uint32_t id);
+/* The site's pooled trampoline, taking one from the pool with take() the first time; NULL when the
+ * pool is exhausted (the adapter then binds by handle and uses its lookup trampoline). */
+void *ls_site_tramp(uint32_t site, void *(*take)(uint32_t site, void *cb));
 
 /* obj->(callback, site) bindings used by trampolines. slot tells apart several callbacks of one object. */
 enum ls_slot { LS_SLOT_MAIN = 0, LS_SLOT_ALLOC = 1, LS_SLOT_CLOSE = 2, LS_SLOT_AFTER = 3 };

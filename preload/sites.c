@@ -9,25 +9,14 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "account.h"
 #include "map.h"
 #include "shim.h"
 
-#define CHUNK_BITS 10
+#define CHUNK_BITS LS_CHUNK_BITS
 #define CHUNK (1u << CHUNK_BITS)
-#define MAX_CHUNKS 1024 /* up to a million sites */
-#define PAGE_BITS 4
-#define PAGE (1u << PAGE_BITS)
-#define MAX_PAGES (CHUNK * MAX_CHUNKS / PAGE)
+#define MAX_CHUNKS (LS_MAX_SITES / CHUNK)
 
-struct site_stats {
-  uint64_t count, total_ns, max_ns;
-  uint64_t hist[LS_HIST_BUCKETS];
-};
-
-struct ls_tstats {
-  struct ls_tstats *next;
-  struct site_stats *page[MAX_PAGES];
-};
 
 static struct ls_site *chunks[MAX_CHUNKS];
 static uint32_t nsites; /* ids 1..nsites are valid */
@@ -94,9 +83,24 @@ uint32_t ls_site_get(const char *kind, const void *cb, const void *caller, const
 }
 
 
+void *ls_site_tramp(uint32_t site, void *(*take)(uint32_t site, void *cb)) {
+  struct ls_site *s = site_at(site);
+  void *t = __atomic_load_n(&s->tramp, __ATOMIC_ACQUIRE);
+  if (LS_UNLIKELY(!t)) {
+    void *mine = take(site, (void *)s->cb);
+    if (!mine) mine = (void *)1;
+    void *expected = NULL;
+    /* Two threads registering a new site at once: one trampoline wins, the other slot is left idle. */
+    t = __atomic_compare_exchange_n(&s->tramp, &expected, mine, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+            ? mine
+            : expected;
+  }
+  return t == (void *)1 ? NULL : t;
+}
+
 /* ---- per-thread aggregates ---- */
 
-static __attribute__((noinline)) struct site_stats *stats_page_new(uint32_t site) {
+struct ls_site_stats *ls_stats_page_new(uint32_t site) {
   struct ls_tstats *ts = ls_tls.stats;
   if (!ts) {
     ts = mmap(NULL, sizeof(*ts), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -107,43 +111,23 @@ static __attribute__((noinline)) struct site_stats *stats_page_new(uint32_t site
     pthread_mutex_unlock(&stats_mu);
     ls_tls.stats = ts;
   }
-  struct site_stats *p = mmap(NULL, PAGE * sizeof(struct site_stats), PROT_READ | PROT_WRITE,
+  struct ls_site_stats *p = mmap(NULL, LS_PAGE * sizeof(struct ls_site_stats), PROT_READ | PROT_WRITE,
                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return NULL;
-  __atomic_store_n(&ts->page[site >> PAGE_BITS], p, __ATOMIC_RELEASE);
-  return p + (site & (PAGE - 1));
+  __atomic_store_n(&ts->page[site >> LS_PAGE_BITS], p, __ATOMIC_RELEASE);
+  return p + (site & (LS_PAGE - 1));
 }
 
-static inline struct site_stats *stats_for(uint32_t site) {
-  struct ls_tstats *ts = ls_tls.stats;
-  struct site_stats *p;
-  if (LS_LIKELY(ts && (p = ts->page[site >> PAGE_BITS]) != NULL)) return p + (site & (PAGE - 1));
-  return stats_page_new(site);
-}
 
-#define BUMP(p, v) LS_RELAXED_STORE((p), LS_RELAXED_LOAD(p) + (v))
 
-void ls_site_account(uint32_t site, uint64_t t0) {
-  uint64_t ns = ls_ticks_to_ns(ls_now() - t0);
-  struct site_stats *st = stats_for(site);
-  if (LS_LIKELY(st != NULL)) {
-    BUMP(&st->count, 1);
-    BUMP(&st->total_ns, ns);
-    if (ns > st->max_ns) LS_RELAXED_STORE(&st->max_ns, ns);
-    BUMP(&st->hist[ls_hist_bucket(ns)], 1);
-  }
-  struct ls_loop *l = ls_tls.loop;
-  if (l) BUMP(&l->callbacks, 1);
-  if (LS_UNLIKELY(ns >= ls_slow_ns)) ls_finding_slow_callback(site, ns);
-}
 
 /* Sum of every thread's page for one site. */
-static void sum_site(uint32_t id, struct site_stats *out) {
+static void sum_site(uint32_t id, struct ls_site_stats *out) {
   memset(out, 0, sizeof(*out));
   for (struct ls_tstats *ts = __atomic_load_n(&all_stats, __ATOMIC_ACQUIRE); ts; ts = ts->next) {
-    struct site_stats *p = __atomic_load_n(&ts->page[id >> PAGE_BITS], __ATOMIC_ACQUIRE);
+    struct ls_site_stats *p = __atomic_load_n(&ts->page[id >> LS_PAGE_BITS], __ATOMIC_ACQUIRE);
     if (!p) continue;
-    p += id & (PAGE - 1);
+    p += id & (LS_PAGE - 1);
     uint64_t c = LS_RELAXED_LOAD(&p->count);
     if (!c) continue;
     out->count += c;
@@ -157,7 +141,7 @@ static void sum_site(uint32_t id, struct site_stats *out) {
 /* Writes a G record for every site whose count moved since the last flush. Caller holds the writer
  * lock; async-signal-safe (the crash handler calls it). */
 void ls_sites_flush_locked(void) {
-  static struct site_stats sum; /* only under the writer lock */
+  static struct ls_site_stats sum; /* only under the writer lock */
   char buf[LS_REC_MAX];
   uint32_t n = __atomic_load_n(&nsites, __ATOMIC_ACQUIRE);
   for (uint32_t id = 1; id <= n; id++) {
@@ -191,8 +175,8 @@ void ls_sites_rewrite_all(void) {
 /* Child after fork: its report counts its own callbacks only. */
 void ls_sites_reset_counts(void) {
   for (struct ls_tstats *ts = all_stats; ts; ts = ts->next)
-    for (size_t i = 0; i < MAX_PAGES; i++)
-      if (ts->page[i]) memset(ts->page[i], 0, PAGE * sizeof(struct site_stats));
+    for (size_t i = 0; i < LS_MAX_PAGES; i++)
+      if (ts->page[i]) memset(ts->page[i], 0, LS_PAGE * sizeof(struct ls_site_stats));
 }
 
 /* Slow-callback bookkeeping, under the writer lock (see findings.c). */

@@ -45,6 +45,10 @@ static void self_range(void) {
   dl_iterate_phdr(find_self, di.dli_fbase);
 }
 
+void ls_self_range_init(void) { self_range(); }
+
+bool ls_is_shim_code(const void *p) { return (uintptr_t)p >= self_lo && (uintptr_t)p < self_hi; }
+
 static uint64_t hash_ips(const uintptr_t *ips, size_t n) {
   uint64_t h = 1469598103934665603ull;
   for (size_t i = 0; i < n; i++) h = (h ^ ips[i]) * 1099511628211ull;
