@@ -48,6 +48,19 @@ START_TEST(unknown_option_exits_125) {
   ck_assert_msg(strstr(p.err, "slow_callback_ms") && strstr(p.err, "abc"), "stderr:\n%s", p.err);
   it_proc_free(&p);
 
+  /* a value too long for any buffer: the line still names the option, not just the value */
+  static char longpath[5000 + 16];
+  strcpy(longpath, "log_path=");
+  memset(longpath + 9, 'p', 5000);
+  longpath[9 + 5000] = 0;
+  preload_run(&p, dir, longpath, argv);
+  ck_assert_msg(p.code == 125, "exit status %d, expected 125", p.code);
+  ck_assert_msg(p.outlen == 0, "the program ran:\n%s", p.out);
+  ck_assert_msg(count_lines(p.err) == 1, "expected one line on stderr (%zu bytes)", p.errlen);
+  ck_assert_msg(strstr(p.err, "log_path"), "a 5000-byte log_path: stderr does not name log_path (%zu bytes: %.200s...)",
+                p.errlen, p.err);
+  it_proc_free(&p);
+
   /* a missing '=' too */
   preload_run(&p, dir, "stack_depth", argv);
   ck_assert_msg(p.code == 125, "exit status %d, expected 125\nstderr:\n%s", p.code, p.err);
