@@ -66,7 +66,7 @@ START_TEST(unknown_option_exits_125) {
   ck_assert_msg(p.code == 125, "exit status %d, expected 125\nstderr:\n%s", p.code, p.err);
   ck_assert_msg(count_lines(p.err) == 1 && strstr(p.err, "stack_depth"), "stderr:\n%s", p.err);
   it_proc_free(&p);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 
@@ -84,7 +84,7 @@ START_TEST(help_prints_table_and_runs_on) {
     ck_assert_msg(strstr(p.err, ls_option_table[i].key), "help does not list %s:\n%s", ls_option_table[i].key, p.err);
   ck_assert_msg(strstr(p.err, "exit_with: to stderr"), "the program's own stderr is missing:\n%s", p.err);
   it_proc_free(&p);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 
@@ -109,7 +109,7 @@ START_TEST(bad_run_flag_exits_125) {
   it_loopscope_run(&p, dir, unknown, argv);
   ck_assert_msg(p.code == 125 && p.outlen == 0 && strstr(p.err, "no-such-flag"), "exit %d\nstderr:\n%s", p.code, p.err);
   it_proc_free(&p);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 
@@ -129,7 +129,7 @@ START_TEST(every_table_flag_accepted) {
     it_proc_free(&p);
     free(flag);
   }
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 
@@ -147,7 +147,7 @@ START_TEST(slow_callback_flag_applies) {
   ck_assert_msg(n == 0, "slow-callback at a 2 s threshold:\n%s", it_json_text(it_need(root, "findings")));
   json_object_put(root);
   it_proc_free(&p);
-  free(dir);
+  it_done(dir);
 
   dir = it_mkdir("it_options_low");
   const char *quiet[] = {LS_PROG_uv_quiet_callback, NULL};
@@ -170,7 +170,7 @@ START_TEST(slow_callback_flag_applies) {
   ck_assert_msg(p.code == 0, "exit %d\nstderr:\n%s", p.code, p.err);
   ck_assert_msg(strstr(p.err, "loopscope: Executing <uv timer"), "no live line at 20 ms:\n%s", p.err);
   it_proc_free(&p);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 

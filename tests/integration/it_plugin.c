@@ -40,7 +40,7 @@ START_TEST(rtld_local_plugin) {
   ck_assert_msg(nall == 1, "%zu findings in all:\n%s", nall, it_json_text(it_need(root, "findings")));
   json_object_put(root);
   it_proc_free(&p);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 

@@ -22,7 +22,7 @@ static json_object *run_quiet(const char *name, const char *prog, char **out) {
   ck_assert(!json_object_get_boolean(it_need(root, "truncated")));
   *out = strdup(p.out);
   it_proc_free(&p);
-  free(dir);
+  it_done(dir);
   return root;
 }
 

@@ -82,7 +82,7 @@ START_TEST(truncated_report_renders_and_exits_0) {
   it_free_paths(paths, n);
   free(cut);
   free(data);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 
@@ -124,7 +124,7 @@ START_TEST(corrupt_report_exits_2_naming_offset) {
   free(newer);
   free(bad);
   free(data);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 
@@ -138,7 +138,7 @@ START_TEST(missing_file_exits_2) {
   ck_assert_msg(strstr(p.err, "no-such-report.lsr"), "stderr does not name the file:\n%s", p.err);
   it_proc_free(&p);
   free(missing);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 

@@ -92,7 +92,7 @@ START_TEST(one_slow_callback_at_the_first_line) {
   ck_assert_int_gt(it_int(loop, "iterations"), 0);
   json_object_put(root);
   it_proc_free(&p);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 

@@ -40,7 +40,7 @@ static void check_thread_finding(const char *name, const char *prog, const char 
   ck_assert_msg(json_object_array_length(threads) >= 2, "%s: threads:\n%s", name, it_json_text(threads));
   json_object_put(root);
   it_proc_free(&p);
-  free(dir);
+  it_done(dir);
 }
 
 START_TEST(unretrieved_error) {

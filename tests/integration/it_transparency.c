@@ -36,7 +36,7 @@ static void run_three(struct variant *v, const char *name, const char *const arg
   largv[n] = NULL;
   it_run(&v->run, dir, largv, NULL, stdin_path);
   free(out);
-  free(dir);
+  it_done(dir);
 }
 
 static void assert_same(const char *name, const char *how, const struct it_proc *plain, const struct it_proc *other) {
@@ -132,7 +132,7 @@ START_TEST(stdin_passes_through) {
   it_proc_free(&v.preload);
   it_proc_free(&v.run);
   free(in);
-  free(dir);
+  it_done(dir);
 }
 END_TEST
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,18 @@ char *it_mkdir(const char *name) {
   ck_assert_int_ge(asprintf(&dir, "%s/%s.XXXXXX", root, name), 0);
   ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s: %s", dir, strerror(errno));
   return dir;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path) == 0 ? 0 : -1;
+}
+
+void it_done(char *dir) {
+  nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  free(dir);
 }
 
 static bool env_named(const char *entry, const char *name_or_kv) {

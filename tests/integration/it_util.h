@@ -26,6 +26,9 @@ struct it_proc {
 
 /* A fresh private directory for one test (under the build tree's it-tmp, or $TMPDIR). */
 char *it_mkdir(const char *name);
+/* Removes the directory and what the test left in it, and frees the name. Tests call it on success only:
+ * a failed test leaves its directory (reports, captured output) to look at. */
+void it_done(char *dir);
 
 /* Runs argv[0] (a path) with argv in dir, stdout and stderr captured. env adds "K=V" entries (and a
  * bare "K" removes K); LD_PRELOAD and LOOPSCOPE_OPTIONS never leak in from the test's own environment.
