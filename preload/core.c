@@ -89,6 +89,7 @@ static void write_header(void) {
   ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   exe[n > 0 ? n : 0] = '\0';
   ls_rec_s(&r, "exe", exe);
+  ls_rec_u(&r, "seq", ls_writer_seq());
   ls_write_locked(&r);
   for (int i = 0; i < saved_argc && saved_argv && saved_argv[i]; i++) {
     ls_rec_begin(&r, buf, sizeof(buf), 'A');

@@ -90,6 +90,7 @@ bool ls_is_report_fd(int fd);
 /* Moves the report fd away when the program dup2()s onto it. */
 void ls_writer_evacuate(int fd);
 uint64_t ls_writer_records(void);
+unsigned ls_writer_seq(void); /* the sequence number in the report's name */
 
 /* ---- modules.c: module map ---- */
 void ls_modules_write(void); /* writes M records for objects not yet written */

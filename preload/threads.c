@@ -94,10 +94,16 @@ static void *thread_start(void *p) {
   struct ls_thread_rec *t = p;
   ls_tls.rec = t;
   ls_tls.guard++;
-  t->tid = ls_gettid();
   char name[16] = "";
   pthread_getname_np(pthread_self(), name, sizeof(name));
+  /* The tid is only known here. A detach that came first (or PTHREAD_CREATE_DETACHED) could not name
+   * the thread, so its D record is written now, after the T. */
+  pthread_mutex_lock(&mu);
+  t->tid = ls_gettid();
+  bool detached = t->detached;
+  pthread_mutex_unlock(&mu);
   write_start(t, name);
+  if (detached) write_tid_event('D', t->tid, NULL, 0);
   pthread_setspecific(end_key, t);
   ls_tls.guard--;
   void *ret = t->routine(t->arg);
@@ -165,9 +171,13 @@ static struct ls_thread_rec *find(pthread_t pt) {
 static void mark_joined(pthread_t pt) {
   pthread_mutex_lock(&mu);
   struct ls_thread_rec *t = find(pt);
-  if (t) t->joined = true;
+  pid_t tid = 0;
+  if (t) {
+    t->joined = true;
+    tid = t->tid; /* a joined thread has run, so its tid is known */
+  }
   pthread_mutex_unlock(&mu);
-  if (t) write_tid_event('J', t->tid, "by", (uint64_t)ls_gettid());
+  if (tid) write_tid_event('J', tid, "by", (uint64_t)ls_gettid());
 }
 
 #define JOIN_HOOK(name, params, args, pt)                                                                   \
@@ -194,9 +204,13 @@ LS_EXPORT int pthread_detach(pthread_t pt) {
     int saved = errno;
     pthread_mutex_lock(&mu);
     struct ls_thread_rec *t = find(pt);
-    if (t) t->detached = true;
+    pid_t tid = 0;
+    if (t) {
+      t->detached = true;
+      tid = t->tid; /* 0: the thread has not started; it writes its own D after its T */
+    }
     pthread_mutex_unlock(&mu);
-    if (t) write_tid_event('D', t->tid, NULL, 0);
+    if (tid) write_tid_event('D', tid, NULL, 0);
     errno = saved;
   }
   return rc;

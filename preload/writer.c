@@ -15,6 +15,7 @@ static int report_fd = -1;
 static char report_path[LS_PATH_MAX];
 static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t records;
+static unsigned report_seq;
 
 /* Expand %p %n %s %% of the template into out. Returns -ENAMETOOLONG or 0; *had_seq tells whether
  * the template names the sequence number itself. */
@@ -89,6 +90,7 @@ int ls_writer_open(const char *progname, unsigned seq) {
                           0600);
     if (fd >= 0) {
       report_fd = move_high(fd);
+      report_seq = seq;
       memcpy(report_path, tmpl, strlen(tmpl) + 1);
       records = 0;
       return 0;
@@ -102,6 +104,7 @@ bool ls_writer_ok(void) { return report_fd >= 0; }
 const char *ls_writer_path(void) { return report_path; }
 int ls_writer_fd(void) { return report_fd; }
 uint64_t ls_writer_records(void) { return records; }
+unsigned ls_writer_seq(void) { return report_seq; }
 bool ls_is_report_fd(int fd) { return fd >= 0 && fd == __atomic_load_n(&report_fd, __ATOMIC_RELAXED); }
 
 void ls_writer_lock(void) { pthread_mutex_lock(&write_mu); }

@@ -112,11 +112,14 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
   if (rc == 0 && (d->type == LS_OPT_UINT || d->type == LS_OPT_MS) && (v < d->min || v > d->max))
     rc = -EINVAL;
   if (rc < 0) {
+    /* The option's name first: a 5000-byte bad path must not push it out of the message. */
+    int shown = vallen > 64 ? 64 : (int)vallen;
+    const char *more = vallen > 64 ? "..." : "";
     if (d->type == LS_OPT_UINT || d->type == LS_OPT_MS)
-      snprintf(err, errlen, "bad value '%.*s' for option '%s': expected %s from %llu to %llu", (int)vallen, val,
-               d->key, type_words(d->type), (unsigned long long)d->min, (unsigned long long)d->max);
+      snprintf(err, errlen, "option '%s': bad value '%.*s%s': expected %s from %llu to %llu", d->key, shown, val,
+               more, type_words(d->type), (unsigned long long)d->min, (unsigned long long)d->max);
     else
-      snprintf(err, errlen, "bad value '%.*s' for option '%s': expected %s", (int)vallen, val, d->key,
+      snprintf(err, errlen, "option '%s': bad value '%.*s%s': expected %s", d->key, shown, val, more,
                d->type == LS_OPT_STRING ? "a non-empty path shorter than 4096 bytes" : type_words(d->type));
     return -EINVAL;
   }
