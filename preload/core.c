@@ -129,11 +129,12 @@ void ls_flush_aggregates(void) {
 static void *flush_main(void *arg) {
   (void)arg;
   ls_tls.guard = 1; /* the shim's own thread: never a site, never a finding */
-  for (;;) {
+  for (int round = 0;; round++) {
     struct timespec d = {(time_t)(ls_opt.flush_ms / 1000), (long)(ls_opt.flush_ms % 1000) * 1000000L};
     while (syscall(SYS_nanosleep, &d, &d) != 0 && errno == EINTR) {
     }
     if (__atomic_load_n(&finished, __ATOMIC_ACQUIRE)) break;
+    if (round == 0) ls_clock_refine();
     ls_flush_aggregates();
   }
   return NULL;

@@ -63,6 +63,7 @@ bool ls_same_object(const void *a, const void *b);
 extern bool ls_clock_tsc;
 extern uint64_t ls_clock_mult; /* ns = ticks * mult >> 32 */
 void ls_clock_init(void);
+void ls_clock_refine(void); /* flush thread, once a long baseline exists */
 uint64_t ls_clock_mono_ns(void);
 static inline uint64_t ls_now(void) {
   if (LS_LIKELY(ls_clock_tsc)) return __builtin_ia32_rdtsc();
