@@ -24,6 +24,7 @@ static struct ls_map site_map;
 static struct ls_map bindings;
 static struct ls_tstats *all_stats; /* every thread's, never freed: threads end, their counts stay */
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t no_pending; /* where a thread's first pending histogram bump goes */
 
 static struct ls_site *site_at(uint32_t id) { return &chunks[id >> CHUNK_BITS][id & (CHUNK - 1)]; }
 
@@ -105,6 +106,7 @@ struct ls_site_stats *ls_stats_page_new(uint32_t site) {
   if (!ts) {
     ts = mmap(NULL, sizeof(*ts), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (ts == MAP_FAILED) return NULL;
+    ts->hist_pending = &no_pending;
     pthread_mutex_lock(&stats_mu);
     ts->next = all_stats;
     __atomic_store_n(&all_stats, ts, __ATOMIC_RELEASE);
@@ -135,6 +137,9 @@ static void sum_site(uint32_t id, struct ls_site_stats *out) {
     uint64_t mx = LS_RELAXED_LOAD(&p->max_ns);
     if (mx > out->max_ns) out->max_ns = mx;
     for (unsigned b = 0; b < LS_HIST_BUCKETS; b++) out->hist[b] += LS_RELAXED_LOAD(&p->hist[b]);
+    /* The thread's last callback, counted in count but not yet in its bucket. */
+    uint64_t *pend = LS_RELAXED_LOAD(&ts->hist_pending);
+    if (pend >= p->hist && pend < p->hist + LS_HIST_BUCKETS) out->hist[pend - p->hist]++;
   }
 }
 
@@ -174,9 +179,11 @@ void ls_sites_rewrite_all(void) {
 
 /* Child after fork: its report counts its own callbacks only. */
 void ls_sites_reset_counts(void) {
-  for (struct ls_tstats *ts = all_stats; ts; ts = ts->next)
+  for (struct ls_tstats *ts = all_stats; ts; ts = ts->next) {
+    ts->hist_pending = &no_pending;
     for (size_t i = 0; i < LS_MAX_PAGES; i++)
       if (ts->page[i]) memset(ts->page[i], 0, LS_PAGE * sizeof(struct ls_site_stats));
+  }
 }
 
 /* Slow-callback bookkeeping, under the writer lock (see findings.c). */
