@@ -309,6 +309,25 @@ static uint64_t realtime_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Signals a supervisor sends to "the program" reach us, its parent: pass them on (as timeout(1)
+ * does) and keep waiting, so the program shuts down its own way and its report is still rendered. */
+static const int forwarded_signals[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT};
+static volatile pid_t forward_to; /* 0 until the child exists, and in the child itself */
+
+static void forward_signal(int sig) {
+  int saved = errno;
+  if (forward_to > 0) kill(forward_to, sig);
+  errno = saved;
+}
+
+static void set_forwarding(bool on) {
+  struct sigaction sa = {.sa_handler = on ? forward_signal : SIG_DFL};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+    sigaction(forwarded_signals[i], &sa, NULL);
+}
+
 /* Runs prog and waits for it. -1 with errno when it could not be forked; *exec_errno says why exec
  * failed (told through a close-on-exec pipe, so it is not confused with the program's own 126/127). */
 static int spawn_and_wait(const char *path, char **argv, pid_t *pid, int *status, int *exec_errno) {
@@ -320,6 +339,7 @@ static int spawn_and_wait(const char *path, char **argv, pid_t *pid, int *status
   sigemptyset(&ign.sa_mask);
   sigaction(SIGINT, &ign, &old_int);
   sigaction(SIGQUIT, &ign, &old_quit);
+  set_forwarding(true); /* handlers, not SIG_IGN: exec resets them to the default in the child */
   fflush(NULL);
   *pid = fork();
   if (*pid == 0) {
@@ -334,6 +354,7 @@ static int spawn_and_wait(const char *path, char **argv, pid_t *pid, int *status
   }
   int saved = errno;
   close(pfd[1]);
+  if (*pid > 0) forward_to = *pid;
   if (*pid > 0) {
     ssize_t n;
     while ((n = read(pfd[0], exec_errno, sizeof(*exec_errno))) < 0 && errno == EINTR) {}
@@ -341,6 +362,8 @@ static int spawn_and_wait(const char *path, char **argv, pid_t *pid, int *status
     while (waitpid(*pid, status, 0) < 0 && errno == EINTR) {}
   }
   close(pfd[0]);
+  forward_to = 0;
+  set_forwarding(false);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGQUIT, &old_quit, NULL);
   errno = saved;
