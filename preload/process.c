@@ -28,52 +28,39 @@ EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), (
 EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
 
 /* The execl family is variadic and reaches execve inside libc, out of our sight: gather the arguments
- * and go through our own execve/execvp hooks. */
+ * (up to and including the NULL) and go through our own execv/execvp/execve hooks. Returns false
+ * (errno E2BIG) when there are more than fit. */
 #define MAX_EXECL_ARGS 4096
-#define GATHER_ARGS(first, ap, argv, n)                                                                     \
-  do {                                                                                                      \
-    (argv)[0] = (char *)(first);                                                                            \
-    (n) = 1;                                                                                                \
-    while ((argv)[(n)-1] != NULL) {                                                                         \
-      if ((n) == MAX_EXECL_ARGS) {                                                                          \
-        va_end(ap);                                                                                         \
-        errno = E2BIG;                                                                                      \
-        return -1;                                                                                          \
-      }                                                                                                     \
-      (argv)[(n)++] = va_arg(ap, char *);                                                                   \
-    }                                                                                                       \
-  } while (0)
-
-LS_EXPORT int execl(const char *path, const char *arg, ...) {
-  char *argv[MAX_EXECL_ARGS];
-  size_t n;
-  va_list ap;
-  va_start(ap, arg);
-  GATHER_ARGS(arg, ap, argv, n);
-  va_end(ap);
-  return execv(path, argv);
+static bool gather_args(const char *first, va_list *ap, char **argv) {
+  argv[0] = (char *)first;
+  for (size_t n = 1; argv[n - 1] != NULL; n++) {
+    if (n == MAX_EXECL_ARGS) {
+      errno = E2BIG;
+      return false;
+    }
+    argv[n] = va_arg(*ap, char *);
+  }
+  return true;
 }
 
-LS_EXPORT int execlp(const char *file, const char *arg, ...) {
-  char *argv[MAX_EXECL_ARGS];
-  size_t n;
-  va_list ap;
-  va_start(ap, arg);
-  GATHER_ARGS(arg, ap, argv, n);
-  va_end(ap);
-  return execvp(file, argv);
-}
-
-LS_EXPORT int execle(const char *path, const char *arg, ...) {
-  char *argv[MAX_EXECL_ARGS];
-  size_t n;
-  va_list ap;
-  va_start(ap, arg);
-  GATHER_ARGS(arg, ap, argv, n);
-  char *const *envp = va_arg(ap, char *const *);
-  va_end(ap);
-  return execve(path, argv, envp);
-}
+/* X(name, first parameter, call made with the gathered argv; envp is read after the NULL for execle) */
+#define EXECL_HOOK(name, param, call)                                                                       \
+  LS_EXPORT int name(param, const char *arg, ...) {                                                         \
+    char *argv[MAX_EXECL_ARGS];                                                                             \
+    va_list ap;                                                                                             \
+    va_start(ap, arg);                                                                                      \
+    bool ok = gather_args(arg, &ap, argv);                                                                  \
+    char *const *envp = ok && EXECL_WANTS_ENVP_##name ? va_arg(ap, char *const *) : NULL;                   \
+    va_end(ap);                                                                                             \
+    (void)envp;                                                                                             \
+    return ok ? (call) : -1;                                                                                \
+  }
+#define EXECL_WANTS_ENVP_execl 0
+#define EXECL_WANTS_ENVP_execlp 0
+#define EXECL_WANTS_ENVP_execle 1
+EXECL_HOOK(execl, const char *path, execv(path, argv))
+EXECL_HOOK(execlp, const char *file, execvp(file, argv))
+EXECL_HOOK(execle, const char *path, execve(path, argv, envp))
 
 LS_EXPORT void *dlopen(const char *file, int flags) {
   if (!LS_REAL_FN(dlopen, NULL)) return NULL;
