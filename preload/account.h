@@ -52,7 +52,10 @@ static inline void ls_site_account(uint32_t site, uint64_t t0) {
     LS_RELAXED_STORE(&ts->hist_pending, &st->hist[ls_hist_bucket(ns)]);
   }
   struct ls_loop *l = ls_tls.loop;
-  if (l) LS_BUMP(&l->callbacks, 1);
+  if (l) {
+    LS_BUMP(&l->callbacks, 1);
+    LS_BUMP(&l->callback_ns, ns);
+  }
   if (LS_UNLIKELY(ns >= ls_slow_ns)) ls_finding_slow_callback(site, ns);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "uv_track.h"
 
 struct ls_options ls_opt;
 bool ls_active;
@@ -123,6 +124,7 @@ void ls_flush_aggregates(void) {
   ls_writer_lock();
   ls_sites_flush_locked();
   ls_loops_flush_locked();
+  ls_uv_flush_locked();
   ls_writer_unlock();
 }
 
@@ -207,6 +209,7 @@ void ls_write_ending(const char *how, int status, bool take_lock) {
   ls_rec_begin(&r, buf, sizeof(buf), 'Z');
   ls_rec_u(&r, "records", ls_writer_records() + 1);
   ls_write_locked(&r);
+  ls_writer_seal(true);
   if (take_lock) ls_writer_unlock();
 }
 
@@ -214,6 +217,7 @@ void ls_finish(const char *how, int status) {
   if (!ls_active || __atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL)) return;
   int saved = errno;
   ls_tls.guard++;
+  ls_uv_finish();
   ls_flush_aggregates();
   ls_threads_finish();
   ls_write_ending(how, status, true);
@@ -230,6 +234,15 @@ void ls_before_exec(void) {
   ls_flush_aggregates();
   ls_write_ending("exec", 0, true);
   ls_tls.guard--;
+}
+
+void ls_after_failed_exec(void) {
+  if (!ls_active || getpid() != report_pid) return;
+  int saved = errno;
+  ls_writer_lock();
+  ls_writer_seal(false);
+  ls_writer_unlock();
+  errno = saved;
 }
 
 /* fork() while another thread writes: hold the writer lock across it so the child never inherits it

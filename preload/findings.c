@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "map.h"
 #include "shim.h"
 
 static uint32_t next_finding = 1;
@@ -158,4 +160,60 @@ void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, cons
   ls_rec_sn(&r, "message", msg, m.len);
   ls_write(&r);
   if (ls_opt.verbosity >= 1) log_live(msg, m.len, 1);
+}
+
+/* ---- accumulating findings keyed by what they are about ---- */
+
+struct keyed {
+  uint32_t id, stack;
+  uint64_t count, dur_max, dur_total;
+};
+
+static struct ls_map keyed_map;
+
+void ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, const struct ls_finding_info *fi) {
+  if (!ls_active) return;
+  int saved_errno = errno;
+  ls_tls.guard++;
+  uintptr_t k2 = key2 ^ ((uintptr_t)k << 56), v;
+  struct keyed *e;
+  uintptr_t k1 = key1 ^ ((uintptr_t)1 << 63); /* never the map's reserved 0 or 1 */
+  if (ls_map_get(&keyed_map, k1, k2, &v, NULL)) {
+    e = (struct keyed *)v;
+  } else {
+    e = calloc(1, sizeof(*e));
+    if (!e) goto out;
+    e->id = ls_finding_new_id();
+    e->stack = fi->stack ? fi->stack : fi->capture ? ls_stack_capture() : 0;
+    ls_map_put(&keyed_map, k1, k2, (uintptr_t)e, 0);
+  }
+  char line[LS_REC_MAX];
+  struct ls_rec r;
+  ls_writer_lock();
+  e->count += fi->count ? fi->count : 1;
+  e->dur_total += fi->duration_ns;
+  if (fi->duration_ns > e->dur_max) e->dur_max = fi->duration_ns;
+  uint64_t count = e->count;
+  ls_rec_begin(&r, line, sizeof(line), 'F');
+  ls_rec_u(&r, "id", e->id);
+  ls_rec_s(&r, "category", ls_finding_table[k].id);
+  ls_rec_s(&r, "severity", ls_finding_table[k].severity);
+  ls_rec_u(&r, "tid", (uint64_t)ls_gettid());
+  ls_rec_u(&r, "count", count);
+  ls_rec_u(&r, "duration_ns", e->dur_max);
+  ls_rec_u(&r, "total_ns", e->dur_total);
+  if (fi->site) ls_rec_u(&r, "site", fi->site);
+  if (fi->kind) ls_rec_s(&r, "kind", fi->kind);
+  if (fi->cb) ls_rec_x(&r, "cb", (uintptr_t)fi->cb);
+  if (e->stack) ls_rec_u(&r, "stack", e->stack);
+  if (fi->call) ls_rec_s(&r, "call", fi->call);
+  if (fi->other_tid) ls_rec_u(&r, "other_tid", (uint64_t)fi->other_tid);
+  if (fi->has_status) ls_rec_i(&r, "status", fi->status);
+  ls_rec_s(&r, "message", fi->message ? fi->message : ls_finding_table[k].description);
+  ls_write_locked(&r);
+  ls_writer_unlock();
+  if (ls_opt.verbosity >= 1 && fi->message && worth_logging(count)) log_live(fi->message, strlen(fi->message), count);
+out:
+  ls_tls.guard--;
+  errno = saved_errno;
 }

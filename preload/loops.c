@@ -1,52 +1,117 @@
-/* Loops: which thread runs which loop, iterations and callbacks. A loop's counters are bumped only by
- * the thread running it; the flush thread reads them relaxed. */
+/* Loops: which thread runs which loop, iterations, time polling versus in callbacks, the loop lag
+ * (poll return -> next poll) and polls that took a second or more (a statistic, never a finding:
+ * waiting is what loops do). */
 #define _GNU_SOURCE
 #include <stdlib.h>
 
+#include "map.h"
 #include "shim.h"
 
 #define MAX_LOOPS 1024
+#define LONG_POLL_NS 1000000000ull
 
 static struct ls_loop *loops[MAX_LOOPS];
 static uint32_t nloops;
+static struct ls_map by_addr;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
+struct ls_loop *ls_loop_find(const void *addr) {
+  uintptr_t v;
+  return ls_map_get(&by_addr, (uintptr_t)addr, 0, &v, NULL) ? (struct ls_loop *)v : NULL;
+}
+
 struct ls_loop *ls_loop_get(const char *lib, const void *addr) {
-  uint32_t n = __atomic_load_n(&nloops, __ATOMIC_ACQUIRE);
-  for (uint32_t i = 0; i < n; i++)
-    if (loops[i]->addr == addr && loops[i]->lib == lib) return loops[i];
+  struct ls_loop *l = ls_loop_find(addr);
+  if (LS_LIKELY(l != NULL)) return l;
   pthread_mutex_lock(&mu);
-  struct ls_loop *l = NULL;
-  for (uint32_t i = 0; i < nloops && !l; i++)
-    if (loops[i]->addr == addr && loops[i]->lib == lib) l = loops[i];
+  l = ls_loop_find(addr);
   if (!l && nloops < MAX_LOOPS && (l = calloc(1, sizeof(*l))) != NULL) {
     l->id = nloops + 1;
     l->lib = lib;
     l->addr = addr;
     loops[nloops] = l;
     __atomic_store_n(&nloops, nloops + 1, __ATOMIC_RELEASE);
+    ls_map_put(&by_addr, (uintptr_t)addr, 0, (uintptr_t)l, 0);
   }
   pthread_mutex_unlock(&mu);
   return l;
 }
 
+uint64_t ls_poll_enter(void) {
+  struct ls_loop *l = ls_tls.loop;
+  if (!l || ls_tls.guard) return 0;
+  uint64_t t = ls_now();
+  if (l->last_poll_exit) {
+    uint64_t *b = &l->lag_hist[ls_hist_bucket(ls_ticks_to_ns(t - l->last_poll_exit))];
+    LS_RELAXED_STORE(b, *b + 1);
+  }
+  LS_RELAXED_STORE(&l->iterations, l->iterations + 1);
+  return t;
+}
+
+static void log_long_poll(int timeout_ms, uint64_t ns, int nevents) {
+  /* asyncio 3.7: "poll %.3f ms took %.3f ms: %s events" */
+  char line[160];
+  size_t n = 0;
+  const char *head = "loopscope: poll ";
+  for (const char *p = head; *p; p++) line[n++] = *p;
+  if (timeout_ms >= 0) {
+    n += ls_fmt_u(line + n, (uint64_t)timeout_ms);
+    const char *ms = ".000 ms ";
+    for (const char *p = ms; *p; p++) line[n++] = *p;
+  }
+  const char *took = "took ";
+  for (const char *p = took; *p; p++) line[n++] = *p;
+  n += ls_fmt_u(line + n, ns / 1000000);
+  line[n++] = '.';
+  uint64_t frac = ns / 1000 % 1000;
+  line[n++] = (char)('0' + frac / 100);
+  line[n++] = (char)('0' + frac / 10 % 10);
+  line[n++] = (char)('0' + frac % 10);
+  const char *mid = " ms: ";
+  for (const char *p = mid; *p; p++) line[n++] = *p;
+  n += ls_fmt_u(line + n, nevents > 0 ? (uint64_t)nevents : 0);
+  const char *tail = " events\n";
+  for (const char *p = tail; *p; p++) line[n++] = *p;
+  ls_log_line(line, n);
+}
+
+void ls_poll_exit(uint64_t t0, int timeout_ms, int nevents) {
+  struct ls_loop *l = ls_tls.loop;
+  if (!t0 || !l) return;
+  uint64_t t1 = ls_now();
+  uint64_t ns = ls_ticks_to_ns(t1 - t0);
+  LS_RELAXED_STORE(&l->poll_ns, l->poll_ns + ns);
+  LS_RELAXED_STORE(&l->last_poll_exit, t1);
+  if (LS_UNLIKELY(ns >= LONG_POLL_NS)) {
+    LS_RELAXED_STORE(&l->long_polls, l->long_polls + 1);
+    if (ls_opt.verbosity >= 1) log_long_poll(timeout_ms, ns, nevents);
+  }
+}
+
 /* Caller holds the writer lock; async-signal-safe. */
 void ls_loops_flush_locked(void) {
-  char buf[256];
+  char buf[LS_REC_MAX];
   uint32_t n = __atomic_load_n(&nloops, __ATOMIC_ACQUIRE);
   for (uint32_t i = 0; i < n; i++) {
     struct ls_loop *l = loops[i];
     uint64_t it = LS_RELAXED_LOAD(&l->iterations), cb = LS_RELAXED_LOAD(&l->callbacks);
-    pid_t th = LS_RELAXED_LOAD(&l->thread);
     if (l->written && it == l->flushed_iterations && cb == l->flushed_callbacks) continue;
+    uint64_t lag[LS_HIST_BUCKETS];
+    for (unsigned b = 0; b < LS_HIST_BUCKETS; b++) lag[b] = LS_RELAXED_LOAD(&l->lag_hist[b]);
     struct ls_rec r;
     ls_rec_begin(&r, buf, sizeof(buf), 'L');
     ls_rec_u(&r, "id", l->id);
     ls_rec_s(&r, "lib", l->lib);
     ls_rec_x(&r, "addr", (uintptr_t)l->addr);
-    ls_rec_u(&r, "thread", (uint64_t)th);
+    ls_rec_u(&r, "thread", (uint64_t)LS_RELAXED_LOAD(&l->thread));
     ls_rec_u(&r, "iterations", it);
     ls_rec_u(&r, "callbacks", cb);
+    ls_rec_u(&r, "callback_ns", LS_RELAXED_LOAD(&l->callback_ns));
+    ls_rec_u(&r, "poll_ns", LS_RELAXED_LOAD(&l->poll_ns));
+    ls_rec_u(&r, "long_polls", LS_RELAXED_LOAD(&l->long_polls));
+    ls_rec_u(&r, "closed", LS_RELAXED_LOAD(&l->closed));
+    ls_rec_hist(&r, "lag", lag, LS_HIST_BUCKETS);
     if (ls_write_locked(&r) == 0) {
       l->flushed_iterations = it;
       l->flushed_callbacks = cb;
@@ -55,11 +120,25 @@ void ls_loops_flush_locked(void) {
   }
 }
 
+/* A loop's close is news even when its counters did not move. */
+void ls_loop_mark_closed(struct ls_loop *l) {
+  LS_RELAXED_STORE(&l->closed, true);
+  l->written = false;
+}
+
 /* Child after fork: its report counts its own iterations only. */
 void ls_loops_reset_counts(void) {
   for (uint32_t i = 0; i < nloops; i++) {
     struct ls_loop *l = loops[i];
-    l->iterations = l->callbacks = l->flushed_iterations = l->flushed_callbacks = 0;
+    l->iterations = l->callbacks = l->callback_ns = l->poll_ns = l->long_polls = 0;
+    l->flushed_iterations = l->flushed_callbacks = 0;
+    l->last_poll_exit = 0;
+    for (unsigned b = 0; b < LS_HIST_BUCKETS; b++) l->lag_hist[b] = 0;
+    l->running = 0;
     l->written = false;
   }
 }
+
+/* The loops, for the exit report (still open) and the adapters. */
+uint32_t ls_loop_count(void) { return __atomic_load_n(&nloops, __ATOMIC_ACQUIRE); }
+struct ls_loop *ls_loop_at(uint32_t i) { return loops[i]; }

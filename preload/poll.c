@@ -1,5 +1,7 @@
-/* The poll family. For now: a poll made while a thread runs a loop (uv_run) marks one iteration. */
+/* The poll family. For now: a poll made while a thread runs a loop (uv_run) marks one iteration and
+ * is timed (loops.c does the accounting). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <sys/epoll.h>
 
 #include "shim.h"
@@ -9,19 +11,26 @@
 POLL_HOOKS(DECLARE)
 #undef DECLARE
 
-static inline void count_iteration(void) {
-  struct ls_loop *l = ls_tls.loop;
-  if (l && !ls_tls.guard) LS_RELAXED_STORE(&l->iterations, LS_RELAXED_LOAD(&l->iterations) + 1);
-}
-
 LS_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout) {
   if (!LS_REAL_FN(epoll_wait, NULL)) return ls_enosys();
-  count_iteration();
-  return real_epoll_wait(epfd, ev, max, timeout);
+  uint64_t t0 = ls_poll_enter();
+  int rc = real_epoll_wait(epfd, ev, max, timeout);
+  if (t0) {
+    int saved = errno;
+    ls_poll_exit(t0, timeout, rc);
+    errno = saved;
+  }
+  return rc;
 }
 
 LS_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask) {
   if (!LS_REAL_FN(epoll_pwait, NULL)) return ls_enosys();
-  count_iteration();
-  return real_epoll_pwait(epfd, ev, max, timeout, mask);
+  uint64_t t0 = ls_poll_enter();
+  int rc = real_epoll_pwait(epfd, ev, max, timeout, mask);
+  if (t0) {
+    int saved = errno;
+    ls_poll_exit(t0, timeout, rc);
+    errno = saved;
+  }
+  return rc;
 }

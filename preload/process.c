@@ -19,7 +19,9 @@ PROCESS_HOOKS(DECLARE)
   LS_EXPORT int name params {                                                                               \
     if (!LS_REAL_FN(name, NULL)) return ls_enosys();                                                        \
     if (!ls_tls.guard) ls_before_exec();                                                                    \
-    return real_##name args;                                                                                \
+    int rc_ = real_##name args;                                                                             \
+    if (!ls_tls.guard) ls_after_failed_exec(); /* still us: the report goes on after its trailer */        \
+    return rc_;                                                                                             \
   }
 EXEC_HOOK(execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
 EXEC_HOOK(execv, (const char *path, char *const argv[]), (path, argv))

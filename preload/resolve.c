@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 
+#include "map.h"
 #include "shim.h"
 
 void *ls_real(void **slot, const char *name, const char *soname) {
@@ -29,4 +30,16 @@ bool ls_same_object(const void *a, const void *b) {
 int ls_enosys(void) {
   errno = ENOSYS;
   return -1;
+}
+
+static struct ls_map same_object_cache; /* (a, b) -> 1 same, 0 not */
+
+bool ls_same_object_cached(const void *a, const void *b) {
+  uintptr_t v;
+  if (LS_LIKELY(ls_map_get(&same_object_cache, (uintptr_t)a, (uintptr_t)b, &v, NULL))) return v != 0;
+  int saved = errno;
+  bool same = ls_same_object(a, b);
+  ls_map_put(&same_object_cache, (uintptr_t)a, (uintptr_t)b, same, 0);
+  errno = saved;
+  return same;
 }

@@ -58,6 +58,8 @@ void *ls_real(void **slot, const char *name, const char *soname);
 int ls_enosys(void);
 /* Do two code addresses lie in the same loaded object? (a library calling its own exports) */
 bool ls_same_object(const void *a, const void *b);
+/* The same, remembered per (a, b): for hooks that ask on every call. */
+bool ls_same_object_cached(const void *a, const void *b);
 
 /* ---- clock.c ---- */
 extern bool ls_clock_tsc;
@@ -83,6 +85,8 @@ void ls_writer_lock(void);
 void ls_writer_unlock(void);
 bool ls_writer_trylock(void);
 void ls_writer_reinit_lock(void); /* child after fork */
+/* After the trailer nothing more is written (until unsealed: an exec that failed). Writer lock held. */
+void ls_writer_seal(bool on);
 int ls_write_locked(struct ls_rec *r);
 void ls_writer_close(void);
 int ls_writer_fd(void);
@@ -119,37 +123,58 @@ struct ls_site {
   const void *cb;
   uint32_t stack;
   void *tramp; /* the adapter's pooled trampoline for this site, once taken; (void *)1 = pool was full */
+  uint32_t partner; /* a site for this one's waiting time (request latency, queue wait), or 0 */
   /* slow-callback finding, under the writer lock */
   uint32_t finding;
   uint64_t slow_count, slow_total, slow_max;
   uint64_t flushed_count;
 };
 struct ls_site *ls_site_ptr(uint32_t id);
+/* A site that no (callback, caller) key finds: a partner distribution of another site. */
+uint32_t ls_site_new_unkeyed(const char *kind, const void *cb, uint32_t stack);
+/* The stack of a creation site (a handle's *_init) keyed by (tag, caller): unwound once per key. */
+uint32_t ls_creation_stack(const void *tag, const void *caller);
+/* Accounting with no slow-callback check and no loop counters (pool threads, latencies). */
+void ls_site_account_ns(uint32_t site, uint64_t ns);
 /* The site's pooled trampoline, taking one from the pool with take() the first time; NULL when the
  * pool is exhausted (the adapter then binds by handle and uses its lookup trampoline). */
 void *ls_site_tramp(uint32_t site, void *(*take)(uint32_t site, void *cb));
 
 /* obj->(callback, site) bindings used by trampolines. slot tells apart several callbacks of one object. */
-enum ls_slot { LS_SLOT_MAIN = 0, LS_SLOT_ALLOC = 1, LS_SLOT_CLOSE = 2, LS_SLOT_AFTER = 3 };
+enum ls_slot { LS_SLOT_MAIN = 0, LS_SLOT_ALLOC = 1, LS_SLOT_CLOSE = 2, LS_SLOT_AFTER = 3, LS_SLOT_WORK = 4 };
 void ls_bind(const void *obj, enum ls_slot slot, void *cb, uint32_t site);
 bool ls_binding(const void *obj, enum ls_slot slot, void **cb, uint32_t *site);
 void ls_unbind(const void *obj, enum ls_slot slot);
 
-/* ---- loops ---- */
+/* ---- loops.c ---- */
+/* A loop's counters are written only by the thread running it; the flush thread reads them relaxed. */
 struct ls_loop {
   uint32_t id;
   const char *lib;
   const void *addr;
-  pid_t thread;
-  uint64_t iterations, callbacks;
+  pid_t thread;  /* the thread that ran it last */
+  pid_t running; /* the thread inside its run call now, 0 when none */
+  bool closed;   /* its library's close call succeeded */
+  uint64_t iterations, callbacks, callback_ns, poll_ns, long_polls;
+  uint64_t last_poll_exit; /* clock ticks; 0 before the first poll */
+  uint64_t lag_hist[LS_HIST_BUCKETS];
   uint64_t flushed_iterations, flushed_callbacks;
   bool written;
 };
+/* Finds or creates; NULL only when out of memory. */
 struct ls_loop *ls_loop_get(const char *lib, const void *addr);
+/* Finds only: NULL for a loop never seen. Lock-free. */
+struct ls_loop *ls_loop_find(const void *addr);
 void ls_loops_flush_locked(void);
+void ls_loops_reset_counts(void);
 /* Both, under the writer lock. */
 void ls_flush_aggregates(void);
-void ls_loops_reset_counts(void);
+/* Poll accounting for the loop the calling thread runs (if any): call enter before the poll, exit after. */
+uint64_t ls_poll_enter(void);
+void ls_poll_exit(uint64_t t0, int timeout_ms, int nevents);
+void ls_loop_mark_closed(struct ls_loop *l);
+uint32_t ls_loop_count(void);
+struct ls_loop *ls_loop_at(uint32_t i);
 
 /* ---- threads.c ---- */
 void ls_threads_init_main(void);
@@ -159,9 +184,26 @@ void ls_threads_after_fork_child(void);
 /* ---- findings.c ---- */
 uint32_t ls_finding_new_id(void);
 void ls_before_exec(void);
+void ls_after_failed_exec(void);
 void ls_write_ending(const char *how, int status, bool take_lock);
 void ls_crash_install(void);
 void ls_finding_slow_callback(uint32_t site, uint64_t ns);
+/* A finding that accumulates: one per (category, key1, key2), counted; written (cumulative) each time. */
+struct ls_finding_info {
+  const char *call;     /* the API call it is about, or NULL */
+  const char *kind;     /* e.g. "uv write", or NULL */
+  const void *cb;       /* the callback it names, or NULL */
+  uint32_t site;        /* its callback site, or 0 */
+  uint32_t stack;       /* its stack; 0 with capture = take the calling stack (once per key) */
+  bool capture;
+  pid_t other_tid;      /* the other thread (the loop's), or 0 */
+  bool has_status;
+  int status;           /* a negative errno nobody saw */
+  uint64_t duration_ns; /* for timed findings (pool-wait), else 0 */
+  uint64_t count;       /* how many to add (0 = 1) */
+  const char *message;  /* what the live line says */
+};
+void ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, const struct ls_finding_info *fi);
 void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, const void *routine, uint32_t stack,
                        void *result);
 

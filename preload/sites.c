@@ -26,6 +26,9 @@ static struct ls_tstats *all_stats; /* every thread's, never freed: threads end,
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t no_pending; /* where a thread's first pending histogram bump goes */
 
+/* A NULL callback (a request we stand in for) is a site too; 0 is the map's empty key. */
+static inline uintptr_t site_key(const void *cb) { return cb ? (uintptr_t)cb : 2; }
+
 static struct ls_site *site_at(uint32_t id) { return &chunks[id >> CHUNK_BITS][id & (CHUNK - 1)]; }
 
 static void write_site(uint32_t id) {
@@ -40,13 +43,61 @@ static void write_site(uint32_t id) {
   ls_write_locked(&r);
 }
 
+/* Under the writer lock: a new site id with its C record, or LS_SITE_NONE. */
+static uint32_t site_alloc_locked(const char *kind, const void *cb, uint32_t stack) {
+  if (nsites + 1 >= CHUNK * MAX_CHUNKS) return LS_SITE_NONE;
+  uint32_t nid = nsites + 1;
+  struct ls_site **c = &chunks[nid >> CHUNK_BITS];
+  if (!*c) *c = calloc(CHUNK, sizeof(struct ls_site));
+  if (!*c) return LS_SITE_NONE;
+  struct ls_site *s = site_at(nid);
+  s->kind = kind;
+  s->cb = cb;
+  s->stack = stack;
+  __atomic_store_n(&nsites, nid, __ATOMIC_RELEASE);
+  write_site(nid);
+  return nid;
+}
+
+uint32_t ls_site_new_unkeyed(const char *kind, const void *cb, uint32_t stack) {
+  ls_writer_lock();
+  uint32_t id = site_alloc_locked(kind, cb, stack);
+  ls_writer_unlock();
+  return id;
+}
+
+static struct ls_map creation_map;
+
+uint32_t ls_creation_stack(const void *tag, const void *caller) {
+  uintptr_t v;
+  if (ls_map_get(&creation_map, (uintptr_t)caller, (uintptr_t)tag, &v, NULL)) return (uint32_t)v;
+  int saved_errno = errno;
+  ls_tls.guard++;
+  uint32_t stack = ls_stack_capture();
+  ls_map_put(&creation_map, (uintptr_t)caller, (uintptr_t)tag, stack, 0);
+  ls_tls.guard--;
+  errno = saved_errno;
+  return stack;
+}
+
+void ls_site_account_ns(uint32_t site, uint64_t ns) {
+  struct ls_site_stats *st = ls_stats_for(site);
+  if (!st) return;
+  struct ls_tstats *ts = ls_tls.stats;
+  LS_BUMP(ts->hist_pending, 1);
+  LS_BUMP(&st->count, 1);
+  LS_BUMP(&st->total_ns, ns);
+  if (ns > st->max_ns) LS_RELAXED_STORE(&st->max_ns, ns);
+  LS_RELAXED_STORE(&ts->hist_pending, &st->hist[ls_hist_bucket(ns)]);
+}
+
 static uint32_t site_create(const char *kind, const void *cb, const void *caller, const void *lib_fn) {
   uintptr_t v;
   int saved_errno = errno; /* unwinding and dladdr may touch errno; the program must not see it */
   ls_tls.guard++;
   /* The loop library calling its own exports (uv_loop_init -> uv_async_init) is not a site. */
   if (lib_fn && ls_same_object(caller, lib_fn)) {
-    ls_map_put(&site_map, (uintptr_t)cb, (uintptr_t)caller, LS_SITE_INTERNAL, 0);
+    ls_map_put(&site_map, site_key(cb), (uintptr_t)caller, LS_SITE_INTERNAL, 0);
     ls_tls.guard--;
     errno = saved_errno;
     return LS_SITE_INTERNAL;
@@ -54,21 +105,11 @@ static uint32_t site_create(const char *kind, const void *cb, const void *caller
   uint32_t stack = ls_stack_capture(); /* outside the writer lock: it unwinds */
   ls_writer_lock();
   uint32_t id = LS_SITE_NONE;
-  if (ls_map_get(&site_map, (uintptr_t)cb, (uintptr_t)caller, &v, NULL)) {
+  if (ls_map_get(&site_map, site_key(cb), (uintptr_t)caller, &v, NULL)) {
     id = (uint32_t)v; /* another thread made it meanwhile */
-  } else if (nsites + 1 < CHUNK * MAX_CHUNKS) {
-    uint32_t nid = nsites + 1;
-    struct ls_site **c = &chunks[nid >> CHUNK_BITS];
-    if (!*c) *c = calloc(CHUNK, sizeof(struct ls_site));
-    if (*c) {
-      struct ls_site *s = site_at(nid);
-      s->kind = kind;
-      s->cb = cb;
-      s->stack = stack;
-      __atomic_store_n(&nsites, nid, __ATOMIC_RELEASE);
-      write_site(nid);
-      if (ls_map_put(&site_map, (uintptr_t)cb, (uintptr_t)caller, nid, 0) == 0) id = nid;
-    }
+  } else {
+    uint32_t nid = site_alloc_locked(kind, cb, stack);
+    if (nid && ls_map_put(&site_map, site_key(cb), (uintptr_t)caller, nid, 0) == 0) id = nid;
   }
   ls_writer_unlock();
   ls_tls.guard--;
@@ -78,7 +119,7 @@ static uint32_t site_create(const char *kind, const void *cb, const void *caller
 
 uint32_t ls_site_get(const char *kind, const void *cb, const void *caller, const void *lib_fn) {
   uintptr_t v;
-  if (LS_LIKELY(ls_map_get(&site_map, (uintptr_t)cb, (uintptr_t)caller, &v, NULL))) return (uint32_t)v;
+  if (LS_LIKELY(ls_map_get(&site_map, site_key(cb), (uintptr_t)caller, &v, NULL))) return (uint32_t)v;
   if (!ls_active) return LS_SITE_NONE;
   return site_create(kind, cb, caller, lib_fn);
 }

@@ -3,8 +3,10 @@
  * callback path needs no lookup by handle at all: clock, call, clock, add. Sites beyond the pool fall
  * back to the adapter's lookup-by-handle trampoline.
  *
- * LS_TRAMP_POOL(shape, ...) defines, for one shape:
- *   static void *shape##_pool_take(uint32_t site, void *cb)  -> a trampoline for this site, or NULL */
+ * LS_TRAMP_POOL(shape, cbtype, params, args, obj, pre, account) defines, for one shape:
+ *   static void *shape##_pool_take(uint32_t site, void *cb)  -> a trampoline for this site, or NULL
+ * where each trampoline runs pre(obj, site) (bookkeeping before the callback, which may free obj),
+ * then the callback, then account(site, t0). */
 #ifndef LS_TRAMP_POOL_H
 #define LS_TRAMP_POOL_H
 
@@ -17,31 +19,38 @@ struct ls_pool_slot {
   uint32_t site;
 };
 
-/* 256 expansions of M(n) with n = 0x00 .. 0xff (pasted, so n is also a valid name suffix). */
-#define LS_REP16(M, p)                                                                                       \
-  M(p##0) M(p##1) M(p##2) M(p##3) M(p##4) M(p##5) M(p##6) M(p##7) M(p##8) M(p##9) M(p##a) M(p##b) M(p##c)   \
-      M(p##d) M(p##e) M(p##f)
-#define LS_REP256(M)                                                                                         \
-  LS_REP16(M, 0x0) LS_REP16(M, 0x1) LS_REP16(M, 0x2) LS_REP16(M, 0x3) LS_REP16(M, 0x4) LS_REP16(M, 0x5)     \
-  LS_REP16(M, 0x6) LS_REP16(M, 0x7) LS_REP16(M, 0x8) LS_REP16(M, 0x9) LS_REP16(M, 0xa) LS_REP16(M, 0xb)     \
-  LS_REP16(M, 0xc) LS_REP16(M, 0xd) LS_REP16(M, 0xe) LS_REP16(M, 0xf)
+/* 256 expansions of M(A, n) with n = 0x00 .. 0xff (pasted, so n is also a valid name suffix). */
+#define LS_REP16(M, A, p)                                                                                    \
+  M(A, p##0) M(A, p##1) M(A, p##2) M(A, p##3) M(A, p##4) M(A, p##5) M(A, p##6) M(A, p##7) M(A, p##8)        \
+      M(A, p##9) M(A, p##a) M(A, p##b) M(A, p##c) M(A, p##d) M(A, p##e) M(A, p##f)
+#define LS_REP256(M, A)                                                                                      \
+  LS_REP16(M, A, 0x0) LS_REP16(M, A, 0x1) LS_REP16(M, A, 0x2) LS_REP16(M, A, 0x3) LS_REP16(M, A, 0x4)       \
+  LS_REP16(M, A, 0x5) LS_REP16(M, A, 0x6) LS_REP16(M, A, 0x7) LS_REP16(M, A, 0x8) LS_REP16(M, A, 0x9)       \
+  LS_REP16(M, A, 0xa) LS_REP16(M, A, 0xb) LS_REP16(M, A, 0xc) LS_REP16(M, A, 0xd) LS_REP16(M, A, 0xe)       \
+  LS_REP16(M, A, 0xf)
 
-/* One pooled trampoline, number n, for a shape. */
-#define LS_POOL_FN_ONE(shape, cbtype, params, args, n)                                                      \
+/* A is the shape's parenthesised argument bundle; these unpack it (the preprocessor cannot curry). */
+#define LS_EXPAND(...) __VA_ARGS__
+#define LS_POOL_FN(A, n) LS_POOL_FN_I(n, LS_EXPAND A)
+#define LS_POOL_FN_I(...) LS_POOL_FN_II(__VA_ARGS__)
+#define LS_POOL_FN_II(n, shape, cbtype, params, args, obj, pre, account)                                   \
   static void shape##_tramp_##n params {                                                                    \
     const struct ls_pool_slot *s_ = &shape##_slots[n];                                                      \
+    pre(obj, s_->site);                                                                                     \
     uint64_t t0_ = ls_now();                                                                                \
     ((cbtype)s_->cb) args;                                                                                  \
-    ls_site_account(s_->site, t0_);                                                                         \
+    account(s_->site, t0_);                                                                                 \
   }
+#define LS_POOL_NAME(A, n) LS_POOL_NAME_I(n, LS_EXPAND A)
+#define LS_POOL_NAME_I(...) LS_POOL_NAME_II(__VA_ARGS__)
+#define LS_POOL_NAME_II(n, shape, ...) shape##_tramp_##n,
 
-/* The pool for a shape. FN(n) must expand to LS_POOL_FN_ONE(shape, ..., n) and NAME(n) to
- * shape##_tramp_##n followed by a comma (the preprocessor cannot curry, so each shape spells both). */
-#define LS_TRAMP_POOL(shape, ptypes, FN, NAME)                                                              \
+#define LS_TRAMP_POOL(shape, cbtype, params, args, obj, pre, account)                                      \
   static struct ls_pool_slot shape##_slots[LS_POOL_SIZE];                                                   \
   static uint32_t shape##_used;                                                                             \
-  LS_REP256(FN)                                                                                             \
-  static void(*const shape##_tramps[LS_POOL_SIZE]) ptypes = {LS_REP256(NAME)};                              \
+  LS_REP256(LS_POOL_FN, (shape, cbtype, params, args, obj, pre, account))                                   \
+  static void(*const shape##_tramps[LS_POOL_SIZE]) params = {                                               \
+      LS_REP256(LS_POOL_NAME, (shape, cbtype, params, args, obj, pre, account))};                           \
   static void *shape##_pool_take(uint32_t site, void *cb) {                                                 \
     uint32_t i = __atomic_fetch_add(&shape##_used, 1, __ATOMIC_RELAXED);                                     \
     if (i >= LS_POOL_SIZE) return NULL;                                                                     \

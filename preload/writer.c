@@ -16,6 +16,7 @@ static char report_path[LS_PATH_MAX];
 static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t records;
 static unsigned report_seq;
+static bool sealed;
 
 /* Expand %p %n %s %% of the template into out. Returns -ENAMETOOLONG or 0; *had_seq tells whether
  * the template names the sequence number itself. */
@@ -91,6 +92,7 @@ int ls_writer_open(const char *progname, unsigned seq) {
     if (fd >= 0) {
       report_fd = move_high(fd);
       report_seq = seq;
+      sealed = false;
       memcpy(report_path, tmpl, strlen(tmpl) + 1);
       records = 0;
       return 0;
@@ -111,11 +113,13 @@ void ls_writer_lock(void) { pthread_mutex_lock(&write_mu); }
 void ls_writer_unlock(void) { pthread_mutex_unlock(&write_mu); }
 bool ls_writer_trylock(void) { return pthread_mutex_trylock(&write_mu) == 0; }
 void ls_writer_reinit_lock(void) { pthread_mutex_init(&write_mu, NULL); }
+void ls_writer_seal(bool on) { sealed = on; }
 
 int ls_write_locked(struct ls_rec *r) {
   long len = ls_rec_end(r);
   if (len < 0) return (int)len;
   if (report_fd < 0) return -EBADF;
+  if (sealed) return -EPIPE; /* after the trailer: libraries' destructors still join threads */
   const char *p = r->buf;
   size_t left = (size_t)len;
   int saved = errno;

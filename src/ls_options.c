@@ -6,8 +6,8 @@
 #include <string.h>
 
 const struct ls_option_desc ls_option_table[] = {
-#define LS_OPT_ROW(key, flag, type, def, min, max, help) \
-  {#key, flag, type, def, min, max, help, offsetof(struct ls_options, key)},
+#define LS_OPT_ROW(key, flag, type, def, min, max, choices, help) \
+  {#key, flag, type, def, min, max, choices, help, offsetof(struct ls_options, key)},
     LS_OPTIONS(LS_OPT_ROW)
 #undef LS_OPT_ROW
 };
@@ -71,6 +71,18 @@ int ls_parse_duration_ms(const char *s, size_t len, uint64_t *ms) {
   return 0;
 }
 
+/* Is val one of the '|'-separated words? */
+static bool is_choice(const char *choices, const char *val, size_t vallen) {
+  for (const char *p = choices; *p;) {
+    const char *end = strchr(p, '|');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == vallen && memcmp(p, val, len) == 0) return true;
+    if (!end) break;
+    p = end + 1;
+  }
+  return false;
+}
+
 static const char *type_words(enum ls_opt_type t) {
   switch (t) {
   case LS_OPT_STRING: return "a path";
@@ -96,7 +108,7 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
   int rc = 0;
   switch (d->type) {
   case LS_OPT_STRING:
-    if (vallen == 0 || vallen >= LS_PATH_MAX) rc = -EINVAL;
+    if (vallen == 0 || vallen >= LS_PATH_MAX || (d->choices && !is_choice(d->choices, val, vallen))) rc = -EINVAL;
     else {
       memcpy(field, val, vallen);
       field[vallen] = '\0';
@@ -118,6 +130,9 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
     if (d->type == LS_OPT_UINT || d->type == LS_OPT_MS)
       snprintf(err, errlen, "option '%s': bad value '%.*s%s': expected %s from %llu to %llu", d->key, shown, val,
                more, type_words(d->type), (unsigned long long)d->min, (unsigned long long)d->max);
+    else if (d->choices)
+      snprintf(err, errlen, "option '%s': bad value '%.*s%s': expected one of %s", d->key, shown, val, more,
+               d->choices);
     else
       snprintf(err, errlen, "option '%s': bad value '%.*s%s': expected %s", d->key, shown, val, more,
                d->type == LS_OPT_STRING ? "a non-empty path shorter than 4096 bytes" : type_words(d->type));

@@ -16,6 +16,7 @@ struct ls_option_desc {
   enum ls_opt_type type;
   const char *def;
   uint64_t min, max;
+  const char *choices; /* "a|b" for a string that must be one of those words, else NULL */
   const char *help;
   size_t offset; /* of the field in struct ls_options */
 };
@@ -29,6 +30,9 @@ struct ls_options {
   uint64_t stack_depth;
   uint64_t verbosity;
   uint64_t flush_ms;
+  uint64_t pool_wait_ms;
+  char wrong_thread[LS_PATH_MAX];
+  bool report_open_at_exit;
   bool help;
 };
 

@@ -1,25 +1,32 @@
 /* The one option table. Both sides include it: the shim parses LOOPSCOPE_OPTIONS from it, the CLI
  * generates its `run` flags from it, and a test checks every entry appears in loopscope-options(7).
  *
- * X(key, flag, type, default, min, max, help)
+ * X(key, flag, type, default, min, max, choices, help)
  *   key      the LOOPSCOPE_OPTIONS key, and the field of struct ls_options
  *   flag     the `loopscope run` long flag (without "--")
  *   type     LS_OPT_STRING, LS_OPT_UINT, LS_OPT_MS (a duration: 250, 250ms, 0.25s, 250000us), LS_OPT_BOOL
  *   default  the value as text, parsed like user input (so the default is checked too)
  *   min,max  accepted range for numbers (ignored for strings and booleans)
+ *   choices  for a string that is one of a few words: "a|b", else NULL
  */
 /* clang-format off */
 #define LS_OPTIONS(X) \
-  X(log_path,         "output",         LS_OPT_STRING, "loopscope.%n.%p.%s.lsr", 0, 0, \
+  X(log_path,         "output",         LS_OPT_STRING, "loopscope.%n.%p.%s.lsr", 0, 0, NULL, \
     "report file path template: %p = pid, %n = program name, %s = sequence number (0, 1, ... on EEXIST); made absolute at start-up") \
-  X(slow_callback_ms, "slow-callback",  LS_OPT_MS,     "100",  1, 3600000, \
+  X(slow_callback_ms, "slow-callback",  LS_OPT_MS,     "100",  1, 3600000, NULL, \
     "a dispatched callback that runs this long or longer is a slow-callback finding (asyncio's slow_callback_duration)") \
-  X(stack_depth,      "stack-depth",    LS_OPT_UINT,   "16",   0, 64, \
+  X(stack_depth,      "stack-depth",    LS_OPT_UINT,   "16",   0, 64, NULL, \
     "frames kept per creation stack, 0 = no stacks") \
-  X(verbosity,        "verbosity",      LS_OPT_UINT,   "1",    0, 3, \
+  X(verbosity,        "verbosity",      LS_OPT_UINT,   "1",    0, 3, NULL, \
     "0 = silent, 1 = findings logged live to stderr, 2 = also start-up and report path") \
-  X(flush_ms,         "flush-interval", LS_OPT_MS,     "1000", 10, 60000, \
+  X(flush_ms,         "flush-interval", LS_OPT_MS,     "1000", 10, 60000, NULL, \
     "how often aggregates are written to the report, so a SIGKILL loses at most this much") \
-  X(help,             "help-options",   LS_OPT_BOOL,   "0",    0, 1, \
+  X(pool_wait_ms,     "pool-wait",      LS_OPT_MS,     "100",  1, 3600000, NULL, \
+    "queued work that waits this long or longer for a pool thread is a pool-wait finding") \
+  X(wrong_thread,     "wrong-thread",   LS_OPT_STRING, "report", 0, 0, "report|abort", \
+    "what a wrong-thread call does: report it, or report it and abort at once (asyncio raises)") \
+  X(report_open_at_exit, "report-open-at-exit", LS_OPT_BOOL, "0", 0, 1, NULL, \
+    "1 = handles still open at exit are unclosed-resource findings, not only listed") \
+  X(help,             "help-options",   LS_OPT_BOOL,   "0",    0, 1, NULL, \
     "print this table to stderr; the program runs on")
 /* clang-format on */

@@ -1,0 +1,46 @@
+/* libuv bookkeeping behind the findings that need memory of the past: which handles are open and
+ * where they were created (unclosed-resource, still open at exit), which requests are pending
+ * (never-run), which thread runs each loop (wrong-thread, loop-reentry), how long queued work
+ * waited (pool-wait). uv.c calls these from its hooks and trampolines. */
+#ifndef LS_UV_TRACK_H
+#define LS_UV_TRACK_H
+
+#include <uv.h>
+
+#include "shim.h"
+
+#define LS_UV_LIB "libuv"
+
+/* Handles: opened by a *_init the program called, closing at uv_close, closed when the close callback
+ * (ours or the program's) runs. */
+void ls_uv_handle_opened(const void *h, const char *kind, const void *loop, const void *caller);
+void ls_uv_handle_closing(const void *h);
+void ls_uv_handle_closed(const void *h);
+
+/* Requests: pending from submission until their callback starts. */
+void ls_uv_req_submitted(const void *req, uint32_t site, const void *loop);
+void ls_uv_req_forget(const void *req); /* submission failed: no callback will come */
+/* In a request trampoline, before the program's callback: no longer pending; adds the
+ * submit-to-callback latency to the site's partner. */
+void ls_uv_req_done(const void *req);
+/* A stand-in for a NULL callback: done, and a negative status nobody sees is unretrieved-error. */
+void ls_uv_req_null_done(const void *req, int status, const char *call);
+
+/* Queued work: the work callback starts on a pool thread. Accounts the wait, finds pool-wait. */
+void ls_uv_work_started(const void *req, uint32_t site);
+
+/* wrong-thread: the loop is running on another thread right now. */
+void ls_uv_check_thread(const void *loop, const char *call, const void *caller, const void *lib_fn);
+void ls_uv_work_queued(void);
+
+/* uv_loop_close returned rc. */
+void ls_uv_loop_closed(uv_loop_t *loop, int rc, void (*real_walk)(uv_loop_t *, uv_walk_cb, void *));
+
+/* At exit: never-run, unclosed-resource, still open at exit, the pool record. */
+void ls_uv_finish(void);
+void ls_uv_flush_locked(void);
+
+/* A partner site (latency / wait) for a request or work site, made once. */
+uint32_t ls_uv_partner(uint32_t site, const char *kind);
+
+#endif
