@@ -15,9 +15,12 @@ static uint32_t nloops;
 static struct ls_map by_addr;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
-struct ls_loop *ls_loop_find(const void *addr) {
+struct ls_loop *ls_loop_find_slow(const void *addr) {
   uintptr_t v;
-  return ls_map_get(&by_addr, (uintptr_t)addr, 0, &v, NULL) ? (struct ls_loop *)v : NULL;
+  if (!ls_map_get(&by_addr, (uintptr_t)addr, 0, &v, NULL)) return NULL;
+  ls_tls.found_addr = addr;
+  ls_tls.found_loop = (struct ls_loop *)v;
+  return ls_tls.found_loop;
 }
 
 struct ls_loop *ls_loop_get(const char *lib, const void *addr) {

@@ -37,6 +37,15 @@ struct ls_tls {
   struct ls_tstats *stats;    /* this thread's per-site aggregates */
   struct ls_loop *loop;       /* loop this thread is running (innermost uv_run), or NULL */
   struct ls_thread_rec *rec;  /* this thread's record, or NULL for threads we did not see start */
+  const void *found_addr;     /* ls_loop_find's one-entry cache (loops are never freed) */
+  struct ls_loop *found_loop;
+  /* Registrations seen lately: (caller, callback) -> the pooled trampoline to hand over. A pooled
+   * trampoline belongs to its site for good, so a hit needs no further lookup. */
+  struct ls_reg_cache {
+    const void *caller, *cb;
+    void *tramp;
+    uint32_t site;
+  } reg_cache[32];
 };
 extern LS_TLS struct ls_tls ls_tls;
 
@@ -53,7 +62,10 @@ void ls_die_bad_options(const char *msg);
  * loaded RTLD_LOCAL by a plugin is invisible to RTLD_NEXT). Cached in *slot; NULL if not found. */
 void *ls_real(void **slot, const char *name, const char *soname);
 #define LS_REAL_SLOT(name) static __typeof__(name) *real_##name
-#define LS_REAL_FN(name, soname) ((__typeof__(&name))ls_real((void **)&real_##name, #name, soname))
+#define LS_REAL_FN(name, soname)                                                                            \
+  ((__typeof__(&name))(LS_LIKELY(__atomic_load_n((void **)&real_##name, __ATOMIC_ACQUIRE) != NULL)           \
+                           ? (void *)real_##name                                                            \
+                           : ls_real((void **)&real_##name, #name, soname)))
 /* What a libc hook returns when its real function cannot be found: -1 with errno ENOSYS. */
 int ls_enosys(void);
 /* Do two code addresses lie in the same loaded object? (a library calling its own exports) */
@@ -163,8 +175,12 @@ struct ls_loop {
 };
 /* Finds or creates; NULL only when out of memory. */
 struct ls_loop *ls_loop_get(const char *lib, const void *addr);
-/* Finds only: NULL for a loop never seen. Lock-free. */
-struct ls_loop *ls_loop_find(const void *addr);
+/* Finds only: NULL for a loop never seen. Lock-free; the last answer is cached per thread. */
+struct ls_loop *ls_loop_find_slow(const void *addr);
+static inline struct ls_loop *ls_loop_find(const void *addr) {
+  if (LS_LIKELY(ls_tls.found_addr == addr && addr)) return ls_tls.found_loop;
+  return ls_loop_find_slow(addr);
+}
 void ls_loops_flush_locked(void);
 void ls_loops_reset_counts(void);
 /* Both, under the writer lock. */

@@ -139,16 +139,29 @@ static uint32_t site_for(const struct swap *w, void *cb) {
 }
 
 /* What to hand to libuv in place of cb (cb itself when it is not ours to wrap). */
-static void *swap_cb(const struct swap *w, void *cb, uint32_t *site_out) {
-  *site_out = LS_SITE_NONE;
-  if (!cb || ls_is_shim_code(cb)) return cb;
+static __attribute__((noinline)) void *swap_cb_slow(const struct swap *w, void *cb, uint32_t *site_out,
+                                                      struct ls_reg_cache *e) {
   uint32_t site = site_for(w, cb);
   if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return cb;
   *site_out = site;
   void *t = ls_site_tramp(site, w->take);
-  if (LS_LIKELY(t != NULL)) return t;
+  if (LS_LIKELY(t != NULL)) {
+    *e = (struct ls_reg_cache){w->caller, cb, t, site};
+    return t;
+  }
   ls_bind(w->obj, w->slot, cb, site);
   return w->fallback;
+}
+
+static inline void *swap_cb(const struct swap *w, void *cb, uint32_t *site_out) {
+  *site_out = LS_SITE_NONE;
+  if (!cb || ls_is_shim_code(cb) || ls_tls.guard || !ls_active) return cb;
+  struct ls_reg_cache *e = &ls_tls.reg_cache[((uintptr_t)w->caller >> 2) & 31];
+  if (LS_LIKELY(e->caller == w->caller && e->cb == cb)) {
+    *site_out = e->site;
+    return e->tramp;
+  }
+  return swap_cb_slow(w, cb, site_out, e);
 }
 
 #define SWAP(obj_, slot_, shape, kind_) \

@@ -132,11 +132,9 @@ uint32_t ls_uv_partner(uint32_t site, const char *kind) {
 
 /* ---- loop ownership ---- */
 
-void ls_uv_check_thread(const void *loop, const char *call, const void *caller, const void *lib_fn) {
-  struct ls_loop *l = ls_loop_find(loop);
-  if (!l) return;
-  pid_t running = LS_RELAXED_LOAD(&l->running);
-  if (LS_LIKELY(!running || running == ls_gettid())) return;
+void ls_uv_wrong_thread(struct ls_loop *l, pid_t running, const char *call, const void *caller,
+                        const void *lib_fn) {
+  (void)l;
   if (ls_is_shim_code(caller) || ls_same_object_cached(caller, lib_fn)) return; /* libuv's own call */
   struct ls_finding_info fi = {.call = call, .capture = true, .other_tid = running,
                                .message = "non-thread-safe libuv call made while another thread runs the loop"};

@@ -29,8 +29,16 @@ void ls_uv_req_null_done(const void *req, int status, const char *call);
 /* Queued work: the work callback starts on a pool thread. Accounts the wait, finds pool-wait. */
 void ls_uv_work_started(const void *req, uint32_t site);
 
-/* wrong-thread: the loop is running on another thread right now. */
-void ls_uv_check_thread(const void *loop, const char *call, const void *caller, const void *lib_fn);
+/* wrong-thread: the loop is running on another thread right now. The check is inline (it runs on
+ * every hooked call); the report is not. */
+void ls_uv_wrong_thread(struct ls_loop *l, pid_t running, const char *call, const void *caller, const void *lib_fn);
+static inline void ls_uv_check_thread(const void *loop, const char *call, const void *caller, const void *lib_fn) {
+  struct ls_loop *l = ls_loop_find(loop);
+  if (!l) return;
+  pid_t running = LS_RELAXED_LOAD(&l->running);
+  if (LS_LIKELY(!running || running == ls_gettid())) return;
+  ls_uv_wrong_thread(l, running, call, caller, lib_fn);
+}
 void ls_uv_work_queued(void);
 
 /* uv_loop_close returned rc. */
