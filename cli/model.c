@@ -25,6 +25,30 @@ void lsm_duration(uint64_t ns, char *buf, size_t len) {
   else snprintf(buf, len, "%" PRIu64 " ns", ns);
 }
 
+bool lsm_site_is_wait(const char *kind) {
+  size_t n = kind ? strlen(kind) : 0;
+  return (n >= 5 && strcmp(kind + n - 5, " wait") == 0) || (n >= 8 && strcmp(kind + n - 8, " latency") == 0);
+}
+
+/* libuv's codes that are not negated errno values on Linux, named as uv_err_name names them. */
+static const struct {
+  int64_t code;
+  const char *name;
+} uv_codes[] = {
+    {-4095, "EOF"},          {-4080, "ECHARSET"},      {-4028, "EFTYPE"},         {-3000, "EAI_ADDRFAMILY"},
+    {-3001, "EAI_AGAIN"},    {-3002, "EAI_BADFLAGS"},  {-3003, "EAI_CANCELED"},   {-3004, "EAI_FAIL"},
+    {-3005, "EAI_FAMILY"},   {-3006, "EAI_MEMORY"},    {-3007, "EAI_NODATA"},     {-3008, "EAI_NONAME"},
+    {-3009, "EAI_OVERFLOW"}, {-3010, "EAI_SERVICE"},   {-3011, "EAI_SOCKTYPE"},   {-3013, "EAI_BADHINTS"},
+    {-3014, "EAI_PROTOCOL"},
+};
+
+const char *lsm_status_name(int64_t status) {
+  for (size_t i = 0; i < sizeof(uv_codes) / sizeof(uv_codes[0]); i++)
+    if (uv_codes[i].code == status) return uv_codes[i].name;
+  if (status < 0 && status > -4096) return strerrorname_np((int)-status);
+  return NULL;
+}
+
 /* Every recorded frame is a return address; each may expand into inlined frames. */
 static int symbolize_stack(struct ls_symbolizer *sym, const struct ls_rd_stack *st, struct lsm_stack *out) {
   out->frames = NULL;
@@ -91,21 +115,192 @@ static int build_sites(struct lsm_process *p) {
   return 0;
 }
 
-static bool is_thread_category(const char *c) {
-  return strcmp(c, "unjoined-thread") == 0 || strcmp(c, "unretrieved-error") == 0;
+static int build_loops(struct lsm_process *p) {
+  const struct ls_report *r = p->r;
+  p->loops = calloc(r->nloops ? r->nloops : 1, sizeof(*p->loops));
+  if (!p->loops) return -ENOMEM;
+  for (size_t i = 0; i < r->nloops; i++) {
+    struct lsm_loop *lo = &p->loops[i];
+    const struct ls_rd_loop *l = lo->l = &r->loops[i];
+    unsigned top = LS_HIST_BUCKETS;
+    for (unsigned b = 0; b < LS_HIST_BUCKETS; b++)
+      if (l->lag[b]) top = b;
+    if (top < LS_HIST_BUCKETS) {
+      lo->has_lag = true;
+      /* The last bucket has no upper bound: its lower one (2^40 ns) is the honest "at least". */
+      lo->lag_max_ns = top == LS_HIST_BUCKETS - 1 ? ls_hist_bucket_low(top) : ls_hist_bucket_high(top);
+      lo->lag_p50_ns = ls_hist_quantile(l->lag, LS_HIST_BUCKETS, 0.50, lo->lag_max_ns);
+      lo->lag_p99_ns = ls_hist_quantile(l->lag, LS_HIST_BUCKETS, 0.99, lo->lag_max_ns);
+    }
+    /* A writer that does the loop accounting writes closed= too; one that does not knows nothing of it. */
+    lo->closed_known = l->has_closed || l->has_poll_ns || l->has_callback_ns || l->has_long_polls || l->has_lag;
+    lo->closed = l->closed;
+  }
+  return 0;
+}
+
+/* Still open at exit: identical handles are one entry with a count, in order of first appearance. */
+static const struct ls_rd_open *open_base;
+
+static int cmp_open_key(const void *a, const void *b) {
+  size_t i = *(const size_t *)a, j = *(const size_t *)b;
+  const struct ls_rd_open *x = &open_base[i], *y = &open_base[j];
+  if (x->loop != y->loop) return x->loop < y->loop ? -1 : 1;
+  if (x->stack != y->stack) return x->stack < y->stack ? -1 : 1;
+  int fx = x->active | x->ref << 1 | x->closing << 2 | x->has_active << 3 | x->has_ref << 4 | x->has_closing << 5;
+  int fy = y->active | y->ref << 1 | y->closing << 2 | y->has_active << 3 | y->has_ref << 4 | y->has_closing << 5;
+  if (fx != fy) return fx < fy ? -1 : 1;
+  int c = strcmp(x->kind, y->kind);
+  if (c) return c;
+  return i < j ? -1 : i > j;
+}
+
+static bool same_open(const struct ls_rd_open *x, const struct ls_rd_open *y) {
+  return x->loop == y->loop && x->stack == y->stack && x->active == y->active && x->ref == y->ref &&
+         x->closing == y->closing && x->has_active == y->has_active && x->has_ref == y->has_ref &&
+         x->has_closing == y->has_closing && strcmp(x->kind, y->kind) == 0;
+}
+
+static int cmp_open_first(const void *a, const void *b) {
+  const struct lsm_open *x = a, *y = b;
+  return x->h < y->h ? -1 : x->h > y->h;
+}
+
+static int build_open(struct lsm_process *p) {
+  const struct ls_report *r = p->r;
+  size_t n = r->nopen;
+  p->nopen_handles = n;
+  p->open = calloc(n ? n : 1, sizeof(*p->open));
+  size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+  if (!p->open || !idx) {
+    free(idx);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) idx[i] = i;
+  open_base = r->open;
+  qsort(idx, n, sizeof(*idx), cmp_open_key);
+  for (size_t k = 0; k < n; k++) {
+    const struct ls_rd_open *h = &r->open[idx[k]];
+    if (p->nopen > 0 && same_open(p->open[p->nopen - 1].h, h)) {
+      p->open[p->nopen - 1].count++;
+      continue;
+    }
+    p->open[p->nopen++] = (struct lsm_open){.h = h, .count = 1}; /* the first of its kind: sorted by index last */
+  }
+  free(idx);
+  qsort(p->open, p->nopen, sizeof(*p->open), cmp_open_first);
+  for (size_t k = 0; k < p->nopen; k++) {
+    struct lsm_open *o = &p->open[k];
+    o->loop = o->h->loop ? ls_report_loop(r, o->h->loop) : NULL;
+    if (symbolize_stack(p->sym, ls_report_stack(r, o->h->stack), &o->stack) < 0) return -ENOMEM;
+  }
+  return 0;
+}
+
+/* Thread findings are about a thread (its routine and creation stack); an unretrieved-error with a
+ * status is about a request instead. */
+static bool is_thread_finding(const struct ls_rd_finding *f) {
+  return strcmp(f->category, "unjoined-thread") == 0 ||
+         (strcmp(f->category, "unretrieved-error") == 0 && !f->has_status);
+}
+
+/* "<uv write on_write (file.c:12)>", "<uv write>" without a callback, "<on_write ...>" without a kind.
+ * strip: a suffix to drop from the kind (a wait site's " wait"). false when there is nothing to name. */
+static bool repr(const struct lsm_finding *lf, const char *strip, char *buf, size_t len) {
+  char who[1024] = "", kind[256] = "";
+  if (lf->kind) {
+    snprintf(kind, sizeof(kind), "%s", lf->kind);
+    size_t n = strlen(kind), s = strip ? strlen(strip) : 0;
+    if (s && n > s && strcmp(kind + n - s, strip) == 0) kind[n - s] = 0;
+  }
+  if (lf->has_cb) lsm_describe(&lf->cb, who, sizeof(who));
+  if (!kind[0] && !who[0]) return false;
+  snprintf(buf, len, "<%s%s%s>", kind, kind[0] && who[0] ? " " : "", who);
+  return true;
+}
+
+/* " (3 requests)" when more than one. */
+static const char *times(char *buf, size_t len, uint64_t count, const char *what) {
+  buf[0] = 0;
+  if (count > 1) snprintf(buf, len, " (%" PRIu64 " %ss)", count, what);
+  return buf;
+}
+
+/* An unclosed-resource finding is about a loop given up (uv_loop_close returned UV_EBUSY) or, with
+ * report_open_at_exit=1, about a handle merely open at exit. A writer that names the call says which;
+ * without it, only the option can tell them apart. */
+static bool gave_loop_up(const struct ls_rd_finding *f, const struct ls_report *r) {
+  if (f->call) return strcmp(f->call, "uv_loop_close") == 0;
+  for (size_t i = 0; i < r->nopts; i++)
+    if (strcmp(r->opt_keys[i], "report_open_at_exit") == 0) return strcmp(r->opt_values[i], "0") == 0;
+  return true;
+}
+
+static char *new_category_message(struct lsm_finding *lf) {
+  const struct ls_rd_finding *f = lf->f;
+  const struct ls_report *r = lf->proc->r;
+  const char *c = f->category;
+  char *msg = NULL, rp[1400], n[64] = ""; /* n: the count, when the message carries it */
+  int rc = -1;
+  if (strcmp(c, "wrong-thread") == 0 && f->call && f->other_tid) {
+    const struct ls_rd_thread *t = ls_report_thread(r, f->tid);
+    if (t && t->name && t->name[0])
+      rc = asprintf(&msg, "Non-thread-safe call %s() from thread %s (tid %" PRIu64 ") while the loop runs in tid %" PRIu64,
+                    f->call, t->name, f->tid, f->other_tid);
+    else
+      rc = asprintf(&msg, "Non-thread-safe call %s() from tid %" PRIu64 " while the loop runs in tid %" PRIu64, f->call,
+                    f->tid, f->other_tid);
+  } else if (strcmp(c, "loop-reentry") == 0 && f->other_tid) {
+    const char *call = f->call ? f->call : "uv_run";
+    if (f->tid == f->other_tid)
+      rc = asprintf(&msg, "This event loop is already running: %s() called from inside one of its own callbacks (tid %" PRIu64 ")",
+                    call, f->tid);
+    else
+      rc = asprintf(&msg, "This event loop is already running in tid %" PRIu64 ": %s() called from tid %" PRIu64, f->other_tid,
+                    call, f->tid);
+  } else if (strcmp(c, "never-run") == 0 && repr(lf, NULL, rp, sizeof(rp))) {
+    rc = asprintf(&msg, "%s was never run: its request was still pending when the loop was closed or the process exited%s", rp,
+                  times(n, sizeof(n), f->count, "request"));
+  } else if (strcmp(c, "unclosed-resource") == 0 && lf->kind) {
+    if (gave_loop_up(f, r))
+      rc = asprintf(&msg, "%s handle still open when the program gave its loop up (uv_loop_close returned UV_EBUSY)%s",
+                    lf->kind, times(n, sizeof(n), f->count, "handle"));
+    else
+      rc = asprintf(&msg, "%s handle still open when the process exited%s", lf->kind, times(n, sizeof(n), f->count, "handle"));
+  } else if (strcmp(c, "unretrieved-error") == 0 && f->has_status && (f->call || lf->kind)) {
+    const char *name = lsm_status_name(f->status);
+    char st[128];
+    if (name) snprintf(st, sizeof(st), "%" PRId64 " (%s)", f->status, name);
+    else snprintf(st, sizeof(st), "%" PRId64, f->status);
+    if (f->call)
+      rc = asprintf(&msg, "%s() failed with %s and no callback was there to see it%s", f->call, st,
+                    times(n, sizeof(n), f->count, "request"));
+    else
+      rc = asprintf(&msg, "%s request failed with %s and no callback was there to see it%s", lf->kind, st,
+                    times(n, sizeof(n), f->count, "request"));
+  } else if (strcmp(c, "pool-wait") == 0 && repr(lf, " wait", rp, sizeof(rp))) {
+    char pool[96] = "";
+    if (r->has_pool)
+      snprintf(pool, sizeof(pool), " (pool size %" PRIu64 ", peak queue %" PRIu64 ")", r->pool_size, r->pool_peak_queue);
+    rc = asprintf(&msg, "%s waited %.3f seconds for a pool thread%s", rp, (double)f->duration_ns / 1e9, pool);
+  }
+  if (rc < 0) return NULL;
+  lf->count_in_message = n[0] != 0;
+  return msg;
 }
 
 /* asyncio's words, with the names the symbolizer found. NULL: keep the recorded message. */
-static char *rebuild_message(const struct lsm_finding *lf, const struct ls_rd_thread *t) {
+static char *rebuild_message(struct lsm_finding *lf, const struct ls_rd_thread *t) {
   const struct ls_rd_finding *f = lf->f;
   char who[1024], *msg = NULL;
   int rc = -1;
+  if ((msg = new_category_message(lf)) != NULL) return msg;
   if (!lf->has_cb) return NULL;
   lsm_describe(&lf->cb, who, sizeof(who));
   if (strcmp(f->category, "slow-callback") == 0) {
     rc = asprintf(&msg, "Executing <%s%s%s> took %.3f seconds", lf->kind ? lf->kind : "", lf->kind ? " " : "", who,
                   (double)f->duration_ns / 1e9);
-  } else if (is_thread_category(f->category) && !f->has_site && (t || f->has_result)) {
+  } else if (is_thread_finding(f) && !f->has_site && (t || f->has_result)) {
     uint64_t result = f->has_result ? f->result : t->result;
     int64_t err = (int64_t)result;
     bool cancelled = result == UINT64_MAX || (t && t->how && strcmp(t->how, "cancelled") == 0);
@@ -126,7 +321,7 @@ static char *rebuild_message(const struct lsm_finding *lf, const struct ls_rd_th
 static int build_finding(struct lsm_process *p, const struct ls_rd_finding *f, struct lsm_finding *lf) {
   const struct ls_report *r = p->r;
   const struct ls_rd_site *site = f->has_site ? ls_report_site(r, f->site) : NULL;
-  const struct ls_rd_thread *t = is_thread_category(f->category) ? ls_report_thread(r, f->tid) : NULL;
+  const struct ls_rd_thread *t = is_thread_finding(f) ? ls_report_thread(r, f->tid) : NULL;
   lf->f = f;
   lf->proc = p;
   lf->kind = f->kind ? f->kind : site ? site->kind : NULL;
@@ -146,6 +341,8 @@ static int build_process(struct lsm_process *p, bool debuginfod) {
   if (!p->sym) return -ENOMEM;
   int rc = build_threads(p);
   if (rc == 0) rc = build_sites(p);
+  if (rc == 0) rc = build_loops(p);
+  if (rc == 0) rc = build_open(p);
   if (rc < 0) return rc;
   p->findings = calloc(r->nfindings ? r->nfindings : 1, sizeof(*p->findings));
   if (!p->findings) return -ENOMEM;
@@ -183,8 +380,12 @@ static void free_process(struct lsm_process *p) {
     free(p->findings[i].stack.frames);
     free(p->findings[i].message);
   }
+  if (p->open)
+    for (size_t i = 0; i < p->nopen; i++) free(p->open[i].stack.frames);
   free(p->threads);
   free(p->sites);
+  free(p->loops);
+  free(p->open);
   free(p->findings);
   ls_sym_free(p->sym);
 }

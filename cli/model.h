@@ -30,6 +30,22 @@ struct lsm_site {
   uint64_t p50_ns, p99_ns;
 };
 
+/* A loop with its lag distribution worked out. has_lag: the report has a non-empty lag histogram. */
+struct lsm_loop {
+  const struct ls_rd_loop *l;
+  bool has_lag;
+  uint64_t lag_p50_ns, lag_p99_ns, lag_max_ns; /* lag_max_ns: upper bound of the highest non-empty bucket */
+  bool closed_known, closed;
+};
+
+/* Handles still open at exit, identical ones (loop, kind, stack, active, ref, closing) merged. */
+struct lsm_open {
+  const struct ls_rd_open *h; /* the first of them */
+  const struct ls_rd_loop *loop; /* NULL when the report has no L record for it */
+  uint64_t count;
+  struct lsm_stack stack;
+};
+
 struct lsm_process;
 
 struct lsm_finding {
@@ -40,6 +56,7 @@ struct lsm_finding {
   struct ls_frame cb; /* F cb=, else its site's cb (for thread findings: the start routine) */
   struct lsm_stack stack;
   char *message;
+  bool count_in_message; /* the message says "(3 requests)": no "seen 3 times" needed */
 };
 
 struct lsm_process {
@@ -47,6 +64,9 @@ struct lsm_process {
   struct ls_symbolizer *sym;
   struct lsm_thread *threads; /* r->nthreads of them */
   struct lsm_site *sites;     /* r->nsites */
+  struct lsm_loop *loops;     /* r->nloops */
+  struct lsm_open *open;      /* in order of first appearance */
+  size_t nopen, nopen_handles;
   struct lsm_finding *findings;
   size_t nfindings;
 };
@@ -65,6 +85,13 @@ void lsm_free(struct lsm *m);
 
 /* "on_tick (server.c:42)", "on_tick", or "prog+0x11f9": how asyncio names a callback in a repr. */
 void lsm_describe(const struct ls_frame *f, char *buf, size_t len);
+
+/* Sites whose kind ends in " wait" or " latency" time waiting (submit -> start, or -> done), not a
+ * callback. */
+bool lsm_site_is_wait(const char *kind);
+
+/* "EPIPE" for -32, libuv's own names ("EOF", "EAI_AGAIN") for its codes; NULL when unknown. */
+const char *lsm_status_name(int64_t status);
 
 /* 1.234 s, 12.3 ms, 45.6 us, 789 ns */
 void lsm_duration(uint64_t ns, char *buf, size_t len);

@@ -78,13 +78,55 @@ static void thread(struct json *j, const struct lsm_thread *t) {
   json_end_object(j);
 }
 
-static void loop(struct json *j, const struct ls_rd_loop *l) {
+static void opt_u64(struct json *j, const char *key, bool has, uint64_t v) {
+  if (has) json_u64(j, key, v);
+  else json_null(j, key);
+}
+
+static void opt_bool(struct json *j, const char *key, bool has, bool v) {
+  if (has) json_bool(j, key, v);
+  else json_null(j, key);
+}
+
+static void loop(struct json *j, const struct lsm_loop *lo) {
+  const struct ls_rd_loop *l = lo->l;
   json_begin_object(j, NULL);
   json_string(j, "library", l->lib);
   json_u64(j, "thread", l->thread);
   json_u64(j, "iterations", l->iterations);
   json_u64(j, "callbacks", l->callbacks);
   json_hex(j, "address", l->addr);
+  opt_u64(j, "poll_ns", l->has_poll_ns, l->poll_ns);
+  opt_u64(j, "callback_ns", l->has_callback_ns, l->callback_ns);
+  opt_u64(j, "long_polls", l->has_long_polls, l->long_polls);
+  opt_u64(j, "lag_p50_ns", lo->has_lag, lo->lag_p50_ns);
+  opt_u64(j, "lag_p99_ns", lo->has_lag, lo->lag_p99_ns);
+  opt_u64(j, "lag_max_ns", lo->has_lag, lo->lag_max_ns);
+  opt_bool(j, "closed", lo->closed_known, lo->closed);
+  json_end_object(j);
+}
+
+static void still_open(struct json *j, const struct lsm_open *o) {
+  json_begin_object(j, NULL);
+  json_string(j, "kind", o->h->kind);
+  if (o->loop) json_hex(j, "loop", o->loop->addr);
+  else json_null(j, "loop");
+  opt_bool(j, "active", o->h->has_active, o->h->active);
+  opt_bool(j, "ref", o->h->has_ref, o->h->ref);
+  opt_bool(j, "closing", o->h->has_closing, o->h->closing);
+  json_u64(j, "count", o->count);
+  stack(j, &o->stack);
+  json_end_object(j);
+}
+
+static void pool(struct json *j, const struct ls_report *r) {
+  if (!r->has_pool) {
+    json_null(j, "pool");
+    return;
+  }
+  json_begin_object(j, "pool");
+  json_u64(j, "size", r->pool_size);
+  json_u64(j, "peak_queue", r->pool_peak_queue);
   json_end_object(j);
 }
 
@@ -125,12 +167,14 @@ static void process(struct json *j, const struct lsm_process *p) {
   for (size_t i = 0; i < r->nthreads; i++) thread(j, &p->threads[i]);
   json_end_array(j);
   json_begin_array(j, "loops");
-  for (size_t i = 0; i < r->nloops; i++) loop(j, &r->loops[i]);
+  for (size_t i = 0; i < r->nloops; i++) loop(j, &p->loops[i]);
   json_end_array(j);
+  pool(j, r);
   json_begin_array(j, "sites");
   for (size_t i = 0; i < r->nsites; i++) site(j, &p->sites[i]);
   json_end_array(j);
-  json_begin_array(j, "still_open_at_exit"); /* no record for it in format 1 yet */
+  json_begin_array(j, "still_open_at_exit");
+  for (size_t i = 0; i < p->nopen; i++) still_open(j, &p->open[i]);
   json_end_array(j);
   json_begin_array(j, "warnings");
   for (size_t i = 0; i < r->nwarnings; i++) json_string(j, NULL, r->warnings[i]);
@@ -154,6 +198,10 @@ static void finding(struct json *j, const struct lsm_finding *lf) {
   if (f->call) json_string(j, "call", f->call);
   if (f->has_result) json_hex(j, "result", f->result);
   if (f->other_tid) json_u64(j, "other_tid", f->other_tid);
+  if (f->has_status) {
+    json_i64(j, "status", f->status);
+    json_string(j, "status_name", lsm_status_name(f->status));
+  }
   if (f->has_site) json_u64(j, "site", f->site);
   stack(j, &lf->stack);
   json_end_object(j);

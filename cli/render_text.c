@@ -11,6 +11,7 @@
 #include "render.h"
 
 #define TOP_SITES 10
+#define TOP_OPEN 100 /* entries of "still open at exit" shown; the JSON has them all */
 
 /* Where lines go. prefix_all: every line starts with "loopscope" (under `loopscope run` the output
  * shares stderr with the program's, and a reader or a test must be able to tell ours apart). */
@@ -116,14 +117,53 @@ static void threads(struct tout *out, const struct lsm_process *p) {
   }
 }
 
-static void loops(struct tout *out, const struct ls_report *r) {
+/* "; 1.204 s polling, 12.3 ms in callbacks; lag p50 12.0 us, p99 1.5 ms; 1 poll took >= 1 s (closed)":
+ * each part only when the report has it (older writers have none of them). */
+static void loop_accounting(const struct lsm_loop *lo, char *buf, size_t len) {
+  const struct ls_rd_loop *l = lo->l;
+  char a[32], b[32];
+  size_t n = 0;
+  buf[0] = 0;
+#define APPEND(...) (n < len ? n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__) : 0)
+  if (l->has_poll_ns && l->has_callback_ns) {
+    lsm_duration(l->poll_ns, a, sizeof(a));
+    lsm_duration(l->callback_ns, b, sizeof(b));
+    APPEND("; %s polling, %s in callbacks", a, b);
+  } else if (l->has_poll_ns) {
+    lsm_duration(l->poll_ns, a, sizeof(a));
+    APPEND("; %s polling", a);
+  } else if (l->has_callback_ns) {
+    lsm_duration(l->callback_ns, b, sizeof(b));
+    APPEND("; %s in callbacks", b);
+  }
+  if (lo->has_lag) {
+    lsm_duration(lo->lag_p50_ns, a, sizeof(a));
+    lsm_duration(lo->lag_p99_ns, b, sizeof(b));
+    APPEND("; lag p50 %s, p99 %s", a, b);
+  }
+  if (l->has_long_polls && l->long_polls == 0) APPEND("; no poll took >= 1 s");
+  else if (l->has_long_polls) APPEND("; %" PRIu64 " poll%s took >= 1 s", l->long_polls, l->long_polls == 1 ? "" : "s");
+  if (lo->closed_known) APPEND(" %s", lo->closed ? "(closed)" : "(never closed)");
+#undef APPEND
+}
+
+static void loops(struct tout *out, const struct lsm_process *p) {
+  const struct ls_report *r = p->r;
   if (r->nloops == 0) return;
   line(out, "  loops:");
   for (size_t i = 0; i < r->nloops; i++) {
     const struct ls_rd_loop *l = &r->loops[i];
-    line(out, "    %s loop 0x%" PRIx64 " on tid %" PRIu64 ": %" PRIu64 " iterations, %" PRIu64 " callbacks", str(l->lib),
-         l->addr, l->thread, l->iterations, l->callbacks);
+    char acc[512];
+    loop_accounting(&p->loops[i], acc, sizeof(acc));
+    line(out, "    %s loop 0x%" PRIx64 " on tid %" PRIu64 ": %" PRIu64 " iterations, %" PRIu64 " callbacks%s", str(l->lib),
+         l->addr, l->thread, l->iterations, l->callbacks, acc);
   }
+}
+
+static void pool(struct tout *out, const struct ls_report *r) {
+  if (!r->has_pool) return;
+  line(out, "  thread pool: %" PRIu64 " thread%s, peak queue %" PRIu64, r->pool_size, r->pool_size == 1 ? "" : "s",
+       r->pool_peak_queue);
 }
 
 static const struct lsm_site *sort_base;
@@ -133,16 +173,28 @@ static int by_total_desc(const void *a, const void *b) {
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static void sites(struct tout *out, const struct lsm_process *p) {
-  size_t n = p->r->nsites;
-  if (n == 0) return;
-  size_t *idx = malloc(n * sizeof(*idx));
+/* One table of sites: callbacks (waiting = false) or the " wait" / " latency" distributions. */
+static void site_table(struct tout *out, const struct lsm_process *p, bool waiting) {
+  size_t n = 0, total = p->r->nsites;
+  bool latency = false;
+  size_t *idx = malloc((total ? total : 1) * sizeof(*idx));
   if (!idx) return;
-  for (size_t i = 0; i < n; i++) idx[i] = i;
+  for (size_t i = 0; i < total; i++) {
+    const char *kind = p->sites[i].s->kind;
+    if (lsm_site_is_wait(kind) != waiting) continue;
+    idx[n++] = i;
+    latency |= waiting && strcmp(kind + strlen(kind) - 5, " wait") != 0;
+  }
+  if (n == 0) {
+    free(idx);
+    return;
+  }
   sort_base = p->sites;
   qsort(idx, n, sizeof(*idx), by_total_desc);
-  line(out, "  callback sites (top %d by total time):", TOP_SITES);
-  line(out, "    %10s %11s %11s %11s %11s  %s", "count", "total", "p50", "p99", "max", "callback");
+  if (!waiting) line(out, "  callback sites (top %d by total time):", TOP_SITES);
+  else if (latency) line(out, "  waiting (submit -> start; \"latency\": submit -> done):");
+  else line(out, "  waiting (submit -> start):");
+  line(out, "    %10s %11s %11s %11s %11s  %s", "count", "total", "p50", "p99", "max", waiting ? "what" : "callback");
   for (size_t k = 0; k < n && k < TOP_SITES; k++) {
     const struct lsm_site *s = &p->sites[idx[k]];
     char tot[32], p50[32], p99[32], max[32], cb[1024], reg[1024] = "";
@@ -154,12 +206,41 @@ static void sites(struct tout *out, const struct lsm_process *p) {
     if (s->stack.n) {
       char d[900];
       lsm_describe(&s->stack.frames[0], d, sizeof(d));
-      snprintf(reg, sizeof(reg), ", registered in %s", d);
+      snprintf(reg, sizeof(reg), ", %s in %s", waiting ? "submitted" : "registered", d);
     }
     line(out, "    %10" PRIu64 " %11s %11s %11s %11s  %s %s%s", s->s->count, tot, p50, p99, max, str(s->s->kind), cb, reg);
   }
   if (n > TOP_SITES) line(out, "    ... and %zu more sites", n - TOP_SITES);
   free(idx);
+}
+
+/* Python's traceback lines, outermost first. */
+static void frame(struct tout *out, const char *indent, const struct ls_frame *f) {
+  char fb[600];
+  const char *inl = f->inlined ? " (inlined)" : "";
+  if (f->path && f->line)
+    line(out, "%sFile \"%s\", line %u, in %s%s", indent, f->path, f->line,
+         f->function ? f->function : ls_frame_fallback(f, fb, sizeof(fb)), inl);
+  else if (f->function) line(out, "%sin %s (%s)%s", indent, f->function, ls_frame_fallback(f, fb, sizeof(fb)), inl);
+  else line(out, "%sin %s", indent, ls_frame_fallback(f, fb, sizeof(fb)));
+}
+
+/* LSan's "still reachable": listed, never a finding. */
+static void still_open(struct tout *out, const struct lsm_process *p) {
+  if (p->nopen == 0) return;
+  line(out, "  still open at exit (%zu handle%s; not findings):", p->nopen_handles, p->nopen_handles == 1 ? "" : "s");
+  for (size_t i = 0; i < p->nopen && i < TOP_OPEN; i++) {
+    const struct lsm_open *o = &p->open[i];
+    const struct ls_rd_open *h = o->h;
+    char loop[64] = "", count[64] = "";
+    if (o->loop) snprintf(loop, sizeof(loop), " on loop 0x%" PRIx64, o->loop->addr);
+    if (o->count > 1) snprintf(count, sizeof(count), " (%" PRIu64 " handles)", o->count);
+    line(out, "    %s%s%s%s%s%s%s", str(h->kind), !h->has_active ? "" : h->active ? ", active" : ", inactive",
+         !h->has_ref ? "" : h->ref ? ", ref" : ", unref", h->has_closing && h->closing ? ", closing" : "", loop, count,
+         o->stack.n ? ", created at (most recent call last):" : "");
+    for (size_t k = o->stack.n; k-- > 0;) frame(out, "      ", &o->stack.frames[k]);
+  }
+  if (p->nopen > TOP_OPEN) line(out, "    ... and %zu more (the JSON output lists them all)", p->nopen - TOP_OPEN);
 }
 
 static void process(struct tout *out, const struct lsm_process *p) {
@@ -172,19 +253,11 @@ static void process(struct tout *out, const struct lsm_process *p) {
     line(out, "  report %s is truncated at byte %" PRIu64 ": showing what it holds", str(r->path), r->truncated_at);
   exit_line(out, r);
   threads(out, p);
-  loops(out, r);
-  sites(out, p);
-}
-
-/* Python's traceback lines, outermost first. */
-static void frame(struct tout *out, const struct ls_frame *f) {
-  char fb[600];
-  const char *inl = f->inlined ? " (inlined)" : "";
-  if (f->path && f->line)
-    line(out, "  File \"%s\", line %u, in %s%s", f->path, f->line, f->function ? f->function : ls_frame_fallback(f, fb, sizeof(fb)),
-         inl);
-  else if (f->function) line(out, "  in %s (%s)%s", f->function, ls_frame_fallback(f, fb, sizeof(fb)), inl);
-  else line(out, "  in %s", ls_frame_fallback(f, fb, sizeof(fb)));
+  loops(out, p);
+  pool(out, r);
+  site_table(out, p, false);
+  site_table(out, p, true);
+  still_open(out, p);
 }
 
 static const char *severity_color(const char *sev) {
@@ -204,7 +277,7 @@ static void finding(struct tout *out, const struct lsm *m, const struct lsm_find
     line(out, "loopscope: %s: %s: %s", sev, str(f->category), lf->message);
   }
   if (m->nprocs > 1) line(out, "  in process %" PRIu64 ", thread %" PRIu64, lf->proc->r->pid, f->tid);
-  if (f->count > 1) {
+  if (f->count > 1 && !lf->count_in_message) {
     char tot[32];
     lsm_duration(f->total_ns, tot, sizeof(tot));
     if (f->total_ns) line(out, "  seen %" PRIu64 " times, %s in total", f->count, tot);
@@ -212,7 +285,7 @@ static void finding(struct tout *out, const struct lsm *m, const struct lsm_find
   }
   if (lf->stack.n) {
     line(out, "created at (most recent call last):");
-    for (size_t i = lf->stack.n; i-- > 0;) frame(out, &lf->stack.frames[i]);
+    for (size_t i = lf->stack.n; i-- > 0;) frame(out, "  ", &lf->stack.frames[i]);
   }
 }
 

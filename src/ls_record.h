@@ -25,11 +25,26 @@
  *   E  tid=u end_ns=u cpu_ns=u result=x how=s                 thread ended: returned|exited|cancelled
  *   J  tid=u by=u                                             thread joined by thread `by`
  *   D  tid=u                                                  thread detached
- *   L  id=u lib=s addr=x thread=u iterations=u callbacks=u    loop (last wins per id)
- *   C  id=u kind=s cb=x stack=u                               callback site: callback + registration stack
+ *   L  id=u lib=s addr=x thread=u iterations=u callbacks=u    loop (last wins per id; a snapshot replaces
+ *      [poll_ns=u] [callback_ns=u] [long_polls=u] [lag=h]     the whole entry): time inside poll calls and
+ *      [closed=u]                                             inside callbacks, polls that took >= 1 s, loop
+ *                                                             lag histogram (poll return -> next poll entry,
+ *                                                             ns), closed=1 once uv_loop_close succeeded on
+ *                                                             it (0 or 1; writers with poll_ns write it)
+ *   C  id=u kind=s cb=x stack=u                               callback site: callback + registration stack;
+ *                                                             a kind ending in " wait" (submit -> start) or
+ *                                                             " latency" (submit -> done) times waiting
+ *                                                             for the site's work, not a callback
  *   G  site=u count=u total_ns=u max_ns=u hist=h              site aggregate (last wins per site)
  *   F  id=u category=s severity=s tid=u count=u duration_ns=u total_ns=u [site=u] [kind=s] [cb=x]
- *      [stack=u] [call=s] [result=x] [other_tid=u] message=s  finding (last wins per id)
+ *      [stack=u] [call=s] [result=x] [other_tid=u] [status=i] finding (last wins per id); status: a negative
+ *      message=s                                              errno (or libuv code) delivered to nobody
+ *   H  [loop=u] kind=s [stack=u] [active=u] [ref=u]           a handle still open at exit, written at exit,
+ *      [closing=u]                                            one per handle (identical records are separate
+ *                                                             handles): loop = an L id (0/absent = unknown),
+ *                                                             stack an S id or 0; active, ref, closing (uv_close
+ *                                                             called, close callback not run yet): 0 or 1
+ *   Q  size=u peak_queue=u                                    thread pool: threads, deepest queue (last wins)
  *   X  how=s status=i                                         how the process ended: exit|_exit|signal|exec
  *   Z  records=u                                              trailer: the file is complete; a file whose
  *                                                             last record is not Z is "truncated"

@@ -98,7 +98,9 @@ struct fspec {
   bool required;
 };
 
-#define MAX_SPEC 16
+#define MAX_SPEC 24
+/* Every schema fits the decoder's value array (its NULL terminator not counted). */
+#define SPEC_FITS(spec) _Static_assert(sizeof(spec) / sizeof((spec)[0]) - 1 <= MAX_SPEC, #spec " has too many keys")
 
 struct fval {
   bool set;
@@ -125,7 +127,7 @@ struct parser {
   size_t nips;
   uint64_t hist[LS_HIST_BUCKETS];
   struct idmap modules, stacks, sites, loops, findings, threads;
-  size_t cap_modules, cap_stacks, cap_sites, cap_loops, cap_findings, cap_threads, cap_argv, cap_opts;
+  size_t cap_modules, cap_stacks, cap_sites, cap_loops, cap_findings, cap_threads, cap_argv, cap_opts, cap_open;
   size_t cap_warnings;
   uint64_t dropped_warnings;
   bool seen_process;
@@ -334,21 +336,42 @@ static const struct fspec spec_E[] = {{"tid", T_U, 1},    {"end_ns", T_U, 1}, {"
                                       {"result", T_X, 1}, {"how", T_S, 1},    {NULL, 0, 0}};
 static const struct fspec spec_J[] = {{"tid", T_U, 1}, {"by", T_U, 1}, {NULL, 0, 0}};
 static const struct fspec spec_D[] = {{"tid", T_U, 1}, {NULL, 0, 0}};
-static const struct fspec spec_L[] = {{"id", T_U, 1},     {"lib", T_S, 1},        {"addr", T_X, 1},
-                                      {"thread", T_U, 1}, {"iterations", T_U, 1}, {"callbacks", T_U, 1},
-                                      {NULL, 0, 0}};
+/* L: the keys after callbacks came with the libuv accounting; a report from before them still parses. */
+enum { L_ID, L_LIB, L_ADDR, L_THREAD, L_ITER, L_CBS, L_POLL, L_CBNS, L_LONG, L_LAG, L_CLOSED };
+static const struct fspec spec_L[] = {{"id", T_U, 1},          {"lib", T_S, 1},         {"addr", T_X, 1},
+                                      {"thread", T_U, 1},      {"iterations", T_U, 1},  {"callbacks", T_U, 1},
+                                      {"poll_ns", T_U, 0},     {"callback_ns", T_U, 0}, {"long_polls", T_U, 0},
+                                      {"lag", T_H, 0},         {"closed", T_U, 0},      {NULL, 0, 0}};
 static const struct fspec spec_C[] = {{"id", T_U, 1}, {"kind", T_S, 1}, {"cb", T_X, 1}, {"stack", T_U, 1}, {NULL, 0, 0}};
 static const struct fspec spec_G[] = {{"site", T_U, 1},   {"count", T_U, 1}, {"total_ns", T_U, 1},
                                       {"max_ns", T_U, 1}, {"hist", T_H, 1},  {NULL, 0, 0}};
 enum { F_ID, F_CAT, F_SEV, F_TID, F_COUNT, F_DUR, F_TOTAL, F_SITE, F_KIND, F_CB, F_STACK, F_CALL, F_RESULT,
-       F_OTHER, F_MSG };
+       F_OTHER, F_MSG, F_STATUS };
 static const struct fspec spec_F[] = {
     {"id", T_U, 1},       {"category", T_S, 1}, {"severity", T_S, 1}, {"tid", T_U, 1},  {"count", T_U, 1},
     {"duration_ns", T_U, 1}, {"total_ns", T_U, 1}, {"site", T_U, 0},   {"kind", T_S, 0}, {"cb", T_X, 0},
     {"stack", T_U, 0},    {"call", T_S, 0},     {"result", T_X, 0},   {"other_tid", T_U, 0},
-    {"message", T_S, 1},  {NULL, 0, 0}};
+    {"message", T_S, 1},  {"status", T_I, 0},   {NULL, 0, 0}};
+enum { H_LOOP, H_KIND, H_STACK, H_ACTIVE, H_REF, H_CLOSING };
+static const struct fspec spec_H[] = {{"loop", T_U, 0},   {"kind", T_S, 1}, {"stack", T_U, 0},   {"active", T_U, 0},
+                                      {"ref", T_U, 0},    {"closing", T_U, 0}, {NULL, 0, 0}};
+static const struct fspec spec_Q[] = {{"size", T_U, 1}, {"peak_queue", T_U, 1}, {NULL, 0, 0}};
 static const struct fspec spec_X[] = {{"how", T_S, 1}, {"status", T_I, 1}, {NULL, 0, 0}};
 static const struct fspec spec_Z[] = {{"records", T_U, 1}, {NULL, 0, 0}};
+SPEC_FITS(spec_P); SPEC_FITS(spec_A); SPEC_FITS(spec_O); SPEC_FITS(spec_M); SPEC_FITS(spec_S); SPEC_FITS(spec_T);
+SPEC_FITS(spec_N); SPEC_FITS(spec_E); SPEC_FITS(spec_J); SPEC_FITS(spec_D); SPEC_FITS(spec_L); SPEC_FITS(spec_C);
+SPEC_FITS(spec_G); SPEC_FITS(spec_F); SPEC_FITS(spec_H); SPEC_FITS(spec_Q); SPEC_FITS(spec_X); SPEC_FITS(spec_Z);
+
+/* A flag written as a number: 0 or 1, anything else is damage. */
+static int dec_flag(struct parser *p, const struct fval *v, const char *key, bool *out) {
+  if (!v->set) {
+    *out = false;
+    return 0;
+  }
+  if (v->u > 1) return corrupt(p, p->line_off, "'%s' must be 0 or 1, not %llu", key, (unsigned long long)v->u);
+  *out = v->u == 1;
+  return 0;
+}
 
 static int on_P(struct parser *p, const struct fval *v) {
   struct ls_report *r = p->r;
@@ -527,19 +550,33 @@ static int on_D(struct parser *p, const struct fval *v) {
 static int on_L(struct parser *p, const struct fval *v) {
   struct ls_report *r = p->r;
   size_t i;
-  if (!idmap_get(&p->loops, v[0].u, &i)) {
-    int rc = GROW(p, r->loops, r->nloops, p->cap_loops, "loops");
-    if (rc < 0) return rc;
+  bool closed = false;
+  int rc = dec_flag(p, &v[L_CLOSED], "closed", &closed);
+  if (rc < 0) return rc;
+  if (!idmap_get(&p->loops, v[L_ID].u, &i)) {
+    if ((rc = GROW(p, r->loops, r->nloops, p->cap_loops, "loops")) < 0) return rc;
     i = r->nloops++;
-    if (idmap_put(&p->loops, v[0].u, i) < 0) return oom(p);
+    if (idmap_put(&p->loops, v[L_ID].u, i) < 0) return oom(p);
   }
+  /* A snapshot replaces the whole entry: a key the newer record lacks is unknown again. */
   struct ls_rd_loop *l = &r->loops[i];
-  l->id = v[0].u;
-  l->addr = v[2].u;
-  l->thread = v[3].u;
-  l->iterations = v[4].u;
-  l->callbacks = v[5].u;
-  return dup_str(p, &l->lib, v[1].s);
+  l->id = v[L_ID].u;
+  l->addr = v[L_ADDR].u;
+  l->thread = v[L_THREAD].u;
+  l->iterations = v[L_ITER].u;
+  l->callbacks = v[L_CBS].u;
+  l->has_poll_ns = v[L_POLL].set;
+  l->poll_ns = v[L_POLL].set ? v[L_POLL].u : 0;
+  l->has_callback_ns = v[L_CBNS].set;
+  l->callback_ns = v[L_CBNS].set ? v[L_CBNS].u : 0;
+  l->has_long_polls = v[L_LONG].set;
+  l->long_polls = v[L_LONG].set ? v[L_LONG].u : 0;
+  l->has_lag = v[L_LAG].set;
+  if (l->has_lag) memcpy(l->lag, p->hist, sizeof(l->lag));
+  else memset(l->lag, 0, sizeof(l->lag));
+  l->has_closed = v[L_CLOSED].set;
+  l->closed = closed;
+  return dup_str(p, &l->lib, v[L_LIB].s);
 }
 
 static int on_C(struct parser *p, const struct fval *v) {
@@ -611,10 +648,46 @@ static int on_F(struct parser *p, const struct fval *v) {
   f->has_result = v[F_RESULT].set;
   f->result = v[F_RESULT].set ? v[F_RESULT].u : 0;
   f->other_tid = v[F_OTHER].set ? v[F_OTHER].u : 0;
+  f->has_status = v[F_STATUS].set;
+  f->status = v[F_STATUS].set ? v[F_STATUS].i : 0;
   if ((rc = dup_str(p, &f->category, v[F_CAT].s)) < 0 || (rc = dup_str(p, &f->severity, v[F_SEV].s)) < 0 ||
       (rc = dup_str(p, &f->message, v[F_MSG].s)) < 0 || (rc = set_opt_str(p, &f->kind, &v[F_KIND])) < 0 ||
       (rc = set_opt_str(p, &f->call, &v[F_CALL])) < 0)
     return rc;
+  return 0;
+}
+
+/* One entry per handle, not keyed: identical handles give identical records, and each one counts.
+ * The loop is not checked against the L records (a loop the writer never flushed is still a loop);
+ * the renderers show an unknown one as null. */
+static int on_H(struct parser *p, const struct fval *v) {
+  struct ls_report *r = p->r;
+  bool active = false, ref = false, closing = false;
+  uint64_t stack = v[H_STACK].set ? v[H_STACK].u : 0;
+  int rc = check_stack_ref(p, stack);
+  if (rc == 0) rc = dec_flag(p, &v[H_ACTIVE], "active", &active);
+  if (rc == 0) rc = dec_flag(p, &v[H_REF], "ref", &ref);
+  if (rc == 0) rc = dec_flag(p, &v[H_CLOSING], "closing", &closing);
+  if (rc == 0) rc = GROW(p, r->open, r->nopen, p->cap_open, "handles still open at exit");
+  if (rc < 0) return rc;
+  struct ls_rd_open *h = &r->open[r->nopen];
+  h->loop = v[H_LOOP].set ? v[H_LOOP].u : 0;
+  h->stack = stack;
+  h->active = active;
+  h->ref = ref;
+  h->closing = closing;
+  h->has_active = v[H_ACTIVE].set;
+  h->has_ref = v[H_REF].set;
+  h->has_closing = v[H_CLOSING].set;
+  if ((rc = dup_str(p, &h->kind, v[H_KIND].s)) < 0) return rc;
+  r->nopen++;
+  return 0;
+}
+
+static int on_Q(struct parser *p, const struct fval *v) {
+  p->r->has_pool = true;
+  p->r->pool_size = v[0].u;
+  p->r->pool_peak_queue = v[1].u;
   return 0;
 }
 
@@ -633,8 +706,8 @@ static int on_Z(struct parser *p, const struct fval *v) {
 static const struct kind kinds[] = {
     {'P', spec_P, on_P}, {'A', spec_A, on_A}, {'O', spec_O, on_O}, {'M', spec_M, on_M}, {'S', spec_S, on_S},
     {'T', spec_T, on_T}, {'N', spec_N, on_N}, {'E', spec_E, on_E}, {'J', spec_J, on_J}, {'D', spec_D, on_D},
-    {'L', spec_L, on_L}, {'C', spec_C, on_C}, {'G', spec_G, on_G}, {'F', spec_F, on_F}, {'X', spec_X, on_X},
-    {'Z', spec_Z, on_Z},
+    {'L', spec_L, on_L}, {'C', spec_C, on_C}, {'G', spec_G, on_G}, {'F', spec_F, on_F}, {'H', spec_H, on_H},
+    {'Q', spec_Q, on_Q}, {'X', spec_X, on_X}, {'Z', spec_Z, on_Z},
 };
 
 /* ---- lines ---- */
@@ -738,6 +811,7 @@ static int sort_tables(struct ls_report *r) {
   int rc = sort_table(r->stacks, r->nstacks, sizeof(*r->stacks), offsetof(struct ls_rd_stack, id));
   if (rc == 0) rc = sort_table(r->sites, r->nsites, sizeof(*r->sites), offsetof(struct ls_rd_site, id));
   if (rc == 0) rc = sort_table(r->threads, r->nthreads, sizeof(*r->threads), offsetof(struct ls_rd_thread, tid));
+  if (rc == 0) rc = sort_table(r->loops, r->nloops, sizeof(*r->loops), offsetof(struct ls_rd_loop, id));
   if (rc == 0) rc = sort_table(r->modules, r->nmodules, sizeof(*r->modules), offsetof(struct ls_rd_module, lo));
   return rc;
 }
@@ -886,6 +960,8 @@ void ls_report_free(struct ls_report *r) {
   free(r->threads);
   for (size_t i = 0; i < r->nloops; i++) free(r->loops[i].lib);
   free(r->loops);
+  for (size_t i = 0; i < r->nopen; i++) free(r->open[i].kind);
+  free(r->open);
   for (size_t i = 0; i < r->nsites; i++) free(r->sites[i].kind);
   free(r->sites);
   for (size_t i = 0; i < r->nfindings; i++) {
@@ -927,6 +1003,10 @@ const struct ls_rd_stack *ls_report_stack(const struct ls_report *r, uint64_t id
 
 const struct ls_rd_site *ls_report_site(const struct ls_report *r, uint64_t id) {
   FIND_EXACT(r->sites, r->nsites, id, id);
+}
+
+const struct ls_rd_loop *ls_report_loop(const struct ls_report *r, uint64_t id) {
+  FIND_EXACT(r->loops, r->nloops, id, id);
 }
 
 /* With tid reuse several entries share a tid; the last one (the newest thread) wins. */

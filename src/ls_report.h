@@ -36,6 +36,20 @@ struct ls_rd_thread {
 struct ls_rd_loop {
   uint64_t id, addr, thread, iterations, callbacks;
   char *lib;
+  /* Optional keys (older writers lack them); each has_ says whether the last snapshot held it. */
+  uint64_t poll_ns, callback_ns, long_polls;
+  uint64_t lag[LS_HIST_BUCKETS]; /* loop lag (poll return -> next poll entry), all zero when !has_lag */
+  bool has_poll_ns, has_callback_ns, has_long_polls, has_lag, has_closed;
+  bool closed; /* uv_loop_close succeeded on it */
+};
+
+/* A handle still open when the process exited (H). Identical handles are separate entries. */
+struct ls_rd_open {
+  uint64_t loop;  /* an L id; 0 = unknown. Not checked: the loop may have no L record */
+  uint64_t stack; /* creation stack; 0 = none */
+  char *kind;     /* "uv timer", ... */
+  bool active, ref, closing; /* closing: uv_close was called, its close callback had not run */
+  bool has_active, has_ref, has_closing; /* each key is optional: false when absent */
 };
 
 struct ls_rd_site {
@@ -50,7 +64,8 @@ struct ls_rd_finding {
   char *category, *severity, *kind, *call, *message;
   uint64_t tid, other_tid, count, duration_ns, total_ns;
   uint64_t site, cb, stack, result; /* 0 = absent (site/stack ids start at 1) */
-  bool has_site, has_cb, has_stack, has_result;
+  int64_t status;                   /* a negative errno delivered with nobody to see it */
+  bool has_site, has_cb, has_stack, has_result, has_status;
 };
 
 struct ls_report {
@@ -81,6 +96,10 @@ struct ls_report {
   struct ls_rd_loop *loops;       size_t nloops;
   struct ls_rd_site *sites;       size_t nsites;
   struct ls_rd_finding *findings; size_t nfindings;
+  struct ls_rd_open *open;        size_t nopen;   /* in file order */
+  /* the thread pool (Q, last wins) */
+  bool has_pool;
+  uint64_t pool_size, pool_peak_queue;
 };
 
 /* Parse len bytes. Returns 0 when the data was read to its end (complete or truncated), -EBADMSG
@@ -98,6 +117,7 @@ void ls_report_free(struct ls_report *r);
 const struct ls_rd_stack *ls_report_stack(const struct ls_report *r, uint64_t id);
 const struct ls_rd_site *ls_report_site(const struct ls_report *r, uint64_t id);
 const struct ls_rd_thread *ls_report_thread(const struct ls_report *r, uint64_t tid);
+const struct ls_rd_loop *ls_report_loop(const struct ls_report *r, uint64_t id);
 /* The module whose [lo,hi) holds addr. */
 const struct ls_rd_module *ls_report_module_for(const struct ls_report *r, uint64_t addr);
 

@@ -51,7 +51,7 @@ static void end(void) {
   report_len += (size_t)n;
 }
 
-static uint64_t hist1[LS_HIST_BUCKETS], hist1b[LS_HIST_BUCKETS], hist2[LS_HIST_BUCKETS];
+static uint64_t hist1[LS_HIST_BUCKETS], hist1b[LS_HIST_BUCKETS], hist2[LS_HIST_BUCKETS], lag1[LS_HIST_BUCKETS];
 
 static void build_report(void) {
   report_len = nlines = 0;
@@ -221,6 +221,11 @@ static void build_report(void) {
   end();
 
   /* cumulative snapshots: the last one per id wins */
+  /* L1a is a loop as older writers wrote it; L1b adds the loop accounting */
+  memset(lag1, 0, sizeof(lag1));
+  lag1[ls_hist_bucket(2000)] = 15;
+  lag1[ls_hist_bucket(3000000)] = 4;
+  lag1[ls_hist_bucket(1500000000)] = 1;
   begin('L', "L1b");
   ls_rec_u(&rec, "id", 1);
   ls_rec_s(&rec, "lib", "libuv");
@@ -228,6 +233,31 @@ static void build_report(void) {
   ls_rec_u(&rec, "thread", 4242);
   ls_rec_u(&rec, "iterations", 20);
   ls_rec_u(&rec, "callbacks", 49);
+  ls_rec_u(&rec, "callback_ns", 760004000);
+  ls_rec_u(&rec, "poll_ns", 2500000000);
+  ls_rec_u(&rec, "long_polls", 1);
+  ls_rec_u(&rec, "closed", 1);
+  ls_rec_hist(&rec, "lag", lag1, LS_HIST_BUCKETS);
+  end();
+  /* a snapshot replaces the whole entry: L2b's missing keys are unknown again */
+  begin('L', "L2a");
+  ls_rec_u(&rec, "id", 2);
+  ls_rec_s(&rec, "lib", "libuv");
+  ls_rec_x(&rec, "addr", 0x5555555590b0);
+  ls_rec_u(&rec, "thread", 4243);
+  ls_rec_u(&rec, "iterations", 1);
+  ls_rec_u(&rec, "callbacks", 0);
+  ls_rec_u(&rec, "poll_ns", 7);
+  ls_rec_u(&rec, "closed", 0);
+  ls_rec_hist(&rec, "lag", lag1, LS_HIST_BUCKETS);
+  end();
+  begin('L', "L2b");
+  ls_rec_u(&rec, "id", 2);
+  ls_rec_s(&rec, "lib", "libuv");
+  ls_rec_x(&rec, "addr", 0x5555555590b0);
+  ls_rec_u(&rec, "thread", 4243);
+  ls_rec_u(&rec, "iterations", 2);
+  ls_rec_u(&rec, "callbacks", 1);
   end();
   begin('G', "G1b");
   ls_rec_u(&rec, "site", 1);
@@ -264,6 +294,70 @@ static void build_report(void) {
   ls_rec_x(&rec, "result", EIO_RESULT);
   ls_rec_u(&rec, "other_tid", 4242);
   ls_rec_s(&rec, "message", "thread 4243 ended with -EIO and was never joined");
+  end();
+  begin('F', "F3");
+  ls_rec_u(&rec, "id", 3);
+  ls_rec_s(&rec, "category", "unretrieved-error");
+  ls_rec_s(&rec, "severity", "error");
+  ls_rec_u(&rec, "tid", 4242);
+  ls_rec_u(&rec, "count", 2);
+  ls_rec_u(&rec, "duration_ns", 0);
+  ls_rec_u(&rec, "total_ns", 0);
+  ls_rec_s(&rec, "kind", "uv write");
+  ls_rec_u(&rec, "stack", 1);
+  ls_rec_s(&rec, "call", "uv_write");
+  ls_rec_i(&rec, "status", -EPIPE);
+  ls_rec_s(&rec, "message", "uv_write() failed with -32 (EPIPE) and no callback was there to see it");
+  end();
+  begin('F', "F4");
+  ls_rec_u(&rec, "id", 4);
+  ls_rec_s(&rec, "category", "wrong-thread");
+  ls_rec_s(&rec, "severity", "error");
+  ls_rec_u(&rec, "tid", 4243);
+  ls_rec_u(&rec, "count", 1);
+  ls_rec_u(&rec, "duration_ns", 0);
+  ls_rec_u(&rec, "total_ns", 0);
+  ls_rec_u(&rec, "stack", 2);
+  ls_rec_s(&rec, "call", "uv_timer_start");
+  ls_rec_u(&rec, "other_tid", 4242);
+  ls_rec_i(&rec, "status", -4095); /* UV_EOF: not an errno, still a valid status */
+  ls_rec_s(&rec, "message", "Non-thread-safe call uv_timer_start()");
+  end();
+
+  /* still open at exit: two identical handles, one without loop or stack */
+  begin('H', "H1");
+  ls_rec_u(&rec, "loop", 1);
+  ls_rec_s(&rec, "kind", "uv timer");
+  ls_rec_u(&rec, "stack", 1);
+  ls_rec_u(&rec, "active", 1);
+  ls_rec_u(&rec, "ref", 1);
+  end();
+  begin('H', "H2");
+  ls_rec_u(&rec, "loop", 1);
+  ls_rec_s(&rec, "kind", "uv timer");
+  ls_rec_u(&rec, "stack", 1);
+  ls_rec_u(&rec, "active", 1);
+  ls_rec_u(&rec, "ref", 1);
+  end();
+  begin('H', "H3"); /* every key but kind is optional */
+  ls_rec_s(&rec, "kind", "uv tcp");
+  ls_rec_u(&rec, "closing", 1);
+  end();
+  begin('H', "H4");
+  ls_rec_u(&rec, "loop", 2);
+  ls_rec_s(&rec, "kind", "uv idle");
+  ls_rec_u(&rec, "stack", 0);
+  ls_rec_u(&rec, "active", 0);
+  ls_rec_u(&rec, "ref", 0);
+  ls_rec_u(&rec, "closing", 0);
+  end();
+  begin('Q', "Q1");
+  ls_rec_u(&rec, "size", 4);
+  ls_rec_u(&rec, "peak_queue", 3);
+  end();
+  begin('Q', "Q2"); /* last wins */
+  ls_rec_u(&rec, "size", 4);
+  ls_rec_u(&rec, "peak_queue", 12);
   end();
 
   begin('X', "X");
@@ -350,8 +444,9 @@ static void assert_holds_prefix(const struct ls_report *r, size_t k, bool exact)
   CNT(r->nstacks, count_kind('S', k));
   CNT(r->nthreads, count_kind('T', k));
   CNT(r->nsites, count_kind('C', k));
-  CNT(r->nloops, has("L1a", k) ? 1 : 0);
+  CNT(r->nloops, (size_t)has("L1a", k) + (size_t)has("L2a", k));
   CNT(r->nfindings, count_kind('F', k));
+  CNT(r->nopen, count_kind('H', k));
 #undef CNT
   if (has("P", k)) {
     ck_assert_uint_eq(r->pid, 4242);
@@ -366,8 +461,19 @@ static void assert_holds_prefix(const struct ls_report *r, size_t k, bool exact)
   else if (has("T2", k) && exact) ck_assert(!ls_report_thread(r, 4243)->ended);
   if (has("J3", k)) ck_assert(ls_report_thread(r, 4244)->joined);
   if (has("D4", k)) ck_assert(ls_report_thread(r, 4245)->detached);
-  if (has("L1b", k)) ck_assert_uint_eq(loop(r, 1)->iterations, 20);
-  else if (has("L1a", k) && exact) ck_assert_uint_eq(loop(r, 1)->iterations, 10);
+  if (has("L1b", k)) {
+    ck_assert_uint_eq(loop(r, 1)->iterations, 20);
+    ck_assert(loop(r, 1)->has_lag && loop(r, 1)->closed);
+  } else if (has("L1a", k) && exact) {
+    const struct ls_rd_loop *l = loop(r, 1);
+    ck_assert_uint_eq(l->iterations, 10);
+    ck_assert(!l->has_poll_ns && !l->has_callback_ns && !l->has_long_polls && !l->has_lag && !l->has_closed);
+  }
+  if (has("L2b", k)) ck_assert(!loop(r, 2)->has_poll_ns && !loop(r, 2)->has_lag && !loop(r, 2)->has_closed);
+  else if (has("L2a", k) && exact) ck_assert(loop(r, 2)->has_poll_ns && loop(r, 2)->has_lag && loop(r, 2)->has_closed);
+  if (has("Q2", k)) ck_assert_uint_eq(r->pool_peak_queue, 12);
+  else if (has("Q1", k) && exact) ck_assert_uint_eq(r->pool_peak_queue, 3);
+  if (exact) ck_assert(r->has_pool == has("Q1", k));
   if (has("G1b", k)) ck_assert_uint_eq(ls_report_site(r, 1)->count, 3);
   else if (has("G1a", k) && exact) ck_assert_uint_eq(ls_report_site(r, 1)->count, 2);
   else if (has("C1", k) && exact) ck_assert_uint_eq(ls_report_site(r, 1)->count, 0);
@@ -487,13 +593,32 @@ START_TEST(parse_every_field) {
   ck_assert_str_eq(t->role, "other");
   ck_assert_ptr_null(ls_report_thread(&r, 1));
 
-  ck_assert_uint_eq(r.nloops, 1);
+  ck_assert_uint_eq(r.nloops, 2);
+  ck_assert_ptr_eq(ls_report_loop(&r, 1), &r.loops[0]);
+  ck_assert_ptr_eq(ls_report_loop(&r, 2), &r.loops[1]);
+  ck_assert_ptr_null(ls_report_loop(&r, 0));
+  ck_assert_ptr_null(ls_report_loop(&r, 3));
   ck_assert_uint_eq(r.loops[0].id, 1);
   ck_assert_str_eq(r.loops[0].lib, "libuv");
   ck_assert_uint_eq(r.loops[0].addr, 0x5555555580a0);
   ck_assert_uint_eq(r.loops[0].thread, 4242);
   ck_assert_uint_eq(r.loops[0].iterations, 20); /* last wins */
   ck_assert_uint_eq(r.loops[0].callbacks, 49);
+  ck_assert(r.loops[0].has_poll_ns && r.loops[0].poll_ns == 2500000000u);
+  ck_assert(r.loops[0].has_callback_ns && r.loops[0].callback_ns == 760004000u);
+  ck_assert(r.loops[0].has_long_polls && r.loops[0].long_polls == 1);
+  ck_assert(r.loops[0].has_lag);
+  ck_assert(memcmp(r.loops[0].lag, lag1, sizeof(lag1)) == 0);
+  ck_assert(r.loops[0].has_closed && r.loops[0].closed);
+  const struct ls_rd_loop *l2 = &r.loops[1];
+  ck_assert_uint_eq(l2->id, 2);
+  ck_assert_uint_eq(l2->addr, 0x5555555590b0);
+  ck_assert_uint_eq(l2->thread, 4243);
+  ck_assert_uint_eq(l2->iterations, 2);
+  ck_assert_uint_eq(l2->callbacks, 1);
+  ck_assert(!l2->has_poll_ns && !l2->has_callback_ns && !l2->has_long_polls && !l2->has_lag && !l2->has_closed);
+  ck_assert(!l2->closed && l2->poll_ns == 0);
+  for (size_t b = 0; b < LS_HIST_BUCKETS; b++) ck_assert_uint_eq(l2->lag[b], 0);
 
   ck_assert_uint_eq(r.nsites, 2);
   const struct ls_rd_site *site = ls_report_site(&r, 1);
@@ -514,7 +639,7 @@ START_TEST(parse_every_field) {
   ck_assert(memcmp(site->hist, hist2, sizeof(hist2)) == 0);
   ck_assert_ptr_null(ls_report_site(&r, 3));
 
-  ck_assert_uint_eq(r.nfindings, 2);
+  ck_assert_uint_eq(r.nfindings, 4);
   const struct ls_rd_finding *f = finding(&r, 1);
   ck_assert_ptr_nonnull(f);
   ck_assert_str_eq(f->category, "slow-callback");
@@ -542,6 +667,50 @@ START_TEST(parse_every_field) {
   ck_assert_ptr_null(f->kind);
   ck_assert_str_eq(f->call, "pthread_create");
   ck_assert_str_eq(f->message, "thread 4243 ended with -EIO and was never joined");
+  ck_assert(!f->has_status);
+  f = finding(&r, 3);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_str_eq(f->category, "unretrieved-error");
+  ck_assert_uint_eq(f->count, 2);
+  ck_assert(f->has_status);
+  ck_assert_int_eq(f->status, -EPIPE);
+  ck_assert_str_eq(f->call, "uv_write");
+  ck_assert_str_eq(f->kind, "uv write");
+  ck_assert(!f->has_result && !f->has_site && !f->has_cb);
+  ck_assert(f->has_stack && f->stack == 1);
+  ck_assert_uint_eq(f->other_tid, 0);
+  f = finding(&r, 4);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_str_eq(f->category, "wrong-thread");
+  ck_assert_uint_eq(f->tid, 4243);
+  ck_assert_uint_eq(f->other_tid, 4242);
+  ck_assert_str_eq(f->call, "uv_timer_start");
+  ck_assert(f->has_status && f->status == -4095);
+
+  ck_assert_uint_eq(r.nopen, 4);
+  for (size_t i = 0; i < 2; i++) {
+    const struct ls_rd_open *h = &r.open[i];
+    ck_assert_uint_eq(h->loop, 1);
+    ck_assert_str_eq(h->kind, "uv timer");
+    ck_assert_uint_eq(h->stack, 1);
+    ck_assert(h->has_active && h->active && h->has_ref && h->ref);
+    ck_assert(!h->has_closing && !h->closing);
+  }
+  const struct ls_rd_open *h = &r.open[2];
+  ck_assert_uint_eq(h->loop, 0);
+  ck_assert_str_eq(h->kind, "uv tcp");
+  ck_assert_uint_eq(h->stack, 0);
+  ck_assert(!h->has_active && !h->active && !h->has_ref && !h->ref);
+  ck_assert(h->has_closing && h->closing);
+  h = &r.open[3];
+  ck_assert_uint_eq(h->loop, 2);
+  ck_assert_str_eq(h->kind, "uv idle");
+  ck_assert_uint_eq(h->stack, 0);
+  ck_assert(h->has_active && !h->active && h->has_ref && !h->ref && h->has_closing && !h->closing);
+
+  ck_assert(r.has_pool);
+  ck_assert_uint_eq(r.pool_size, 4);
+  ck_assert_uint_eq(r.pool_peak_queue, 12);
 
   ls_report_free(&r);
   free(data);
@@ -692,7 +861,7 @@ START_TEST(unknown_kind_skipped_with_warning) {
   size_t n = 0;
   memcpy(text, report, p->end - 1);
   n = p->end - 1;
-  n += (size_t)sprintf(text + n, " future_key=0x42\nQ foo=bar baz=%%41\n");
+  n += (size_t)sprintf(text + n, " future_key=0x42\nK foo=bar baz=%%41\n");
   memcpy(text + n, report + p->end, z->start - p->end);
   n += z->start - p->end;
   n += (size_t)sprintf(text + n, "W\n");
@@ -705,9 +874,10 @@ START_TEST(unknown_kind_skipped_with_warning) {
   ck_assert(r.complete);
   ck_assert_uint_eq(r.pid, 4242);
   ck_assert_uint_ge(r.nwarnings, 2);
-  ck_assert_msg(strstr(r.warnings[0], "Q"), "warning does not name the kind: %s", r.warnings[0]);
+  ck_assert_msg(strstr(r.warnings[0], "'K'"), "warning does not name the kind: %s", r.warnings[0]);
   ck_assert_msg(strstr(r.warnings[1], "W"), "warning does not name the kind: %s", r.warnings[1]);
-  ck_assert_uint_eq(r.nfindings, 2);
+  ck_assert_uint_eq(r.nfindings, 4);
+  ck_assert_uint_eq(r.nopen, 4);
   ck_assert_uint_eq(r.nsites, 2);
   ck_assert_uint_eq(r.nthreads, 4);
   ls_report_free(&r);
@@ -753,6 +923,20 @@ START_TEST(semantic_corruption) {
       "E tid=1 end_ns=1 cpu_ns=1 result=1 how=returned\n",     /* hex without 0x */
       "S id=2 ips=0x1,,0x2\n",
       "P  pid=1\n",
+      "L id=1 lib=libuv addr=0x1 thread=1 iterations=1 callbacks=1 closed=2\n",          /* a flag is 0 or 1 */
+      "L id=1 lib=libuv addr=0x1 thread=1 iterations=1 callbacks=1 lag=305:1\n",          /* bucket out of range */
+      "L id=1 lib=libuv addr=0x1 thread=1 iterations=1 callbacks=1 poll_ns=-1\n",
+      "L id=1 lib=libuv addr=0x1 thread=1 iterations=1 callbacks=1 long_polls=0x1\n",
+      "H loop=1 kind=uv%20timer stack=7 active=1 ref=1\n",                              /* undefined stack */
+      "H loop=1 kind=uv%20timer stack=5 active=2 ref=1\n",
+      "H loop=1 kind=uv%20timer stack=5 active=1 ref=7\n",
+      "H loop=1 kind=uv%20timer stack=5 closing=2\n",
+      "H loop=1 stack=5 active=1 ref=1\n",                                             /* kind missing */
+      "H loop=x kind=k active=1 ref=1\n",
+      "Q size=4\n",
+      "Q size=4 peak_queue=-1\n",
+      "F id=1 category=c severity=s tid=1 count=1 duration_ns=0 total_ns=0 status=3x message=m\n",
+      "F id=1 category=c severity=s tid=1 count=1 duration_ns=0 total_ns=0 status=- message=m\n",
   };
   for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
     char text[512];
@@ -805,7 +989,7 @@ START_TEST(load_files) {
   ck_assert_int_eq(ls_report_load(path, &r), 0);
   ck_assert_str_eq(r.path, path);
   ck_assert(r.complete);
-  ck_assert_uint_eq(r.nfindings, 2);
+  ck_assert_uint_eq(r.nfindings, 4);
   ls_report_free(&r);
 
   char missing[4200];
