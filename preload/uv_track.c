@@ -260,7 +260,7 @@ static void report_never_run(void) {
 
 static void report_blocked(void) {
   for (struct blocked *b = blocked; b; b = b->next) {
-    struct ls_finding_info fi = {.kind = b->kind, .stack = b->stack,
+    struct ls_finding_info fi = {.call = "uv_loop_close", .kind = b->kind, .stack = b->stack,
                                  .message = b->active ? "an active handle blocked uv_loop_close (UV_EBUSY)"
                                                       : "a handle blocked uv_loop_close (UV_EBUSY)"};
     ls_finding_keyed(LS_F_UNCLOSED_RESOURCE, (uintptr_t)b->kind, b->stack, &fi);
