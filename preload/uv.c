@@ -512,10 +512,40 @@ LS_EXPORT int uv_queue_work(uv_loop_t *loop, uv_work_t *req, uv_work_cb work_cb,
     (loop, req, path, uid, gid, cb_))                                                                         \
   X(statfs, (uv_loop_t * loop, uv_fs_t * req, const char *path, uv_fs_cb cb), (loop, req, path, cb_))
 
+/* A synchronous uv_fs_* (NULL callback) made on a loop thread blocks that loop: time it as a site of
+ * its own (named after the libuv function) and report it as a blocking call. */
+static __attribute__((noinline)) void fs_sync_on_loop(const char *call, const char *kind, const void *real,
+                                                       const void *caller, uint64_t t0) {
+  uint64_t ns = ls_ticks_to_ns(ls_now() - t0);
+  uint32_t site = ls_site_get(kind, real, caller, NULL);
+  if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return;
+  ls_site_account_ns(site, ns);
+  struct ls_site *s = ls_site_ptr(site);
+  char msg[160];
+  size_t n = 0;
+  const char *parts[] = {"Blocking call ", call, "() (synchronous: NULL callback) made on the loop thread"};
+  for (size_t i = 0; i < 3; i++) {
+    size_t l = strlen(parts[i]);
+    memcpy(msg + n, parts[i], l);
+    n += l;
+  }
+  msg[n] = '\0';
+  struct ls_finding_info fi = {.call = call, .kind = kind, .site = site, .stack = s->stack, .duration_ns = ns,
+                               .message = msg};
+  ls_finding_keyed(LS_F_BLOCKING_CALL, (uintptr_t)call, (uintptr_t)caller, &fi);
+}
+
 #define GEN_FS(op, params, args)                                                                            \
   LS_REAL_SLOT(uv_fs_##op);                                                                                 \
   LS_EXPORT int uv_fs_##op params {                                                                         \
     REAL_OR(uv_fs_##op, UV_ENOSYS);                                                                         \
+    if (!cb && ls_tls.loop && ls_active && !ls_tls.guard && programs_call(CALLER, (void *)real_)) {        \
+      __typeof__(cb) cb_ = NULL;                                                                            \
+      uint64_t t0_ = ls_now();                                                                              \
+      int rc_ = real_ args;                                                                                 \
+      fs_sync_on_loop("uv_fs_" #op, "uv fs " #op " sync", (void *)real_, CALLER, t0_);                      \
+      return rc_;                                                                                           \
+    }                                                                                                       \
     if (cb) check(loop, "uv_fs_" #op, CALLER, (void *)real_);                                               \
     __typeof__(cb) cb_ = SUBMIT(req, cb, fs, "uv fs " #op, 0, loop, "uv fs " #op " latency");               \
     int rc_ = real_ args;                                                                                   \
