@@ -32,8 +32,9 @@ struct run_args {
 
 /* ---- usage, generated from the option table ---- */
 
-static const char *value_word(enum ls_opt_type t) {
-  switch (t) {
+static const char *value_word(const struct ls_option_desc *d) {
+  if (d->choices) return d->choices;
+  switch (d->type) {
   case LS_OPT_STRING: return "PATH";
   case LS_OPT_UINT: return "N";
   case LS_OPT_MS: return "DURATION";
@@ -53,7 +54,7 @@ void ls_usage_run(FILE *out) {
   for (size_t i = 0; i < ls_option_count; i++) {
     const struct ls_option_desc *d = &ls_option_table[i];
     char flag[96];
-    snprintf(flag, sizeof(flag), "%s--%s=%s", strcmp(d->flag, "output") == 0 ? "-o, " : "", d->flag, value_word(d->type));
+    snprintf(flag, sizeof(flag), "%s--%s=%s", strcmp(d->flag, "output") == 0 ? "-o, " : "", d->flag, value_word(d));
     fprintf(out, "  %-30s [%s] default %s\n      %s\n", flag, d->key, d->def, d->help);
   }
   fputs("  -h, --help                     show this help\n"
@@ -340,9 +341,16 @@ static int spawn_and_wait(const char *path, char **argv, pid_t *pid, int *status
   sigaction(SIGINT, &ign, &old_int);
   sigaction(SIGQUIT, &ign, &old_quit);
   set_forwarding(true); /* handlers, not SIG_IGN: exec resets them to the default in the child */
+  /* Held back until the child's pid is known, so a SIGTERM in between is forwarded, not dropped. */
+  sigset_t fwd, old_mask;
+  sigemptyset(&fwd);
+  for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
+    sigaddset(&fwd, forwarded_signals[i]);
+  sigprocmask(SIG_BLOCK, &fwd, &old_mask);
   fflush(NULL);
   *pid = fork();
   if (*pid == 0) {
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
     close(pfd[0]);
@@ -355,6 +363,7 @@ static int spawn_and_wait(const char *path, char **argv, pid_t *pid, int *status
   int saved = errno;
   close(pfd[1]);
   if (*pid > 0) forward_to = *pid;
+  sigprocmask(SIG_SETMASK, &old_mask, NULL);
   if (*pid > 0) {
     ssize_t n;
     while ((n = read(pfd[0], exec_errno, sizeof(*exec_errno))) < 0 && errno == EINTR) {}

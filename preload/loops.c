@@ -74,8 +74,11 @@ static void log_long_poll(int timeout_ms, uint64_t ns, int nevents) {
   const char *mid = " ms: ";
   for (const char *p = mid; *p; p++) line[n++] = *p;
   n += ls_fmt_u(line + n, nevents > 0 ? (uint64_t)nevents : 0);
-  const char *tail = " events\n";
+  const char *tail = " events (loop on tid ";
   for (const char *p = tail; *p; p++) line[n++] = *p;
+  n += ls_fmt_u(line + n, (uint64_t)ls_gettid());
+  line[n++] = ')';
+  line[n++] = '\n';
   ls_log_line(line, n);
 }
 

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,7 @@ struct ls_thread_rec {
   void *result;
   enum how how;
   bool joined, detached;
+  char pending_name[16]; /* renamed before it published its tid: it writes the N itself */
   const char *role;
 };
 
@@ -69,6 +71,15 @@ static void write_tid_event(char kind, pid_t tid, const char *key2, uint64_t v2)
   ls_write(&r);
 }
 
+static void write_name(pid_t tid, const char *name) {
+  char buf[128];
+  struct ls_rec r;
+  ls_rec_begin(&r, buf, sizeof(buf), 'N');
+  ls_rec_u(&r, "tid", (uint64_t)tid);
+  ls_rec_s(&r, "name", name);
+  ls_write(&r);
+}
+
 /* The thread records its own ending: only it can read its CPU time. */
 static void thread_ended(struct ls_thread_rec *t, enum how how, void *result) {
   if (!t || t->how != RUNNING) return;
@@ -101,9 +112,12 @@ static void *thread_start(void *p) {
   pthread_mutex_lock(&mu);
   t->tid = ls_gettid();
   bool detached = t->detached;
+  char renamed[16];
+  memcpy(renamed, t->pending_name, sizeof(renamed));
   pthread_mutex_unlock(&mu);
   write_start(t, name);
   if (detached) write_tid_event('D', t->tid, NULL, 0);
+  if (renamed[0]) write_name(t->tid, renamed);
   pthread_setspecific(end_key, t);
   ls_tls.guard--;
   void *ret = t->routine(t->arg);
@@ -232,17 +246,14 @@ LS_EXPORT int pthread_setname_np(pthread_t pt, const char *name) {
     else {
       pthread_mutex_lock(&mu);
       struct ls_thread_rec *t = find(pt);
-      if (t) tid = t->tid;
+      if (t) {
+        tid = t->tid;
+        /* Named by its creator before it started: it writes the N after its own T. */
+        if (!tid) snprintf(t->pending_name, sizeof(t->pending_name), "%s", name);
+      }
       pthread_mutex_unlock(&mu);
     }
-    if (tid) {
-      char buf[128];
-      struct ls_rec r;
-      ls_rec_begin(&r, buf, sizeof(buf), 'N');
-      ls_rec_u(&r, "tid", (uint64_t)tid);
-      ls_rec_s(&r, "name", name);
-      ls_write(&r);
-    }
+    if (tid) write_name(tid, name);
     errno = saved;
   }
   return rc;
