@@ -774,7 +774,7 @@ static int soak(const struct config *c) {
          minutes > 0 ? rss_growth / minutes : 0.0, labs(rss_growth) <= RSS_FLAT_KB ? "flat" : "GROWING");
 
   /* Report: linear in time (cumulative snapshots every flush_ms) is expected; growth per request is not. */
-  int half = 1 + (n - 1) / 2; /* the first and the last `half` samples under load (they overlap by one when odd) */
+  int half = 1 + (n - 1) / 2; /* the first and the last `half` samples under load (they share one or two) */
   double all = slope(v, 1, n), first = slope(v, 1, half + 1), second = slope(v, n - half, n);
   double per_kreq = w.requests ? 1000.0 * (double)(v[n - 1].bytes - v[1].bytes) /
                                      ((double)w.requests * (v[n - 1].t - v[1].t) / w.seconds)
