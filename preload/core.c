@@ -176,6 +176,7 @@ void ls_init(void) {
   ls_slow_ns = ls_opt.slow_callback_ms * 1000000u;
   ls_clock_init();
   ls_self_range_init();
+  ls_children_init();
   int rc = ls_writer_open(program_invocation_short_name, 0);
   if (rc < 0) {
     log_str("cannot create the report file from log_path=", ls_opt.log_path, ": loopscope is off");
@@ -257,6 +258,12 @@ static void after_fork_parent(void) {
 
 static void after_fork_child(void) {
   if (!ls_active) return;
+  if (!ls_opt.follow_children) { /* not following children: the child runs without us */
+    ls_writer_reinit_lock();
+    ls_writer_close();
+    ls_active = false;
+    return;
+  }
   ls_writer_reinit_lock();
   ls_tls.tid = 0;
   report_pid = getpid();

@@ -1,33 +1,76 @@
-/* Process-level events: exec replaces the image (flush first), dlopen adds modules (refresh the map,
- * and warn where RTLD_DEEPBIND hides a library's inner calls). */
+/* Process-level events: exec replaces the image (flush first, keep the shim in the child's
+ * environment), posix_spawn starts a child (the same environment care), dlopen adds modules (refresh
+ * the map, and warn where RTLD_DEEPBIND hides a library's inner calls). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include "shim.h"
 
-#define PROCESS_HOOKS(X) X(execve) X(execv) X(execvp) X(execvpe) X(fexecve) X(dlopen)
+#define PROCESS_HOOKS(X) X(execve) X(execvpe) X(fexecve) X(posix_spawn) X(posix_spawnp) X(dlopen)
 #define DECLARE(name) LS_REAL_SLOT(name);
 PROCESS_HOOKS(DECLARE)
 #undef DECLARE
 
-/* exec functions: flush, then call the real one; on failure errno is the exec's own. */
-#define EXEC_HOOK(name, params, args)                                                                       \
-  LS_EXPORT int name params {                                                                               \
-    if (!LS_REAL_FN(name, NULL)) return ls_enosys();                                                        \
-    if (!ls_tls.guard) ls_before_exec();                                                                    \
-    int rc_ = real_##name args;                                                                             \
-    if (!ls_tls.guard) ls_after_failed_exec(); /* still us: the report goes on after its trailer */        \
-    return rc_;                                                                                             \
+/* Every exec goes through one of two real calls, with the environment the child should have
+ * (children.c); the report is flushed and closed with a trailer first, and reopened for appending
+ * if the exec fails. On failure errno is the exec's own. */
+static int exec_with(int (*real)(const char *, char *const[], char *const[]), const char *prog, char *const argv[],
+                     char *const envp[]) {
+  if (ls_tls.guard) return real(prog, argv, envp);
+  char **env = ls_child_env(envp, prog, argv[0]);
+  ls_before_exec();
+  int rc = real(prog, argv, env ? env : envp);
+  int saved = errno;
+  ls_after_failed_exec(); /* still us: the report goes on after its trailer */
+  ls_child_env_free(env);
+  errno = saved;
+  return rc;
+}
+
+LS_EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
+  if (!LS_REAL_FN(execve, NULL)) return ls_enosys();
+  return exec_with(real_execve, path, argv, envp);
+}
+
+LS_EXPORT int execv(const char *path, char *const argv[]) { return execve(path, argv, environ); }
+
+LS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]) {
+  if (!LS_REAL_FN(execvpe, NULL)) return ls_enosys();
+  return exec_with(real_execvpe, file, argv, envp);
+}
+
+LS_EXPORT int execvp(const char *file, char *const argv[]) { return execvpe(file, argv, environ); }
+
+LS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
+  if (!LS_REAL_FN(fexecve, NULL)) return ls_enosys();
+  if (ls_tls.guard) return real_fexecve(fd, argv, envp);
+  char **env = ls_child_env(envp, NULL, argv[0]);
+  ls_before_exec();
+  int rc = real_fexecve(fd, argv, env ? env : envp);
+  int saved = errno;
+  ls_after_failed_exec();
+  ls_child_env_free(env);
+  errno = saved;
+  return rc;
+}
+
+/* posix_spawn: a new process, not a new image of this one: only the environment needs care. */
+#define SPAWN_HOOK(name)                                                                                    \
+  LS_EXPORT int name(pid_t *pid, const char *prog, const posix_spawn_file_actions_t *fa,                    \
+                     const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {               \
+    if (!LS_REAL_FN(name, NULL)) return ENOSYS;                                                             \
+    char **env = ls_tls.guard ? NULL : ls_child_env(envp, prog, argv[0]);                                            \
+    int rc = real_##name(pid, prog, fa, attr, argv, env ? env : envp);                                      \
+    ls_child_env_free(env);                                                                                 \
+    return rc;                                                                                              \
   }
-EXEC_HOOK(execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
-EXEC_HOOK(execv, (const char *path, char *const argv[]), (path, argv))
-EXEC_HOOK(execvp, (const char *file, char *const argv[]), (file, argv))
-EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
-EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
+SPAWN_HOOK(posix_spawn)
+SPAWN_HOOK(posix_spawnp)
 
 /* The execl family is variadic and reaches execve inside libc, out of our sight: gather the arguments
  * (up to and including the NULL) and go through our own execv/execvp/execve hooks. Returns false

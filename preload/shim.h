@@ -200,6 +200,10 @@ void ls_threads_after_fork_child(void);
 /* ---- findings.c ---- */
 uint32_t ls_finding_new_id(void);
 void ls_before_exec(void);
+/* children.c */
+void ls_children_init(void);
+char **ls_child_env(char *const envp[], const char *prog, const char *argv0);
+void ls_child_env_free(char **env);
 void ls_after_failed_exec(void);
 void ls_write_ending(const char *how, int status, bool take_lock);
 void ls_crash_install(void);

@@ -108,9 +108,9 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
   int rc = 0;
   switch (d->type) {
   case LS_OPT_STRING:
-    if (vallen == 0 || vallen >= LS_PATH_MAX || (d->choices && !is_choice(d->choices, val, vallen))) rc = -EINVAL;
+    if (vallen < d->min || vallen >= LS_PATH_MAX || (d->choices && !is_choice(d->choices, val, vallen))) rc = -EINVAL;
     else {
-      memcpy(field, val, vallen);
+      memcpy(field, val, vallen); /* vallen may be 0: an empty list */
       field[vallen] = '\0';
     }
     break;

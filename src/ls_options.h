@@ -33,6 +33,8 @@ struct ls_options {
   uint64_t pool_wait_ms;
   char wrong_thread[LS_PATH_MAX];
   bool report_open_at_exit;
+  bool follow_children;
+  char trace_children_skip[LS_PATH_MAX];
   bool help;
 };
 

@@ -6,12 +6,12 @@
  *   flag     the `loopscope run` long flag (without "--")
  *   type     LS_OPT_STRING, LS_OPT_UINT, LS_OPT_MS (a duration: 250, 250ms, 0.25s, 250000us), LS_OPT_BOOL
  *   default  the value as text, parsed like user input (so the default is checked too)
- *   min,max  accepted range for numbers (ignored for strings and booleans)
+ *   min,max  accepted range for numbers; for strings min is the shortest accepted length
  *   choices  for a string that is one of a few words: "a|b", else NULL
  */
 /* clang-format off */
 #define LS_OPTIONS(X) \
-  X(log_path,         "output",         LS_OPT_STRING, "loopscope.%n.%p.%s.lsr", 0, 0, NULL, \
+  X(log_path,         "output",         LS_OPT_STRING, "loopscope.%n.%p.%s.lsr", 1, 0, NULL, \
     "report file path template: %p = pid, %n = program name, %s = sequence number (0, 1, ... on EEXIST); made absolute at start-up") \
   X(slow_callback_ms, "slow-callback",  LS_OPT_MS,     "100",  1, 3600000, NULL, \
     "a dispatched callback that runs this long or longer is a slow-callback finding (asyncio's slow_callback_duration)") \
@@ -23,10 +23,14 @@
     "how often aggregates are written to the report, so a SIGKILL loses at most this much") \
   X(pool_wait_ms,     "pool-wait",      LS_OPT_MS,     "100",  1, 3600000, NULL, \
     "queued work that waits this long or longer for a pool thread is a pool-wait finding") \
-  X(wrong_thread,     "wrong-thread",   LS_OPT_STRING, "report", 0, 0, "report|abort", \
+  X(wrong_thread,     "wrong-thread",   LS_OPT_STRING, "report", 1, 0, "report|abort", \
     "what a wrong-thread call does: report it, or report it and abort at once (asyncio raises)") \
   X(report_open_at_exit, "report-open-at-exit", LS_OPT_BOOL, "0", 0, 1, NULL, \
     "1 = handles still open at exit are unclosed-resource findings, not only listed") \
+  X(follow_children,  "follow-children", LS_OPT_BOOL,  "1",    0, 1, NULL, \
+    "children (fork, exec, posix_spawn) are watched too, each with its own report; an exec with a cleaned environment gets LD_PRELOAD and LOOPSCOPE_OPTIONS back") \
+  X(trace_children_skip, "trace-children-skip", LS_OPT_STRING, "", 0, 0, NULL, \
+    "programs not to follow into: comma-separated patterns (* and ?) matched against the exec'd program's name and path") \
   X(help,             "help-options",   LS_OPT_BOOL,   "0",    0, 1, NULL, \
     "print this table to stderr; the program runs on")
 /* clang-format on */
