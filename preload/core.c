@@ -132,8 +132,10 @@ static void *flush_main(void *arg) {
   (void)arg;
   ls_tls.guard = 1; /* the shim's own thread: never a site, never a finding */
   for (int round = 0;; round++) {
-    struct timespec d = {(time_t)(ls_opt.flush_ms / 1000), (long)(ls_opt.flush_ms % 1000) * 1000000L};
-    while (syscall(SYS_nanosleep, &d, &d) != 0 && errno == EINTR) {
+    if (!ls_control_wait(ls_opt.flush_ms)) {
+      struct timespec d = {(time_t)(ls_opt.flush_ms / 1000), (long)(ls_opt.flush_ms % 1000) * 1000000L};
+      while (syscall(SYS_nanosleep, &d, &d) != 0 && errno == EINTR) {
+      }
     }
     if (__atomic_load_n(&finished, __ATOMIC_ACQUIRE)) break;
     if (round == 0) ls_clock_refine();
@@ -177,6 +179,7 @@ void ls_init(void) {
   ls_clock_init();
   ls_self_range_init();
   ls_children_init();
+  ls_control_init();
   int rc = ls_writer_open(program_invocation_short_name, 0);
   if (rc < 0) {
     log_str("cannot create the report file from log_path=", ls_opt.log_path, ": loopscope is off");

@@ -200,6 +200,14 @@ void ls_threads_after_fork_child(void);
 /* ---- findings.c ---- */
 uint32_t ls_finding_new_id(void);
 void ls_before_exec(void);
+/* control.c: the --timeout channel from the CLI */
+void ls_control_init(void);
+bool ls_control_wait(uint64_t ms); /* false: no channel, sleep instead */
+bool ls_is_control_fd(int fd);
+int ls_control_fd(void);
+void ls_control_evacuate(int fd);
+/* Either of our fds is about to be overwritten by dup2/dup3: move it. */
+void ls_fd_evacuate(int fd);
 /* children.c */
 void ls_children_init(void);
 char **ls_child_env(char *const envp[], const char *prog, const char *argv0);

@@ -294,8 +294,9 @@ static void collect_open(struct ls_map_ent *e, void *arg) {
 }
 
 /* Handles still open at exit: listed (LSan's "still reachable"), findings only when asked for. A loop
- * whose close failed has them as unclosed-resource findings already. */
-static void report_still_open(void) {
+ * whose close failed has them as unclosed-resource findings already. as_findings=false lists them
+ * whatever report_open_at_exit says (the hang dump). */
+static void report_open(bool as_findings) {
   struct open_list o = {0};
   ls_map_each(&handles, collect_open, &o);
   char buf[256];
@@ -305,7 +306,7 @@ static void report_still_open(void) {
     if ((l && l->closed) || loop_blocked(loop)) continue;
     const char *kind = handle_kinds[(o.items[i].v1 >> 32) & 0xff];
     uint32_t stack = (uint32_t)o.items[i].v1;
-    if (ls_opt.report_open_at_exit) {
+    if (as_findings) {
       struct ls_finding_info fi = {.kind = kind, .stack = stack, .message = "a handle was still open at exit"};
       ls_finding_keyed(LS_F_UNCLOSED_RESOURCE, (uintptr_t)kind, stack, &fi);
       continue;
@@ -335,6 +336,12 @@ void ls_uv_finish(void) {
   report_never_run();
   pthread_mutex_lock(&blocked_mu);
   report_blocked();
-  report_still_open();
+  report_open(ls_opt.report_open_at_exit);
+  pthread_mutex_unlock(&blocked_mu);
+}
+
+void ls_uv_dump_open(void) {
+  pthread_mutex_lock(&blocked_mu);
+  report_open(false);
   pthread_mutex_unlock(&blocked_mu);
 }

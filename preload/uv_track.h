@@ -46,6 +46,8 @@ void ls_uv_loop_closed(uv_loop_t *loop, int rc, void (*real_walk)(uv_loop_t *, u
 
 /* At exit: never-run, unclosed-resource, still open at exit, the pool record. */
 void ls_uv_finish(void);
+/* The open handles as H records now (a hang dump for --timeout). */
+void ls_uv_dump_open(void);
 void ls_uv_flush_locked(void);
 
 /* A partner site (latency / wait) for a request or work site, made once. */

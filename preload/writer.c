@@ -157,3 +157,8 @@ void ls_writer_close(void) {
   if (report_fd >= 0) syscall(SYS_close, report_fd);
   report_fd = -1;
 }
+
+void ls_fd_evacuate(int fd) {
+  ls_writer_evacuate(fd);
+  ls_control_evacuate(fd);
+}
