@@ -1,8 +1,9 @@
 /* Offline symbolization with elfutils libdwfl, the split heaptrack uses: the shim records raw
  * addresses and the module map; names, lines and inlines are resolved here, after the fact.
  *
- * Each recorded module gets its own Dwfl, reported at the recorded load bias: one Dwfl per module
- * keeps a module map with overlaps (dlclose + dlopen at the same address) from confusing libdwfl.
+ * Each object file gets its own Dwfl, reported at bias 0 and shared by every report that maps it:
+ * one Dwfl per module keeps a module map with overlaps (dlclose + dlopen at the same address) from
+ * confusing libdwfl, and many reports of one program read its debug info once.
  * A module whose build-id differs from the recorded one is a different binary: its names would be
  * lies, so it is shown as module+offset only. */
 #define _GNU_SOURCE
@@ -21,10 +22,23 @@
 
 #define MAX_INLINE 16 /* deeper inline chains are cut: the outer frames still come from the stack */
 
-struct modstate {
-  bool tried, usable;
+/* One opened object file, shared by every report that maps it (same path and build-id): merging
+ * 100 reports of one program reads its DWARF once. Reported at bias 0, so a report's address is
+ * looked up at address - its recorded load bias, whatever ASLR chose for that process. */
+struct shared_mod {
+  char *path, *build_id;
+  bool usable;
   Dwfl *dwfl;
   Dwfl_Module *mod;
+  size_t refs;
+  struct shared_mod *next;
+};
+
+static struct shared_mod *shared_mods;
+
+struct modstate {
+  bool tried;
+  struct shared_mod *sm; /* NULL: no file to read */
 };
 
 struct entry {
@@ -102,35 +116,67 @@ static bool build_id_matches(Dwfl_Module *mod, const char *recorded) {
   return strcmp(text, recorded) == 0;
 }
 
-static void open_module(struct ls_symbolizer *s, const struct ls_rd_module *m, struct modstate *ms) {
-  ms->tried = true;
-  /* The vdso and other pseudo-objects have no file to read. */
-  if (m->path[0] != '/') return;
-  ms->dwfl = dwfl_begin(&offline_callbacks);
-  if (!ms->dwfl) return;
-  dwfl_report_begin(ms->dwfl);
-  /* add_p_vaddr: base is the load bias (dlpi_addr), as the shim records it; ET_EXEC ignores it. */
-  ms->mod = dwfl_report_elf(ms->dwfl, m->path, m->path, -1, m->base, true);
-  dwfl_report_end(ms->dwfl, NULL, NULL);
-  if (!ms->mod) {
+static struct shared_mod *open_shared(struct ls_symbolizer *s, const struct ls_rd_module *m) {
+  for (struct shared_mod *sm = shared_mods; sm; sm = sm->next)
+    if (strcmp(sm->path, m->path) == 0 && strcmp(sm->build_id, m->build_id) == 0) {
+      sm->refs++;
+      return sm;
+    }
+  struct shared_mod *sm = calloc(1, sizeof(*sm));
+  if (!sm || !(sm->path = strdup(m->path)) || !(sm->build_id = strdup(m->build_id))) {
+    if (sm) free(sm->path);
+    free(sm);
+    return NULL;
+  }
+  sm->refs = 1;
+  sm->next = shared_mods;
+  shared_mods = sm;
+  sm->dwfl = dwfl_begin(&offline_callbacks);
+  if (!sm->dwfl) return sm;
+  dwfl_report_begin(sm->dwfl);
+  /* add_p_vaddr with bias 0: the module sits at its own link-time addresses (ET_EXEC ignores it) */
+  sm->mod = dwfl_report_elf(sm->dwfl, m->path, m->path, -1, 0, true);
+  dwfl_report_end(sm->dwfl, NULL, NULL);
+  if (!sm->mod) {
     fprintf(stderr, "loopscope: warning: %s: %s: showing module+offset for its frames\n", m->path,
             dwfl_errmsg(-1));
-    return;
+    return sm;
   }
-  if (!build_id_matches(ms->mod, m->build_id)) {
+  if (!build_id_matches(sm->mod, m->build_id)) {
     fprintf(stderr,
             "loopscope: warning: %s: build-id differs from the one recorded in %s (the file changed since "
             "the run): showing module+offset for its frames\n",
             m->path, s->r->path ? s->r->path : "the report");
-    return;
+    return sm;
   }
-  ms->usable = true;
+  sm->usable = true;
+  return sm;
+}
+
+static void release_shared(struct shared_mod *sm) {
+  if (!sm || --sm->refs > 0) return;
+  for (struct shared_mod **p = &shared_mods; *p; p = &(*p)->next)
+    if (*p == sm) {
+      *p = sm->next;
+      break;
+    }
+  if (sm->dwfl) dwfl_end(sm->dwfl);
+  free(sm->path);
+  free(sm->build_id);
+  free(sm);
+}
+
+static void open_module(struct ls_symbolizer *s, const struct ls_rd_module *m, struct modstate *ms) {
+  ms->tried = true;
+  /* The vdso and other pseudo-objects have no file to read. */
+  if (m->path[0] != '/') return;
+  ms->sm = open_shared(s, m);
 }
 
 static Dwfl_Module *module_for(struct ls_symbolizer *s, const struct ls_rd_module *m) {
   struct modstate *ms = &s->mods[m - s->r->modules];
   if (!ms->tried) open_module(s, m, ms);
-  return ms->usable ? ms->mod : NULL;
+  return ms->sm && ms->sm->usable ? ms->sm->mod : NULL;
 }
 
 /* ---- DWARF: names, lines, inline chains ---- */
@@ -290,8 +336,9 @@ static void resolve(struct ls_symbolizer *s, struct builder *b, uint64_t addr, b
     add_frame(b, &base);
     return;
   }
-  /* A return address points after the call; the call itself is one byte earlier. */
-  Dwarf_Addr pc = is_return && addr > 0 ? addr - 1 : addr;
+  /* A return address points after the call; the call itself is one byte earlier. The shared
+   * module sits at bias 0: look up the offset. */
+  Dwarf_Addr pc = (is_return && addr > 0 ? addr - 1 : addr) - m->base;
   GElf_Off off;
   GElf_Sym sym;
   const char *symname = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
@@ -390,8 +437,7 @@ void ls_sym_free(struct ls_symbolizer *s) {
       free(e);
     }
   free(s->buckets);
-  for (size_t i = 0; i < s->r->nmodules; i++)
-    if (s->mods[i].dwfl) dwfl_end(s->mods[i].dwfl);
+  for (size_t i = 0; i < s->r->nmodules; i++) release_shared(s->mods[i].sm);
   free(s->mods);
   free(s);
 }
