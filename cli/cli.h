@@ -22,9 +22,12 @@ void ls_usage_report(FILE *out);
 bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r);
 
 struct render_opts;
+struct ls_ci;
 
-/* Symbolizes and renders reports as text or JSON. Returns 0 or -errno. */
-int ls_render_reports(struct ls_report *reports, size_t n, FILE *out, bool json, const struct render_opts *o,
-                      bool debuginfod);
+/* Symbolizes the reports, applies ci's suppressions (ci may be NULL), merges their findings and
+ * renders them in o->format to out; then --gen/--print-suppressions go to aux (print lines after
+ * aux_prefix). *failed: a shown finding matched ci's --fail-on. Returns 0 or -errno. */
+int ls_render_reports(struct ls_report *reports, size_t n, FILE *out, const struct render_opts *o, struct ls_ci *ci,
+                      FILE *aux, const char *aux_prefix, bool *failed);
 
 #endif

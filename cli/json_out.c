@@ -12,7 +12,7 @@ void json_init(struct json *j, FILE *out) {
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one (overlong forms,
  * surrogates and code points above U+10FFFF included). */
-static size_t utf8_len(const unsigned char *s) {
+size_t json_utf8_len(const unsigned char *s) {
   unsigned c = s[0];
   size_t n;
   unsigned cp;
@@ -35,7 +35,7 @@ void json_write_escaped(FILE *out, const char *str) {
   fputc('"', out);
   while (*s) {
     unsigned c = *s;
-    size_t n = utf8_len(s);
+    size_t n = json_utf8_len(s);
     if (n == 0) {
       fputs("\\ufffd", out);
       s++;

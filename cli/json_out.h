@@ -3,6 +3,7 @@
 #define LS_JSON_OUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -31,5 +32,8 @@ void json_finish(struct json *j);
 
 /* Writes s as a JSON string literal: control characters escaped, invalid UTF-8 as \ufffd. */
 void json_write_escaped(FILE *out, const char *s);
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
+size_t json_utf8_len(const unsigned char *s);
 
 #endif

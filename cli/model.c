@@ -394,5 +394,7 @@ void lsm_free(struct lsm *m) {
   for (size_t i = 0; i < m->nprocs; i++) free_process(&m->procs[i]);
   free(m->procs);
   free(m->findings);
+  for (size_t i = 0; i < m->ngroups; i++) free(m->groups[i].procs);
+  free(m->groups);
   memset(m, 0, sizeof(*m));
 }

@@ -57,6 +57,7 @@ struct lsm_finding {
   struct lsm_stack stack;
   char *message;
   bool count_in_message; /* the message says "(3 requests)": no "seen 3 times" needed */
+  const struct ls_supp *supp; /* the suppression that matched it (lsm_merge), or NULL */
 };
 
 struct lsm_process {
@@ -71,12 +72,30 @@ struct lsm_process {
   size_t nfindings;
 };
 
+struct ls_supp;
+
+/* Findings merged across processes (merge.c): one per (category, callback function+file+line,
+ * innermost frame, suppression), in order of first appearance. */
+struct lsm_proc_count {
+  uint64_t pid, count;
+};
+
+struct lsm_group {
+  const struct lsm_finding *f; /* the first of them: message, callback, stack */
+  uint64_t count, duration_ns, total_ns; /* summed, longest, summed */
+  struct lsm_proc_count *procs; /* per pid, in order of first appearance */
+  size_t nprocs;
+  const struct ls_supp *supp; /* the suppression that matched them, NULL when shown */
+};
+
 struct lsm {
   struct lsm_process *procs;
   size_t nprocs;
   const struct lsm_finding **findings; /* all processes, in report order */
   size_t nfindings;
   bool truncated; /* some report ends early or is corrupt */
+  struct lsm_group *groups; /* filled by lsm_merge; what the renderers list */
+  size_t ngroups, nshown, nsuppressed;
 };
 
 /* The reports stay the caller's and must outlive the model. 0 or -ENOMEM. */

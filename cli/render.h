@@ -7,12 +7,21 @@
 
 #include "model.h"
 
+enum render_format { FMT_TEXT, FMT_JSON, FMT_SARIF, FMT_JUNIT };
+
 struct render_opts {
+  enum render_format format;
   bool color;      /* ANSI colors for severities (text only) */
   bool prefix_all; /* every text line starts with "loopscope" (output shared with the program's stderr) */
+  bool debuginfod; /* symbolization may ask DEBUGINFOD_URLS servers */
+  const char *source_root; /* SARIF: URIs relative to this directory; NULL: absolute file:// URIs */
 };
 
+/* The findings listed are m->groups (lsm_merge): suppressed ones are left out of text, SARIF and
+ * JUnit, and are a separate "suppressed" array in JSON. */
 void render_text(FILE *out, const struct lsm *m, const struct render_opts *o);
 void render_json(FILE *out, const struct lsm *m);
+void render_sarif(FILE *out, const struct lsm *m, const struct render_opts *o);
+void render_junit(FILE *out, const struct lsm *m);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "json_out.h"
 #include "render.h"
+#include "suppress.h"
 
 static void line_field(struct json *j, unsigned line) {
   if (line) json_u64(j, "line", line);
@@ -182,7 +183,8 @@ static void process(struct json *j, const struct lsm_process *p) {
   json_end_object(j);
 }
 
-static void finding(struct json *j, const struct lsm_finding *lf) {
+static void finding(struct json *j, const struct lsm_group *g) {
+  const struct lsm_finding *lf = g->f;
   const struct ls_rd_finding *f = lf->f;
   json_begin_object(j, NULL);
   json_string(j, "category", f->category);
@@ -190,9 +192,18 @@ static void finding(struct json *j, const struct lsm_finding *lf) {
   json_u64(j, "pid", lf->proc->r->pid);
   json_u64(j, "tid", f->tid);
   json_string(j, "message", lf->message);
-  json_u64(j, "count", f->count);
-  json_u64(j, "duration_ns", f->duration_ns);
-  json_u64(j, "total_ns", f->total_ns);
+  json_u64(j, "count", g->count);
+  json_u64(j, "duration_ns", g->duration_ns);
+  json_u64(j, "total_ns", g->total_ns);
+  json_begin_array(j, "processes");
+  for (size_t i = 0; i < g->nprocs; i++) {
+    json_begin_object(j, NULL);
+    json_u64(j, "pid", g->procs[i].pid);
+    json_u64(j, "count", g->procs[i].count);
+    json_end_object(j);
+  }
+  json_end_array(j);
+  if (g->supp) json_string(j, "suppression", g->supp->text);
   json_string(j, "kind", lf->kind);
   location(j, "callback", lf->has_cb, &lf->cb);
   if (f->call) json_string(j, "call", f->call);
@@ -217,7 +228,12 @@ void render_json(FILE *out, const struct lsm *m) {
   for (size_t i = 0; i < m->nprocs; i++) process(&j, &m->procs[i]);
   json_end_array(&j);
   json_begin_array(&j, "findings");
-  for (size_t i = 0; i < m->nfindings; i++) finding(&j, m->findings[i]);
+  for (size_t i = 0; i < m->ngroups; i++)
+    if (!m->groups[i].supp) finding(&j, &m->groups[i]);
+  json_end_array(&j);
+  json_begin_array(&j, "suppressed");
+  for (size_t i = 0; i < m->ngroups; i++)
+    if (m->groups[i].supp) finding(&j, &m->groups[i]);
   json_end_array(&j);
   json_end_object(&j);
   json_finish(&j);

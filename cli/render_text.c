@@ -266,7 +266,8 @@ static const char *severity_color(const char *sev) {
   return "\033[1m";
 }
 
-static void finding(struct tout *out, const struct lsm *m, const struct lsm_finding *lf) {
+static void finding(struct tout *out, const struct lsm *m, const struct lsm_group *g) {
+  const struct lsm_finding *lf = g->f;
   const struct ls_rd_finding *f = lf->f;
   const char *sev = str(f->severity);
   char head[64];
@@ -276,12 +277,23 @@ static void finding(struct tout *out, const struct lsm *m, const struct lsm_find
   } else {
     line(out, "loopscope: %s: %s: %s", sev, str(f->category), lf->message);
   }
-  if (m->nprocs > 1) line(out, "  in process %" PRIu64 ", thread %" PRIu64, lf->proc->r->pid, f->tid);
-  if (f->count > 1 && !lf->count_in_message) {
+  if (g->nprocs > 1) {
+    /* merged: the message is the first process's; say where else it happened */
+    char pids[256];
+    size_t n = 0;
+    pids[0] = 0;
+    for (size_t i = 0; i < g->nprocs && i < 8 && n < sizeof(pids); i++)
+      n += (size_t)snprintf(pids + n, sizeof(pids) - n, "%s%" PRIu64 " (%" PRIu64 ")", i ? ", " : "", g->procs[i].pid,
+                            g->procs[i].count);
+    line(out, "  in %zu processes: %s%s", g->nprocs, pids, g->nprocs > 8 ? ", ..." : "");
+  } else if (m->nprocs > 1) {
+    line(out, "  in process %" PRIu64 ", thread %" PRIu64, lf->proc->r->pid, f->tid);
+  }
+  if (g->count > 1 && (!lf->count_in_message || g->count != f->count)) {
     char tot[32];
-    lsm_duration(f->total_ns, tot, sizeof(tot));
-    if (f->total_ns) line(out, "  seen %" PRIu64 " times, %s in total", f->count, tot);
-    else line(out, "  seen %" PRIu64 " times", f->count);
+    lsm_duration(g->total_ns, tot, sizeof(tot));
+    if (g->total_ns) line(out, "  seen %" PRIu64 " times, %s in total", g->count, tot);
+    else line(out, "  seen %" PRIu64 " times", g->count);
   }
   if (lf->stack.n) {
     line(out, "created at (most recent call last):");
@@ -299,12 +311,14 @@ static void totals(struct tout *out, const struct lsm *m) {
     size_t count;
   } cats[MAX_CATS];
   size_t ncats = 0, other = 0;
-  if (m->nfindings == 0) {
+  if (m->nsuppressed) line(out, "loopscope: %zu finding%s suppressed", m->nsuppressed, m->nsuppressed == 1 ? "" : "s");
+  if (m->nshown == 0) {
     line(out, "loopscope: no findings");
     return;
   }
-  for (size_t i = 0; i < m->nfindings; i++) {
-    const char *cat = str(m->findings[i]->f->category);
+  for (size_t i = 0; i < m->ngroups; i++) {
+    if (m->groups[i].supp) continue;
+    const char *cat = str(m->groups[i].f->f->category);
     size_t k = 0;
     while (k < ncats && strcmp(cats[k].cat, cat) != 0) k++;
     if (k == ncats && ncats == MAX_CATS) {
@@ -315,7 +329,7 @@ static void totals(struct tout *out, const struct lsm *m) {
     cats[k].count++;
   }
   char buf[4096];
-  size_t len = (size_t)snprintf(buf, sizeof(buf), "loopscope: %zu finding%s:", m->nfindings, m->nfindings == 1 ? "" : "s");
+  size_t len = (size_t)snprintf(buf, sizeof(buf), "loopscope: %zu finding%s:", m->nshown, m->nshown == 1 ? "" : "s");
   for (size_t k = 0; k < ncats && len < sizeof(buf); k++)
     len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %zu %s", k ? "," : "", cats[k].count, cats[k].cat);
   if (other && len < sizeof(buf)) snprintf(buf + len, sizeof(buf) - len, ", %zu other", other);
@@ -325,10 +339,11 @@ static void totals(struct tout *out, const struct lsm *m) {
 void render_text(FILE *f, const struct lsm *m, const struct render_opts *opts) {
   struct tout o = {.f = f, .prefix_all = opts->prefix_all, .color = opts->color};
   for (size_t i = 0; i < m->nprocs; i++) process(&o, &m->procs[i]);
-  for (size_t i = 0; i < m->nfindings; i++) {
+  for (size_t i = 0; i < m->ngroups; i++) {
+    if (m->groups[i].supp) continue;
     line(&o, "%s", "");
-    finding(&o, m, m->findings[i]);
+    finding(&o, m, &m->groups[i]);
   }
-  if (m->nfindings) line(&o, "%s", "");
+  if (m->nshown || m->nsuppressed) line(&o, "%s", "");
   totals(&o, m);
 }

@@ -3,42 +3,57 @@
  * crash or SIGKILL leaves one): it renders and exits 0. A corrupt or unreadable one exits 2, after
  * rendering whatever could be read. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "ci.h"
 #include "cli.h"
+#include "merge.h"
 #include "model.h"
 #include "render.h"
 
 enum color_when { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct report_args {
-  bool json, debuginfod;
+  enum render_format format;
+  bool debuginfod;
   enum color_when color;
-  const char *output;
-  char **files;
-  size_t nfiles;
+  const char *output, *source_root;
+  char **files; /* directories expanded; each string malloc'd */
+  size_t nfiles, cap;
+  struct ls_ci ci;
 };
 
 void ls_usage_report(FILE *out) {
   fputs("usage: loopscope report [options] FILE...\n"
         "\n"
         "Renders loopscope report files (written by `loopscope run` or by the preload library).\n"
-        "Several files are several processes; their findings are merged. FILE '-' is standard input.\n"
+        "Several files are several processes; their findings are merged (one per category, callback\n"
+        "and innermost frame, with per-process counts). A directory means every *.lsr file in it.\n"
+        "FILE '-' is standard input.\n"
         "\n"
         "options:\n"
-        "  --format=text|json   output format (default text)\n"
+        "  --format=text|json|sarif|junit\n"
+        "                       output format (default text); sarif is SARIF 2.1.0 for code scanning,\n"
+        "                       junit one testcase per process and one failure per finding\n"
+        "  --source-root=DIR    sarif: source URIs relative to DIR (else absolute file:// URIs)\n"
         "  -o, --output=FILE    write the rendered output to FILE (default standard output)\n"
         "  --color=auto|always|never\n"
         "                       color severities in text output (default auto: when a terminal)\n"
         "  --debuginfod         allow fetching debug info from DEBUGINFOD_URLS servers (default: offline)\n"
         "  -h, --help           show this help\n"
-        "\n"
-        "exit status: 0, also for a truncated report (which it says); 2 for usage errors and for\n"
-        "unreadable, corrupt or too new report files.\n",
+        "CI:\n",
+        out);
+  ls_ci_usage(out);
+  fputs("\n"
+        "exit status: 0, also for a truncated report (which it says); --error-exitcode (default 1) when\n"
+        "a finding matched --fail-on; 2 for usage errors, a bad suppressions file, and unreadable,\n"
+        "corrupt or too new report files.\n",
         out);
 }
 
@@ -64,16 +79,57 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
   return 1;
 }
 
+static int add_file(struct report_args *a, const char *path) {
+  if (a->nfiles == a->cap) {
+    size_t cap = a->cap ? 2 * a->cap : 16;
+    char **nf = realloc(a->files, cap * sizeof(*nf));
+    if (!nf) return usage_error("%s", "out of memory");
+    a->files = nf;
+    a->cap = cap;
+  }
+  if (!(a->files[a->nfiles] = strdup(path))) return usage_error("%s", "out of memory");
+  a->nfiles++;
+  return 0;
+}
+
+static int is_report_file(const struct dirent *d) {
+  size_t n = strlen(d->d_name);
+  return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".lsr") == 0;
+}
+
+/* A directory is every *.lsr file in it (a process tree's --output-dir), in version order, so
+ * pid 99 comes before pid 100. */
+static int add_path(struct report_args *a, const char *path) {
+  struct stat st;
+  if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return add_file(a, path);
+  struct dirent **list;
+  int n = scandir(path, &list, is_report_file, versionsort);
+  if (n < 0) {
+    fprintf(stderr, "loopscope report: %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  int rc = n == 0 ? usage_error("%s: no report files (*.lsr) in this directory", path) : 0;
+  for (int i = 0; i < n; i++) {
+    char *full = NULL;
+    if (rc == 0 && asprintf(&full, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", list[i]->d_name) < 0)
+      rc = usage_error("%s", "out of memory");
+    if (rc == 0) rc = add_file(a, full);
+    free(full);
+    free(list[i]);
+  }
+  free(list);
+  return rc;
+}
+
 static int parse_args(int argc, char **argv, struct report_args *a) {
   memset(a, 0, sizeof(*a));
-  a->files = calloc((size_t)argc + 1, sizeof(*a->files));
-  if (!a->files) return -1;
+  ls_ci_init(&a->ci);
   bool options = true;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i], *v;
     int rc;
     if (!options || arg[0] != '-' || strcmp(arg, "-") == 0) {
-      a->files[a->nfiles++] = argv[i];
+      if (add_path(a, argv[i]) < 0) return -1;
       continue;
     }
     if (strcmp(arg, "--") == 0) {
@@ -81,11 +137,18 @@ static int parse_args(int argc, char **argv, struct report_args *a) {
     } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
       ls_usage_report(stdout);
       exit(0);
+    } else if ((rc = ls_ci_flag(&a->ci, argc, argv, &i, "loopscope report")) != 0) {
+      if (rc < 0) return -1;
     } else if ((rc = take_value(argc, argv, &i, "--format", &v)) != 0) {
       if (rc < 0) return -1;
-      if (strcmp(v, "json") == 0) a->json = true;
-      else if (strcmp(v, "text") == 0) a->json = false;
-      else return usage_error("--format: unknown format '%s' (accepted: text, json)", v);
+      if (strcmp(v, "json") == 0) a->format = FMT_JSON;
+      else if (strcmp(v, "text") == 0) a->format = FMT_TEXT;
+      else if (strcmp(v, "sarif") == 0) a->format = FMT_SARIF;
+      else if (strcmp(v, "junit") == 0) a->format = FMT_JUNIT;
+      else return usage_error("--format: unknown format '%s' (accepted: text, json, sarif, junit)", v);
+    } else if ((rc = take_value(argc, argv, &i, "--source-root", &v)) != 0) {
+      if (rc < 0) return -1;
+      a->source_root = v;
     } else if ((rc = take_value(argc, argv, &i, "--output", &v)) != 0 ||
                (rc = take_value(argc, argv, &i, "-o", &v)) != 0) {
       if (rc < 0) return -1;
@@ -101,11 +164,19 @@ static int parse_args(int argc, char **argv, struct report_args *a) {
     } else if (strcmp(arg, "--debuginfod") == 0) {
       a->debuginfod = true;
     } else {
-      return usage_error("unknown option '%s' (accepted: --format, -o/--output, --color, --debuginfod, --help)", arg);
+      return usage_error("unknown option '%s' (accepted: --format, -o/--output, --color, --debuginfod, --source-root, "
+                         "--fail-on, --error-exitcode, --suppressions, --gen-suppressions, --print-suppressions, "
+                         "--help)", arg);
     }
   }
   if (a->nfiles == 0) return usage_error("%s", "no report file given (usage: loopscope report [options] FILE...)");
   return 0;
+}
+
+static void free_args(struct report_args *a) {
+  for (size_t i = 0; i < a->nfiles; i++) free(a->files[i]);
+  free(a->files);
+  ls_ci_free(&a->ci);
 }
 
 bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r) {
@@ -127,13 +198,23 @@ bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r
   return false;
 }
 
-int ls_render_reports(struct ls_report *reports, size_t n, FILE *out, bool json, const struct render_opts *o,
-                      bool debuginfod) {
+int ls_render_reports(struct ls_report *reports, size_t n, FILE *out, const struct render_opts *o, struct ls_ci *ci,
+                      FILE *aux, const char *aux_prefix, bool *failed) {
   struct lsm m;
-  int rc = lsm_build(&m, reports, n, debuginfod);
+  *failed = false;
+  int rc = lsm_build(&m, reports, n, o->debuginfod);
+  if (rc == 0) rc = lsm_merge(&m, ci ? &ci->supps : NULL);
   if (rc == 0) {
-    if (json) render_json(out, &m);
-    else render_text(out, &m, o);
+    switch (o->format) {
+    case FMT_TEXT: render_text(out, &m, o); break;
+    case FMT_JSON: render_json(out, &m); break;
+    case FMT_SARIF: render_sarif(out, &m, o); break;
+    case FMT_JUNIT: render_junit(out, &m); break;
+    }
+    if (ci) {
+      ls_ci_print(aux, ci, &m, aux_prefix);
+      *failed = ls_ci_failed(ci, &m);
+    }
   }
   lsm_free(&m);
   return rc;
@@ -164,25 +245,28 @@ static bool want_color(enum color_when w, FILE *out) {
 int ls_cmd_report(int argc, char **argv) {
   struct report_args a;
   if (parse_args(argc, argv, &a) < 0) {
-    free(a.files);
+    free_args(&a);
     return LS_EXIT_USAGE;
   }
   struct ls_report *reports = calloc(a.nfiles, sizeof(*reports));
   if (!reports) {
     fprintf(stderr, "loopscope: out of memory\n");
-    free(a.files);
+    free_args(&a);
     return LS_EXIT_USAGE;
   }
   size_t n;
-  bool bad = load_all(&a, reports, &n);
+  bool bad = load_all(&a, reports, &n), failed = false;
   int status = bad ? LS_EXIT_USAGE : 0;
   FILE *out = stdout;
   if (n > 0 && a.output && !(out = fopen(a.output, "w"))) {
     fprintf(stderr, "loopscope report: cannot write %s: %s\n", a.output, strerror(errno));
     status = LS_EXIT_USAGE;
   } else if (n > 0) {
-    struct render_opts o = {.color = !a.json && want_color(a.color, out)};
-    if (ls_render_reports(reports, n, out, a.json, &o, a.debuginfod) < 0) {
+    struct render_opts o = {.format = a.format, .color = a.format == FMT_TEXT && want_color(a.color, out),
+                            .debuginfod = a.debuginfod, .source_root = a.source_root};
+    /* --gen/--print-suppressions follow a text rendering; they would break a JSON, SARIF or XML one */
+    FILE *aux = a.format == FMT_TEXT ? out : stderr;
+    if (ls_render_reports(reports, n, out, &o, &a.ci, aux, "", &failed) < 0) {
       fprintf(stderr, "loopscope: out of memory\n");
       status = LS_EXIT_USAGE;
     }
@@ -191,8 +275,10 @@ int ls_cmd_report(int argc, char **argv) {
       status = LS_EXIT_USAGE;
     }
   }
+  /* a finding that matched --fail-on is a verdict even when another input was unreadable */
+  if (failed) status = a.ci.error_exitcode;
   for (size_t i = 0; i < n; i++) ls_report_free(&reports[i]);
   free(reports);
-  free(a.files);
+  free_args(&a);
   return status;
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ci.h"
 #include "cli.h"
 #include "ls_options.h"
 #include "render.h"
@@ -28,6 +29,7 @@
 struct run_args {
   char *opts;    /* "key=value:key=value" from our flags, in order; "" when none */
   char **prog;   /* PROG ARGS..., NULL-terminated (argv's tail) */
+  struct ls_ci ci; /* --fail-on, --suppressions, ...: judged here when the reports are rendered */
 };
 
 /* ---- usage, generated from the option table ---- */
@@ -57,6 +59,8 @@ void ls_usage_run(FILE *out) {
     snprintf(flag, sizeof(flag), "%s--%s=%s", strcmp(d->flag, "output") == 0 ? "-o, " : "", d->flag, value_word(d));
     fprintf(out, "  %-30s [%s] default %s\n      %s\n", flag, d->key, d->def, d->help);
   }
+  fputs("CI (judged by loopscope when the program has ended, on every report of its process tree):\n", out);
+  ls_ci_usage(out);
   fputs("  -h, --help                     show this help\n"
         "\n"
         "environment:\n"
@@ -64,8 +68,9 @@ void ls_usage_run(FILE *out) {
         "  LOOPSCOPE_OPTIONS   options for the shim; the flags above are appended, so they win\n"
         "  LD_PRELOAD          kept; the shim is put first\n"
         "\n"
-        "exit status: the program's own (128+N when signal N ended it); 125 for loopscope's own errors;\n"
-        "126 when PROG cannot be executed, 127 when it is not found.\n",
+        "exit status: the program's own (128+N when signal N ended it); --error-exitcode (default 1)\n"
+        "when a finding matched --fail-on; 125 for loopscope's own errors (a bad flag, finding id or\n"
+        "suppressions file); 126 when PROG cannot be executed, 127 when it is not found.\n",
         out);
 }
 
@@ -102,7 +107,7 @@ static int add_flag(struct run_args *a, struct ls_options *check, const struct l
 static int unknown_flag(const char *arg) {
   fprintf(stderr, "loopscope run: unknown option '%s' (accepted: -o", arg);
   for (size_t i = 0; i < ls_option_count; i++) fprintf(stderr, ", --%s", ls_option_table[i].flag);
-  fprintf(stderr, ", --help)\n");
+  fprintf(stderr, ", --fail-on, --error-exitcode, --suppressions, --gen-suppressions, --print-suppressions, --help)\n");
   return -1;
 }
 
@@ -116,6 +121,8 @@ static int parse_flag(int argc, char **argv, int *i, struct run_args *a, struct 
     return add_flag(a, check, d, argv[++*i]);
   }
   if (strncmp(arg, "--", 2) != 0) return unknown_flag(arg);
+  int rc = ls_ci_flag(&a->ci, argc, argv, i, "loopscope run");
+  if (rc != 0) return rc < 0 ? -1 : 0;
   const char *name = arg + 2, *eq = strchr(name, '=');
   const struct ls_option_desc *d = ls_option_by_flag(name, eq ? (size_t)(eq - name) : strlen(name));
   if (!d) return unknown_flag(arg);
@@ -130,6 +137,7 @@ static int parse_args(int argc, char **argv, struct run_args *a) {
   ls_options_defaults(&check);
   a->opts = strdup("");
   a->prog = NULL;
+  ls_ci_init(&a->ci);
   if (!a->opts) return -1;
   int i = 1;
   for (; i < argc; i++) {
@@ -390,7 +398,8 @@ static char *template_glob(const char *tmpl, pid_t pid) {
   for (const char *p = tmpl; *p; p++) {
     if (p[0] == '%' && p[1]) {
       p++;
-      if (*p == 'p') fprintf(f, "%d", (int)pid);
+      if (*p == 'p' && pid < 0) fputc('*', f); /* any pid: a process tree's reports */
+      else if (*p == 'p') fprintf(f, "%d", (int)pid);
       else if (*p == 'n' || *p == 's') fputc('*', f);
       else if (*p == '%') fputc('%', f);
       else fprintf(f, "%%%c", *p);
@@ -403,15 +412,25 @@ static char *template_glob(const char *tmpl, pid_t pid) {
   return buf;
 }
 
+/* One pid's images in sequence order; processes in the order they started. */
 static int by_seq(const void *a, const void *b) {
   const struct ls_report *x = a, *y = b;
-  if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
+  if (x->pid == y->pid && x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
   return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
 }
 
-/* Reports for this pid written after t0 (a reused pid's old reports are not ours). */
+static bool in_tree(const uint64_t *pids, size_t n, uint64_t pid) {
+  for (size_t i = 0; i < n; i++)
+    if (pids[i] == pid) return true;
+  return false;
+}
+
+/* The reports of the program's process tree written after t0: the program's pid (each exec'd image
+ * has its own report), and every report whose parent is in the tree (forked children, what they
+ * exec'd, their children). A reused pid's older reports, and other programs' in the same directory,
+ * are not ours. */
 static size_t find_reports(const char *tmpl, pid_t pid, uint64_t t0, struct ls_report **out) {
-  char *pat = template_glob(tmpl, pid), *pat2 = NULL;
+  char *pat = template_glob(tmpl, -1), *pat2 = NULL;
   glob_t g = {0};
   *out = NULL;
   if (!pat || asprintf(&pat2, "%s.*", pat) < 0) {
@@ -424,35 +443,68 @@ static size_t find_reports(const char *tmpl, pid_t pid, uint64_t t0, struct ls_r
   free(pat2);
   if (rc1 != 0 && rc2 != 0) return 0;
   struct ls_report *reps = calloc(g.gl_pathc ? g.gl_pathc : 1, sizeof(*reps));
-  size_t n = 0;
-  for (size_t i = 0; reps && i < g.gl_pathc; i++) {
+  uint64_t *tree = calloc(g.gl_pathc + 1, sizeof(*tree));
+  bool *keep = calloc(g.gl_pathc + 1, sizeof(*keep));
+  size_t n = 0, ntree = 0;
+  if (!reps || !tree || !keep) {
+    free(reps), free(tree), free(keep);
+    globfree(&g);
+    return 0;
+  }
+  for (size_t i = 0; i < g.gl_pathc; i++) {
     bool dup = false;
     for (size_t k = 0; k < i && !dup; k++) dup = strcmp(g.gl_pathv[k], g.gl_pathv[i]) == 0;
-    if (dup) continue;
+    struct stat st;
+    /* written to since t0 (a second's slack for coarse timestamps): older files are not even read */
+    if (dup || stat(g.gl_pathv[i], &st) != 0 ||
+        (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec + 1000000000ull < t0)
+      continue;
     struct ls_report *r = &reps[n];
     int rc = ls_report_load(g.gl_pathv[i], r);
-    if ((rc == 0 || rc == -EBADMSG) && r->pid == (uint64_t)pid && r->start_ns >= t0) {
-      ls_report_complain(g.gl_pathv[i], rc, r);
-      n++;
-    } else {
-      ls_report_free(r);
-    }
+    if ((rc == 0 || rc == -EBADMSG) && r->start_ns >= t0) n++;
+    else ls_report_free(r);
   }
   globfree(&g);
-  if (reps) qsort(reps, n, sizeof(*reps), by_seq);
+  /* the tree: the program, then every report whose parent is already in it, until nothing changes */
+  tree[ntree++] = (uint64_t)pid;
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (size_t i = 0; i < n; i++) {
+      if (keep[i]) continue;
+      if (reps[i].pid == (uint64_t)pid || in_tree(tree, ntree, reps[i].ppid)) {
+        keep[i] = grew = true;
+        if (!in_tree(tree, ntree, reps[i].pid)) tree[ntree++] = reps[i].pid;
+      }
+    }
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!keep[i]) {
+      ls_report_free(&reps[i]);
+      continue;
+    }
+    ls_report_complain(reps[i].path, reps[i].error ? -EBADMSG : 0, &reps[i]);
+    reps[kept++] = reps[i];
+  }
+  free(tree);
+  free(keep);
+  qsort(reps, kept, sizeof(*reps), by_seq);
   *out = reps;
-  return n;
+  return kept;
 }
 
-static int render_for(const char *tmpl, pid_t pid, uint64_t t0) {
+/* Renders the tree's reports to stderr; *failed: a finding matched --fail-on. */
+static int render_for(const char *tmpl, pid_t pid, uint64_t t0, struct ls_ci *ci, bool *failed) {
   struct ls_report *reps;
   size_t n = find_reports(tmpl, pid, t0, &reps);
+  *failed = false;
   if (n == 0) {
     fprintf(stderr, "loopscope: no report found for pid %d (looked for %s)\n", (int)pid, tmpl);
   } else {
     const char *nc = getenv("NO_COLOR");
-    struct render_opts o = {.color = isatty(STDERR_FILENO) && !(nc && nc[0]), .prefix_all = true};
-    if (ls_render_reports(reps, n, stderr, false, &o, false) < 0) fprintf(stderr, "loopscope: out of memory\n");
+    struct render_opts o = {.format = FMT_TEXT, .color = isatty(STDERR_FILENO) && !(nc && nc[0]), .prefix_all = true};
+    if (ls_render_reports(reps, n, stderr, &o, ci, stderr, "loopscope: ", failed) < 0)
+      fprintf(stderr, "loopscope: out of memory\n");
   }
   for (size_t i = 0; i < n; i++) ls_report_free(&reps[i]);
   free(reps);
@@ -504,9 +556,11 @@ int ls_cmd_run(int argc, char **argv) {
     status = exec_errno == ENOENT ? 127 : 126;
     goto out;
   }
-  render_for(tmpl, pid, t0);
-  status = exit_status_of(ws);
+  bool failed;
+  render_for(tmpl, pid, t0, &a.ci, &failed);
+  status = failed ? a.ci.error_exitcode : exit_status_of(ws);
 out:
+  ls_ci_free(&a.ci);
   free(a.opts);
   free(tmpl);
   free(path);
