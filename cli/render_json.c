@@ -128,6 +128,10 @@ static void pool(struct json *j, const struct ls_report *r) {
   json_begin_object(j, "pool");
   json_u64(j, "size", r->pool_size);
   json_u64(j, "peak_queue", r->pool_peak_queue);
+  if (r->pool_has_pending) {
+    json_u64(j, "pending_at_end", r->pool_pending);
+    json_u64(j, "peak_pending", r->pool_peak_pending);
+  }
   json_end_object(j);
 }
 

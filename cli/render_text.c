@@ -164,6 +164,9 @@ static void pool(struct tout *out, const struct ls_report *r) {
   if (!r->has_pool) return;
   line(out, "  thread pool: %" PRIu64 " thread%s, peak queue %" PRIu64, r->pool_size, r->pool_size == 1 ? "" : "s",
        r->pool_peak_queue);
+  if (r->pool_has_pending)
+    line(out, "  requests outstanding: at most %" PRIu64 " at once, %" PRIu64 " at the end", r->pool_peak_pending,
+         r->pool_pending);
 }
 
 static const struct lsm_site *sort_base;

@@ -41,19 +41,29 @@ void ls_uv_handle_closed(const void *h) { ls_map_del(&handles, (uintptr_t)h, 0);
 /* ---- requests: req -> (site, submit time in clock ticks) ---- */
 
 static struct ls_map requests;
+static uint32_t pending, peak_pending; /* requests outstanding now, and at most */
+
+static void raise_peak(uint32_t *peak, uint32_t now) {
+  uint32_t p;
+  while ((p = __atomic_load_n(peak, __ATOMIC_RELAXED)) < now &&
+         !__atomic_compare_exchange_n(peak, &p, now, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
 
 void ls_uv_req_submitted(const void *req, uint32_t site, const void *loop) {
   (void)loop;
+  uintptr_t v1, v2;
+  if (!ls_map_get(&requests, (uintptr_t)req, 0, &v1, &v2))
+    raise_peak(&peak_pending, __atomic_add_fetch(&pending, 1, __ATOMIC_RELAXED));
   ls_map_put(&requests, (uintptr_t)req, 0, site, ls_now());
 }
-
-void ls_uv_req_forget(const void *req) { ls_map_del(&requests, (uintptr_t)req, 0); }
 
 /* Removes the request and gives its site and submit time. */
 static bool take(const void *req, uint32_t *site, uint64_t *submitted) {
   uintptr_t v1, v2;
   if (!ls_map_get(&requests, (uintptr_t)req, 0, &v1, &v2)) return false;
   ls_map_del(&requests, (uintptr_t)req, 0);
+  __atomic_sub_fetch(&pending, 1, __ATOMIC_RELAXED);
   *site = (uint32_t)v1;
   *submitted = v2;
   return true;
@@ -100,10 +110,13 @@ static uint32_t threadpool_size(void) {
 
 void ls_uv_work_queued(void) {
   if (!pool_size) pool_size = threadpool_size();
-  uint32_t q = __atomic_add_fetch(&queued, 1, __ATOMIC_RELAXED), peak;
-  while ((peak = __atomic_load_n(&peak_queue, __ATOMIC_RELAXED)) < q &&
-         !__atomic_compare_exchange_n(&peak_queue, &peak, q, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
+  raise_peak(&peak_queue, __atomic_add_fetch(&queued, 1, __ATOMIC_RELAXED));
+}
+
+void ls_uv_req_forget(const void *req) {
+  uint32_t site;
+  uint64_t t0;
+  take(req, &site, &t0);
 }
 
 void ls_uv_work_started(const void *req, uint32_t site) {
@@ -323,12 +336,14 @@ static void report_open(bool as_findings) {
 }
 
 void ls_uv_flush_locked(void) {
-  if (!pool_size) return;
-  char buf[128];
+  if (!pool_size && !peak_pending) return;
+  char buf[160];
   struct ls_rec r;
   ls_rec_begin(&r, buf, sizeof(buf), 'Q');
-  ls_rec_u(&r, "size", pool_size);
+  ls_rec_u(&r, "size", pool_size ? pool_size : threadpool_size());
   ls_rec_u(&r, "peak_queue", __atomic_load_n(&peak_queue, __ATOMIC_RELAXED));
+  ls_rec_u(&r, "pending", __atomic_load_n(&pending, __ATOMIC_RELAXED));
+  ls_rec_u(&r, "peak_pending", __atomic_load_n(&peak_pending, __ATOMIC_RELAXED));
   ls_write_locked(&r);
 }
 

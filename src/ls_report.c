@@ -355,7 +355,7 @@ static const struct fspec spec_F[] = {
 enum { H_LOOP, H_KIND, H_STACK, H_ACTIVE, H_REF, H_CLOSING };
 static const struct fspec spec_H[] = {{"loop", T_U, 0},   {"kind", T_S, 1}, {"stack", T_U, 0},   {"active", T_U, 0},
                                       {"ref", T_U, 0},    {"closing", T_U, 0}, {NULL, 0, 0}};
-static const struct fspec spec_Q[] = {{"size", T_U, 1}, {"peak_queue", T_U, 1}, {NULL, 0, 0}};
+static const struct fspec spec_Q[] = {{"size", T_U, 1}, {"peak_queue", T_U, 1}, {"pending", T_U, 0}, {"peak_pending", T_U, 0}, {NULL, 0, 0}};
 static const struct fspec spec_X[] = {{"how", T_S, 1}, {"status", T_I, 1}, {NULL, 0, 0}};
 static const struct fspec spec_Z[] = {{"records", T_U, 1}, {NULL, 0, 0}};
 SPEC_FITS(spec_P); SPEC_FITS(spec_A); SPEC_FITS(spec_O); SPEC_FITS(spec_M); SPEC_FITS(spec_S); SPEC_FITS(spec_T);
@@ -688,6 +688,9 @@ static int on_Q(struct parser *p, const struct fval *v) {
   p->r->has_pool = true;
   p->r->pool_size = v[0].u;
   p->r->pool_peak_queue = v[1].u;
+  p->r->pool_has_pending = v[2].set && v[3].set;
+  p->r->pool_pending = v[2].u;
+  p->r->pool_peak_pending = v[3].u;
   return 0;
 }
 

@@ -100,6 +100,8 @@ struct ls_report {
   /* the thread pool (Q, last wins) */
   bool has_pool;
   uint64_t pool_size, pool_peak_queue;
+  bool pool_has_pending;                  /* requests outstanding (libuv: fs, dns, random, work, writes...) */
+  uint64_t pool_pending, pool_peak_pending;
 };
 
 /* Parse len bytes. Returns 0 when the data was read to its end (complete or truncated), -EBADMSG
