@@ -170,6 +170,8 @@ void ls_init(void) {
   const char *env = secure_getenv("LOOPSCOPE_OPTIONS");
   char err[512];
   if (env && ls_options_parse(&ls_opt, env, err, sizeof(err)) < 0) ls_die_bad_options(err);
+  if (ls_opt.suppressions[0] && ls_suppressions_load(ls_opt.suppressions, err, sizeof(err)) < 0)
+    ls_die_bad_options(err);
   if (ls_opt.help) {
     char help[4096];
     size_t n = ls_options_format_help(help, sizeof(help));

@@ -126,7 +126,8 @@ void ls_finding_slow_callback(uint32_t site, uint64_t ns) {
   ls_write_locked(&r);
   ls_writer_unlock();
 
-  if (ls_opt.verbosity >= 1 && worth_logging(count)) log_live(msg, m.len, count);
+  if (!s->live_suppressed) s->live_suppressed = ls_suppressed(LS_F_SLOW_CALLBACK, s->cb, s->stack) ? 2 : 1;
+  if (ls_opt.verbosity >= 1 && s->live_suppressed == 1 && worth_logging(count)) log_live(msg, m.len, count);
   ls_tls.guard--;
   errno = saved_errno;
 }
@@ -159,7 +160,7 @@ void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, cons
   ls_rec_x(&r, "result", (uintptr_t)result);
   ls_rec_sn(&r, "message", msg, m.len);
   ls_write(&r);
-  if (ls_opt.verbosity >= 1) log_live(msg, m.len, 1);
+  if (ls_opt.verbosity >= 1 && !ls_suppressed(k, routine, stack)) log_live(msg, m.len, 1);
 }
 
 /* ---- accumulating findings keyed by what they are about ---- */
@@ -167,12 +168,14 @@ void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, cons
 struct keyed {
   uint32_t id, stack;
   uint64_t count, dur_max, dur_total;
+  bool suppressed;
 };
 
 static struct ls_map keyed_map;
 
-void ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, const struct ls_finding_info *fi) {
-  if (!ls_active) return;
+bool ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, const struct ls_finding_info *fi) {
+  if (!ls_active) return false;
+  bool suppressed = false;
   int saved_errno = errno;
   ls_tls.guard++;
   uintptr_t k2 = key2 ^ ((uintptr_t)k << 56), v;
@@ -185,6 +188,7 @@ void ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, co
     if (!e) goto out;
     e->id = ls_finding_new_id();
     e->stack = fi->stack ? fi->stack : fi->capture ? ls_stack_capture() : 0;
+    e->suppressed = ls_suppressed(k, fi->cb, e->stack);
     ls_map_put(&keyed_map, k1, k2, (uintptr_t)e, 0);
   }
   char line[LS_REC_MAX];
@@ -212,8 +216,11 @@ void ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, co
   ls_rec_s(&r, "message", fi->message ? fi->message : ls_finding_table[k].description);
   ls_write_locked(&r);
   ls_writer_unlock();
-  if (ls_opt.verbosity >= 1 && fi->message && worth_logging(count)) log_live(fi->message, strlen(fi->message), count);
+  suppressed = e->suppressed;
+  if (ls_opt.verbosity >= 1 && fi->message && !suppressed && worth_logging(count))
+    log_live(fi->message, strlen(fi->message), count);
 out:
   ls_tls.guard--;
   errno = saved_errno;
+  return suppressed;
 }

@@ -120,6 +120,14 @@ uint32_t ls_stack_capture(void);
 /* Is this code address inside libloopscope.so (one of our trampolines, say)? */
 bool ls_is_shim_code(const void *p);
 void ls_self_range_init(void);
+/* A copy of stack id's return addresses (at most max); 0 when unknown. Takes the writer lock. */
+size_t ls_stack_ips(uint32_t id, uintptr_t *out, size_t max);
+
+/* ---- suppress.c ---- */
+int ls_suppressions_load(const char *list, char *err, size_t errlen);
+/* Would a loaded suppression match this finding (by its callback or a stack frame's dynamic symbol
+ * or module)? Unwinds nothing; dladdr per frame. */
+bool ls_suppressed(enum ls_finding_kind k, const void *cb, uint32_t stack);
 void ls_stack_rewrite_all(void); /* child after fork */
 
 /* ---- sites.c: callback sites, per-thread aggregates, bindings ---- */
@@ -139,6 +147,7 @@ struct ls_site {
   /* slow-callback finding, under the writer lock */
   uint32_t finding;
   uint64_t slow_count, slow_total, slow_max;
+  int8_t live_suppressed; /* 0 = not yet asked, 1 = no, 2 = yes */
   uint64_t flushed_count;
 };
 struct ls_site *ls_site_ptr(uint32_t id);
@@ -197,6 +206,17 @@ void ls_threads_init_main(void);
 void ls_threads_finish(void);
 void ls_threads_after_fork_child(void);
 
+/* ---- blocking.c: blocking-call for the calls that block by nature ---- */
+/* For such a call hooked in another file (pthread_join in threads.c): key = ls_blocking_begin(caller,
+ * &t0) before the real call; when key is not NULL, ls_blocking_end(name, key, t0) after it. Off a loop
+ * thread begin is one TLS load. errno is preserved. */
+const void *ls_blocking_begin_slow(const void *caller, uint64_t *t0);
+static inline const void *ls_blocking_begin(const void *caller, uint64_t *t0) {
+  if (LS_LIKELY(ls_tls.loop == NULL)) return NULL;
+  return ls_blocking_begin_slow(caller, t0);
+}
+void ls_blocking_end(const char *call, const void *key, uint64_t t0);
+
 /* ---- findings.c ---- */
 uint32_t ls_finding_new_id(void);
 void ls_before_exec(void);
@@ -231,7 +251,8 @@ struct ls_finding_info {
   uint64_t count;       /* how many to add (0 = 1) */
   const char *message;  /* what the live line says */
 };
-void ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, const struct ls_finding_info *fi);
+/* Returns whether the finding is suppressed (it is recorded all the same, just not logged). */
+bool ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, const struct ls_finding_info *fi);
 void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, const void *routine, uint32_t stack,
                        void *result);
 

@@ -127,3 +127,17 @@ void ls_stack_rewrite_all(void) {
     if (tab[i].hash) write_stack(&tab[i]);
   ls_writer_unlock();
 }
+
+size_t ls_stack_ips(uint32_t id, uintptr_t *out, size_t max) {
+  size_t n = 0;
+  if (!id) return 0;
+  ls_writer_lock();
+  for (size_t i = 0; i < cap; i++)
+    if (tab[i].hash && tab[i].id == id) {
+      n = tab[i].n < max ? tab[i].n : max;
+      memcpy(out, tab[i].ips, n * sizeof(*out));
+      break;
+    }
+  ls_writer_unlock();
+  return n;
+}

@@ -161,8 +161,8 @@ void ls_uv_wrong_thread(struct ls_loop *l, pid_t running, const char *call, cons
   }
   msg[n] = '\0';
   fi.message = msg;
-  ls_finding_keyed(LS_F_WRONG_THREAD, (uintptr_t)call, (uintptr_t)caller, &fi);
-  if (strcmp(ls_opt.wrong_thread, "abort") == 0) {
+  bool suppressed = ls_finding_keyed(LS_F_WRONG_THREAD, (uintptr_t)call, (uintptr_t)caller, &fi);
+  if (!suppressed && strcmp(ls_opt.wrong_thread, "abort") == 0) {
     static const char line[] = "loopscope: wrong_thread=abort: aborting\n";
     ls_log_line(line, sizeof(line) - 1);
     ls_finish("signal", 6);

@@ -35,6 +35,7 @@ struct ls_options {
   bool report_open_at_exit;
   bool follow_children;
   char trace_children_skip[LS_PATH_MAX];
+  char suppressions[LS_PATH_MAX];
   bool help;
 };
 

@@ -31,6 +31,8 @@
     "children (fork, exec, posix_spawn) are watched too, each with its own report; an exec with a cleaned environment gets LD_PRELOAD and LOOPSCOPE_OPTIONS back") \
   X(trace_children_skip, "trace-children-skip", LS_OPT_STRING, "", 0, 0, NULL, \
     "programs not to follow into: comma-separated patterns (* and ?) matched against the exec'd program's name and path") \
+  X(suppressions,     "suppressions",   LS_OPT_STRING, "",     0, 0, NULL, \
+    "suppressions files (ID:PATTERN lines), comma-separated: a suppressed finding is still recorded but not logged live, and wrong_thread=abort spares it") \
   X(help,             "help-options",   LS_OPT_BOOL,   "0",    0, 1, NULL, \
     "print this table to stderr; the program runs on")
 /* clang-format on */
