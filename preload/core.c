@@ -51,17 +51,26 @@ void ls_log_line(const char *line, size_t len) {
   errno = saved;
 }
 
-static void log_str(const char *a, const char *b, const char *c) {
-  char line[LS_PATH_MAX + 512];
+size_t ls_join(char *out, size_t cap, const char *a, const char *b, const char *c) {
+  const char *parts[] = {a, b, c};
   size_t n = 0;
-  const char *parts[] = {"loopscope: ", a, b, c, "\n"};
-  for (size_t i = 0; i < 5; i++) {
+  for (size_t i = 0; i < 3 && cap; i++) {
     if (!parts[i]) continue;
     size_t l = strlen(parts[i]);
-    if (n + l > sizeof(line)) l = sizeof(line) - n;
-    memcpy(line + n, parts[i], l);
+    if (n + l >= cap) l = cap - 1 - n;
+    memcpy(out + n, parts[i], l);
     n += l;
   }
+  if (cap) out[n] = '\0';
+  return n;
+}
+
+/* "loopscope: a b c" and a newline, one write. */
+static void log_str(const char *a, const char *b, const char *c) {
+  char line[LS_PATH_MAX + 512] = "loopscope: ";
+  size_t n = strlen(line);
+  n += ls_join(line + n, sizeof(line) - n - 1, a, b, c);
+  line[n++] = '\n';
   ls_log_line(line, n);
 }
 

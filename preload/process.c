@@ -114,16 +114,9 @@ LS_EXPORT void *dlopen(const char *file, int flags) {
     int saved = errno;
     ls_modules_dirty();
     if ((flags & RTLD_DEEPBIND) && ls_opt.verbosity >= 1) {
-      char line[600] = "loopscope: ";
-      size_t n = strlen(line);
-      const char *parts[] = {file ? file : "(main program)",
-                             " was loaded with RTLD_DEEPBIND: calls made inside it are not seen\n"};
-      for (size_t i = 0; i < 2; i++) {
-        size_t l = strlen(parts[i]);
-        if (n + l >= sizeof(line)) l = sizeof(line) - 1 - n;
-        memcpy(line + n, parts[i], l);
-        n += l;
-      }
+      char line[600];
+      size_t n = ls_join(line, sizeof(line), "loopscope: ", file ? file : "(main program)",
+                         " was loaded with RTLD_DEEPBIND: calls made inside it are not seen\n");
       ls_log_line(line, n);
     }
     errno = saved;

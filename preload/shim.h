@@ -55,6 +55,8 @@ void ls_init(void);              /* idempotent; hooks call it when they run befo
 void ls_finish(const char *how, int status); /* write the final findings and the trailer, once */
 void ls_note_exit_status(int status);
 void ls_log_line(const char *line, size_t len); /* one whole line to stderr, errno preserved */
+/* a, b and c (NULLs skipped) into out, cut to fit and NUL-terminated; returns the length. */
+size_t ls_join(char *out, size_t cap, const char *a, const char *b, const char *c);
 void ls_die_bad_options(const char *msg);
 
 /* ---- resolve.c: finding the real functions ---- */

@@ -522,14 +522,7 @@ static __attribute__((noinline)) void fs_sync_on_loop(const char *call, const ch
   ls_site_account_ns(site, ns);
   struct ls_site *s = ls_site_ptr(site);
   char msg[160];
-  size_t n = 0;
-  const char *parts[] = {"Blocking call ", call, "() (synchronous: NULL callback) made on the loop thread"};
-  for (size_t i = 0; i < 3; i++) {
-    size_t l = strlen(parts[i]);
-    memcpy(msg + n, parts[i], l);
-    n += l;
-  }
-  msg[n] = '\0';
+  ls_join(msg, sizeof(msg), "Blocking call ", call, "() (synchronous: NULL callback) made on the loop thread");
   struct ls_finding_info fi = {.call = call, .kind = kind, .site = site, .stack = s->stack, .duration_ns = ns,
                                .message = msg};
   ls_finding_keyed(LS_F_BLOCKING_CALL, (uintptr_t)call, (uintptr_t)caller, &fi);

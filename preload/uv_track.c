@@ -83,14 +83,7 @@ void ls_uv_req_null_done(const void *req, int status, const char *call) {
   if (!take(req, &site, &t0) || status >= 0) return;
   struct ls_site *s = ls_site_ptr(site);
   char msg[160];
-  size_t n = 0;
-  const char *parts[] = {call, "() failed and no callback was there to see it"};
-  for (size_t i = 0; i < 2; i++) {
-    size_t l = strlen(parts[i]);
-    memcpy(msg + n, parts[i], l);
-    n += l;
-  }
-  msg[n] = '\0';
+  ls_join(msg, sizeof(msg), call, "() failed and no callback was there to see it", NULL);
   struct ls_finding_info fi = {.call = call, .kind = s->kind, .site = site, .stack = s->stack,
                                .has_status = true, .status = status, .message = msg};
   ls_finding_keyed(LS_F_UNRETRIEVED_ERROR, site, (uintptr_t)status, &fi);
@@ -149,18 +142,9 @@ void ls_uv_wrong_thread(struct ls_loop *l, pid_t running, const char *call, cons
                         const void *lib_fn) {
   (void)l;
   if (ls_is_shim_code(caller) || ls_same_object_cached(caller, lib_fn)) return; /* libuv's own call */
-  struct ls_finding_info fi = {.call = call, .capture = true, .other_tid = running,
-                               .message = "non-thread-safe libuv call made while another thread runs the loop"};
   char msg[200];
-  size_t n = 0;
-  const char *parts[] = {"Non-thread-safe call ", call, "() made while another thread runs its loop"};
-  for (size_t i = 0; i < 3; i++) {
-    size_t len = strlen(parts[i]);
-    memcpy(msg + n, parts[i], len);
-    n += len;
-  }
-  msg[n] = '\0';
-  fi.message = msg;
+  ls_join(msg, sizeof(msg), "Non-thread-safe call ", call, "() made while another thread runs its loop");
+  struct ls_finding_info fi = {.call = call, .capture = true, .other_tid = running, .message = msg};
   bool suppressed = ls_finding_keyed(LS_F_WRONG_THREAD, (uintptr_t)call, (uintptr_t)caller, &fi);
   if (!suppressed && strcmp(ls_opt.wrong_thread, "abort") == 0) {
     static const char line[] = "loopscope: wrong_thread=abort: aborting\n";
