@@ -194,10 +194,14 @@ static void mark_joined(pthread_t pt) {
   if (tid) write_tid_event('J', tid, "by", (uint64_t)ls_gettid());
 }
 
-#define JOIN_HOOK(name, params, args, pt)                                                                   \
+/* blocks: waits for the thread however long it takes (pthread_join), a blocking call on a loop thread. */
+#define JOIN_HOOK(name, params, args, pt, blocks)                                                           \
   LS_EXPORT int name params {                                                                               \
     if (!REAL(name)) return ENOSYS;                                                                         \
+    uint64_t t0_ = 0;                                                                                       \
+    const void *blk_ = (blocks) ? ls_blocking_begin(__builtin_return_address(0), &t0_) : NULL;              \
     int rc = real_##name args;                                                                              \
+    if (blk_) ls_blocking_end(#name, blk_, t0_);                                                            \
     if (rc == 0 && !ls_tls.guard && ls_active) {                                                            \
       int saved = errno;                                                                                    \
       mark_joined(pt);                                                                                      \
@@ -205,11 +209,11 @@ static void mark_joined(pthread_t pt) {
     }                                                                                                       \
     return rc;                                                                                              \
   }
-JOIN_HOOK(pthread_join, (pthread_t pt, void **ret), (pt, ret), pt)
-JOIN_HOOK(pthread_tryjoin_np, (pthread_t pt, void **ret), (pt, ret), pt)
-JOIN_HOOK(pthread_timedjoin_np, (pthread_t pt, void **ret, const struct timespec *ts), (pt, ret, ts), pt)
+JOIN_HOOK(pthread_join, (pthread_t pt, void **ret), (pt, ret), pt, 1)
+JOIN_HOOK(pthread_tryjoin_np, (pthread_t pt, void **ret), (pt, ret), pt, 0)
+JOIN_HOOK(pthread_timedjoin_np, (pthread_t pt, void **ret, const struct timespec *ts), (pt, ret, ts), pt, 0)
 JOIN_HOOK(pthread_clockjoin_np, (pthread_t pt, void **ret, clockid_t c, const struct timespec *ts),
-          (pt, ret, c, ts), pt)
+          (pt, ret, c, ts), pt, 0)
 
 LS_EXPORT int pthread_detach(pthread_t pt) {
   if (!REAL(pthread_detach)) return ENOSYS;

@@ -1,0 +1,221 @@
+/* blocking-call, the calls that block by nature: made on a loop thread inside a callback, they stop
+ * the loop for as long as they take (asyncio's "Running blocking code", BlockHound's "Blocking
+ * call!"). Every hook comes from one table; a predicate per call says when it blocks (waitpid
+ * without WNOHANG, getaddrinfo of a name that is not a numeric address, msync with MS_SYNC...).
+ *
+ * Off a loop thread a hook is the real call behind one TLS load and a branch (ls_tls.loop is set by
+ * the adapters only while the thread is inside its loop's run call). On a loop thread the call is
+ * reported when the program made it: not the shim (ls_tls.guard), not the loop library doing its own
+ * work (libuv reaps children with waitpid inside uv_run). One finding per (call, caller), counted,
+ * with the longest and the total time blocked; its stack is unwound once.
+ *
+ * pthread_join is hooked in threads.c (one definition per symbol); its hook calls
+ * ls_blocking_begin/ls_blocking_end from shim.h. The "sometimes blocking" calls (read/write on a
+ * blocking fd, contended locks) are another detector's. */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <libunwind.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdio.h> /* FILE, for popen and pclose */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define CALLER __builtin_return_address(0)
+
+/* ---- when a call blocks ---- */
+
+/* A host name is looked up (files, DNS: it may wait on the network) unless it is a numeric address,
+ * which getaddrinfo and gethostbyname parse without any lookup. inet_aton takes every IPv4 form they
+ * take ("127.1", "0x7f.1"); an IPv6 address may carry a "%scope". */
+static bool names_a_host(const char *node) {
+  if (!node) return false;
+  int saved = errno;
+  struct in_addr a4;
+  struct in6_addr a6;
+  char buf[INET6_ADDRSTRLEN + 1];
+  const char *pct = strchr(node, '%');
+  size_t n = pct ? (size_t)(pct - node) : strlen(node);
+  bool numeric = inet_aton(node, &a4) != 0;
+  if (!numeric && n < sizeof(buf)) {
+    memcpy(buf, node, n);
+    buf[n] = '\0';
+    numeric = inet_pton(AF_INET6, buf, &a6) == 1;
+  }
+  errno = saved;
+  return !numeric;
+}
+
+static bool gai_blocks(const char *node, const struct addrinfo *hints) {
+  if (hints && (hints->ai_flags & AI_NUMERICHOST)) return false;
+  return names_a_host(node);
+}
+
+/* ---- the table ---- */
+
+/* What a hook returns when its real function cannot be found (a NULL real is never called). */
+#define FAIL_ERRNO_NULL (errno = ENOSYS, NULL)
+#define FAIL_R(result) (*(result) = NULL, ENOSYS)
+
+/* X(ret, name, params, args, blocks, fail, shape): blocks is an expression over the parameters;
+ * shape VAL returns what the real call returned, VOID returns nothing. */
+#define BLOCKING_CALLS(X)                                                                                    \
+  X(unsigned, sleep, (unsigned s), (s), true, s, VAL)                                                        \
+  X(int, usleep, (useconds_t us), (us), true, ls_enosys(), VAL)                                              \
+  X(int, nanosleep, (const struct timespec *req, struct timespec *rem), (req, rem), true, ls_enosys(), VAL)  \
+  X(int, clock_nanosleep, (clockid_t c, int flags, const struct timespec *req, struct timespec *rem),        \
+    (c, flags, req, rem), true, ENOSYS, VAL)                                                                 \
+  X(int, fsync, (int fd), (fd), true, ls_enosys(), VAL)                                                      \
+  X(int, fdatasync, (int fd), (fd), true, ls_enosys(), VAL)                                                  \
+  X(void, sync, (), (), true, , VOID)                                                                    \
+  X(int, syncfs, (int fd), (fd), true, ls_enosys(), VAL)                                                     \
+  X(int, msync, (void *addr, size_t len, int flags), (addr, len, flags), (flags & MS_SYNC) != 0,            \
+    ls_enosys(), VAL)                                                                                        \
+  X(int, getaddrinfo,                                                                                        \
+    (const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res),           \
+    (node, service, hints, res), gai_blocks(node, hints), (errno = ENOSYS, EAI_SYSTEM), VAL)                 \
+  X(struct hostent *, gethostbyname, (const char *name), (name), names_a_host(name),                         \
+    (h_errno = NO_RECOVERY, NULL), VAL)                                                                      \
+  X(struct hostent *, gethostbyname2, (const char *name, int af), (name, af), names_a_host(name),            \
+    (h_errno = NO_RECOVERY, NULL), VAL)                                                                      \
+  X(int, gethostbyname_r,                                                                                    \
+    (const char *name, struct hostent *ret, char *buf, size_t len, struct hostent **result, int *herr),      \
+    (name, ret, buf, len, result, herr), names_a_host(name), FAIL_R(result), VAL)                            \
+  X(int, gethostbyname2_r,                                                                                   \
+    (const char *name, int af, struct hostent *ret, char *buf, size_t len, struct hostent **result,          \
+     int *herr),                                                                                             \
+    (name, af, ret, buf, len, result, herr), names_a_host(name), FAIL_R(result), VAL)                        \
+  X(struct passwd *, getpwnam, (const char *name), (name), true, FAIL_ERRNO_NULL, VAL)                       \
+  X(struct passwd *, getpwuid, (uid_t uid), (uid), true, FAIL_ERRNO_NULL, VAL)                               \
+  X(int, getpwnam_r,                                                                                         \
+    (const char *name, struct passwd *pw, char *buf, size_t len, struct passwd **result),                    \
+    (name, pw, buf, len, result), true, FAIL_R(result), VAL)                                                 \
+  X(int, getpwuid_r, (uid_t uid, struct passwd *pw, char *buf, size_t len, struct passwd **result),          \
+    (uid, pw, buf, len, result), true, FAIL_R(result), VAL)                                                  \
+  X(struct group *, getgrnam, (const char *name), (name), true, FAIL_ERRNO_NULL, VAL)                        \
+  X(struct group *, getgrgid, (gid_t gid), (gid), true, FAIL_ERRNO_NULL, VAL)                                \
+  X(pid_t, wait, (int *status), (status), true, ls_enosys(), VAL)                                            \
+  X(pid_t, waitpid, (pid_t pid, int *status, int options), (pid, status, options),                          \
+    (options & WNOHANG) == 0, ls_enosys(), VAL)                                                              \
+  X(int, waitid, (idtype_t type, id_t id, siginfo_t *info, int options), (type, id, info, options),         \
+    (options & WNOHANG) == 0, ls_enosys(), VAL)                                                              \
+  X(int, system, (const char *command), (command), true, ls_enosys(), VAL)                                   \
+  X(FILE *, popen, (const char *command, const char *mode), (command, mode), true, FAIL_ERRNO_NULL, VAL)     \
+  X(int, pclose, (FILE * stream), (stream), true, ls_enosys(), VAL)
+
+/* ---- who made the call ---- */
+
+/* A code address in each loop library the adapters know, by the name their ls_loop carries. */
+static struct {
+  const char *lib, *fn, *soname;
+  void *code;
+} loop_libs[] = {
+    {"libuv", "uv_run", "libuv.so.1", NULL},
+};
+
+static const void *loop_library_code(const struct ls_loop *l) {
+  for (size_t i = 0; i < sizeof(loop_libs) / sizeof(loop_libs[0]); i++)
+    if (strcmp(l->lib, loop_libs[i].lib) == 0) return ls_real(&loop_libs[i].code, loop_libs[i].fn, loop_libs[i].soname);
+  return NULL;
+}
+
+#define WALK_DEPTH 48
+
+/* The loop library made the call. Its own work (reaping children inside uv_run, a synchronous uv_fs_*
+ * the adapter already reports) is not the program's; a blocking API the program called (uv_sleep,
+ * uv_os_get_passwd) is. Told apart by what called into the library: following the stack out of the
+ * library, the first frame outside it is ours (the run hook, an adapter hook) or the program's.
+ * Returns the program's frame, or NULL. */
+static __attribute__((noinline)) const void *program_frame_above_library(const void *lib) {
+  void *raw[WALK_DEPTH];
+  int got = unw_backtrace(raw, WALK_DEPTH);
+  int i = 0;
+  while (i < got && ls_is_shim_code(raw[i])) i++; /* this file, the hook */
+  if (i >= got || !ls_same_object_cached(raw[i], lib)) return NULL;
+  while (i < got && raw[i] && ls_same_object_cached(raw[i], lib)) i++;
+  if (i >= got || !raw[i] || ls_is_shim_code(raw[i])) return NULL;
+  return raw[i];
+}
+
+/* The address that keys the finding when the program made this call (on a loop thread, in a
+ * callback), else NULL: the call is passed through untimed. */
+static __attribute__((noinline)) const void *programs_call(const void *caller) {
+  struct ls_loop *l = ls_tls.loop;
+  if (!l || ls_tls.guard || !ls_active || ls_is_shim_code(caller)) return NULL;
+  int saved = errno;
+  ls_tls.guard++;
+  const void *lib = loop_library_code(l), *key = caller;
+  if (lib && ls_same_object_cached(caller, lib)) key = program_frame_above_library(lib);
+  ls_tls.guard--;
+  errno = saved;
+  return key;
+}
+
+/* ---- the finding ---- */
+
+static __attribute__((noinline)) void blocked(const char *call, const void *key, uint64_t t0) {
+  uint64_t ns = ls_ticks_to_ns(ls_now() - t0);
+  char msg[128];
+  ls_join(msg, sizeof(msg), "Blocking call ", call, "() made on the loop thread");
+  struct ls_finding_info fi = {.call = call, .capture = true, .duration_ns = ns, .message = msg};
+  ls_finding_keyed(LS_F_BLOCKING_CALL, (uintptr_t)call, (uintptr_t)key, &fi);
+}
+
+const void *ls_blocking_begin_slow(const void *caller, uint64_t *t0) {
+  const void *key = programs_call(caller);
+  if (key) *t0 = ls_now();
+  return key;
+}
+
+void ls_blocking_end(const char *call, const void *key, uint64_t t0) {
+  int saved = errno;
+  blocked(call, key, t0);
+  errno = saved;
+}
+
+/* ---- the hooks ---- */
+
+/* Each hook is the real call behind the loop check, nothing else, so it compiles to two loads, a
+ * branch and a tail jump; on a loop thread it goes on in name##_on_loop, which gets the real function
+ * and the caller in front of the call's own parameters (sync's params are () for that: GNU's
+ * ", ##__VA_ARGS__" drops the comma before an empty list, not before "void"). */
+#define ON_LOOP_PARAMS(...) (void *real_v_, const void *caller_, ##__VA_ARGS__)
+#define ON_LOOP_ARGS(...) ((void *)real_, CALLER, ##__VA_ARGS__)
+#define INVOKE_VAL(call) __typeof__(call) r_ = call
+#define INVOKE_VOID(call) call
+#define RETURN_VAL return r_
+#define RETURN_VOID return
+#define PASS_VAL(call) return call
+#define PASS_VOID(call) \
+  do {                  \
+    call;               \
+    return;             \
+  } while (0)
+
+#define GEN_HOOK(ret, name, params, args, blocks, fail, shape)                                               \
+  LS_REAL_SLOT(name);                                                                                        \
+  static __attribute__((noinline)) ret name##_on_loop ON_LOOP_PARAMS params {                                \
+    __typeof__(&name) real_ = (__typeof__(&name))real_v_;                                                    \
+    const void *key_;                                                                                        \
+    if (!(blocks) || !(key_ = programs_call(caller_))) PASS_##shape(real_ args);                             \
+    uint64_t t0_ = ls_now();                                                                                 \
+    INVOKE_##shape(real_ args);                                                                              \
+    ls_blocking_end(#name, key_, t0_);                                                                       \
+    RETURN_##shape;                                                                                          \
+  }                                                                                                          \
+  LS_EXPORT ret name params {                                                                                \
+    __typeof__(&name) real_ = LS_REAL_FN(name, NULL);                                                        \
+    if (LS_UNLIKELY(!real_)) return fail;                                                                    \
+    if (LS_LIKELY(ls_tls.loop == NULL)) PASS_##shape(real_ args);                                            \
+    PASS_##shape(name##_on_loop ON_LOOP_ARGS args);                                                          \
+  }
+BLOCKING_CALLS(GEN_HOOK)
