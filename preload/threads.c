@@ -25,6 +25,7 @@ struct ls_thread_rec {
   void *result;
   enum how how;
   bool joined, detached;
+  bool finished; /* its last destructor ran: no code of ours touches the record from that thread */
   char pending_name[16]; /* renamed before it published its tid: it writes the N itself */
   const char *role;
 };
@@ -99,7 +100,28 @@ static void thread_ended(struct ls_thread_rec *t, enum how how, void *result) {
 }
 
 /* pthread key destructors run on every way out of a thread; only cancellation gets here unrecorded. */
-static void end_key_destructor(void *p) { thread_ended(p, CANCELLED, PTHREAD_CANCELED); }
+/* A record nobody can ask about any more (ended, and joined or detached) is unlinked and freed, so a
+ * program that makes a thread per request does not grow our list. Under mu. */
+static bool unlink_rec(struct ls_thread_rec *t) {
+  for (struct ls_thread_rec **pp = &threads; *pp; pp = &(*pp)->next)
+    if (*pp == t) {
+      *pp = t->next;
+      return true;
+    }
+  return false;
+}
+
+/* pthread key destructors run on every way out of a thread, last of all; only cancellation gets here
+ * unrecorded. A detached thread's record goes now: nobody will join it. */
+static void end_key_destructor(void *p) {
+  struct ls_thread_rec *t = p;
+  thread_ended(t, CANCELLED, PTHREAD_CANCELED);
+  pthread_mutex_lock(&mu);
+  t->finished = true;
+  bool done = t->detached && unlink_rec(t);
+  pthread_mutex_unlock(&mu);
+  if (done) free(t);
+}
 
 static void *thread_start(void *p) {
   struct ls_thread_rec *t = p;
@@ -189,9 +211,12 @@ static void mark_joined(pthread_t pt) {
   if (t) {
     t->joined = true;
     tid = t->tid; /* a joined thread has run, so its tid is known */
+    /* Joined means it has exited, destructors and all: the record has no more use. */
+    if (!t->finished || !unlink_rec(t)) t = NULL;
   }
   pthread_mutex_unlock(&mu);
   if (tid) write_tid_event('J', tid, "by", (uint64_t)ls_gettid());
+  free(t);
 }
 
 /* blocks: waits for the thread however long it takes (pthread_join), a blocking call on a loop thread. */
@@ -223,12 +248,16 @@ LS_EXPORT int pthread_detach(pthread_t pt) {
     pthread_mutex_lock(&mu);
     struct ls_thread_rec *t = find(pt);
     pid_t tid = 0;
+    bool gone = false;
     if (t) {
       t->detached = true;
       tid = t->tid; /* 0: the thread has not started; it writes its own D after its T */
+      /* Detached after it ended (its destructor already ran): nothing more will come. */
+      gone = t->finished && unlink_rec(t);
     }
     pthread_mutex_unlock(&mu);
     if (tid) write_tid_event('D', tid, NULL, 0);
+    if (gone) free(t);
     errno = saved;
   }
   return rc;
