@@ -116,6 +116,7 @@ int ls_ci_flag(struct ls_ci *ci, int argc, char **argv, int *i, const char *cmd)
   }
   if ((rc = value_of(argc, argv, i, "--suppressions", &v, cmd)) != 0) {
     if (rc < 0) return -1;
+    if (!*v) return 1; /* empty: no file, as the preload library's suppressions option defaults to */
     char err[2048];
     if (ls_supps_load(&ci->supps, v, err, sizeof(err)) < 0) {
       fprintf(stderr, "%s: --suppressions: %s\n", cmd, err);

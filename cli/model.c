@@ -166,35 +166,47 @@ static int cmp_open_first(const void *a, const void *b) {
   return x->h < y->h ? -1 : x->h > y->h;
 }
 
-static int build_open(struct lsm_process *p) {
+/* n handles (H records) -> *out: identical ones merged, in order of first appearance. */
+static int build_open_list(struct lsm_process *p, const struct ls_rd_open *handles, size_t n, struct lsm_open **out,
+                           size_t *nout) {
   const struct ls_report *r = p->r;
-  size_t n = r->nopen;
-  p->nopen_handles = n;
-  p->open = calloc(n ? n : 1, sizeof(*p->open));
-  size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
-  if (!p->open || !idx) {
+  struct lsm_open *list = calloc(n ? n : 1, sizeof(*list));
+  size_t *idx = malloc((n ? n : 1) * sizeof(*idx)), nl = 0;
+  *out = list;
+  *nout = 0;
+  if (!list || !idx) {
     free(idx);
     return -ENOMEM;
   }
   for (size_t i = 0; i < n; i++) idx[i] = i;
-  open_base = r->open;
+  open_base = handles;
   qsort(idx, n, sizeof(*idx), cmp_open_key);
   for (size_t k = 0; k < n; k++) {
-    const struct ls_rd_open *h = &r->open[idx[k]];
-    if (p->nopen > 0 && same_open(p->open[p->nopen - 1].h, h)) {
-      p->open[p->nopen - 1].count++;
+    const struct ls_rd_open *h = &handles[idx[k]];
+    if (nl > 0 && same_open(list[nl - 1].h, h)) {
+      list[nl - 1].count++;
       continue;
     }
-    p->open[p->nopen++] = (struct lsm_open){.h = h, .count = 1}; /* the first of its kind: sorted by index last */
+    list[nl++] = (struct lsm_open){.h = h, .count = 1}; /* the first of its kind: sorted by index last */
   }
   free(idx);
-  qsort(p->open, p->nopen, sizeof(*p->open), cmp_open_first);
-  for (size_t k = 0; k < p->nopen; k++) {
-    struct lsm_open *o = &p->open[k];
+  qsort(list, nl, sizeof(*list), cmp_open_first);
+  *nout = nl;
+  for (size_t k = 0; k < nl; k++) {
+    struct lsm_open *o = &list[k];
     o->loop = o->h->loop ? ls_report_loop(r, o->h->loop) : NULL;
     if (symbolize_stack(p->sym, ls_report_stack(r, o->h->stack), &o->stack) < 0) return -ENOMEM;
   }
   return 0;
+}
+
+static int build_open(struct lsm_process *p) {
+  const struct ls_report *r = p->r;
+  p->nopen_handles = r->nopen;
+  p->nhang_open_handles = r->nhang_open;
+  int rc = build_open_list(p, r->open, r->nopen, &p->open, &p->nopen);
+  if (rc == 0) rc = build_open_list(p, r->hang_open, r->nhang_open, &p->hang_open, &p->nhang_open);
+  return rc;
 }
 
 /* Thread findings are about a thread (its routine and creation stack); an unretrieved-error with a
@@ -382,6 +394,9 @@ static void free_process(struct lsm_process *p) {
   }
   if (p->open)
     for (size_t i = 0; i < p->nopen; i++) free(p->open[i].stack.frames);
+  if (p->hang_open)
+    for (size_t i = 0; i < p->nhang_open; i++) free(p->hang_open[i].stack.frames);
+  free(p->hang_open);
   free(p->threads);
   free(p->sites);
   free(p->loops);

@@ -38,7 +38,7 @@ struct lsm_loop {
   bool closed_known, closed;
 };
 
-/* Handles still open at exit, identical ones (loop, kind, stack, active, ref, closing) merged. */
+/* Handles still open at exit (or at the hang dump), identical ones (loop, kind, stack, active, ref, closing) merged. */
 struct lsm_open {
   const struct ls_rd_open *h; /* the first of them */
   const struct ls_rd_loop *loop; /* NULL when the report has no L record for it */
@@ -68,6 +68,8 @@ struct lsm_process {
   struct lsm_loop *loops;     /* r->nloops */
   struct lsm_open *open;      /* in order of first appearance */
   size_t nopen, nopen_handles;
+  struct lsm_open *hang_open; /* open at the hang dump (r->has_hang), merged likewise */
+  size_t nhang_open, nhang_open_handles;
   struct lsm_finding *findings;
   size_t nfindings;
 };

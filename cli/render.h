@@ -3,6 +3,7 @@
 #define LS_RENDER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "model.h"
@@ -15,6 +16,7 @@ struct render_opts {
   bool prefix_all; /* every text line starts with "loopscope" (output shared with the program's stderr) */
   bool debuginfod; /* symbolization may ask DEBUGINFOD_URLS servers */
   const char *source_root; /* SARIF: URIs relative to this directory; NULL: absolute file:// URIs */
+  uint64_t timeout_ms;     /* text: the --timeout that ended the run ("timed out after 1 s"); 0: unknown */
 };
 
 /* The findings listed are m->groups (lsm_merge): suppressed ones are left out of text, SARIF and

@@ -120,6 +120,35 @@ static void still_open(struct json *j, const struct lsm_open *o) {
   json_end_object(j);
 }
 
+/* `loopscope run --timeout`: every thread and the handles open when the dump was asked for; null
+ * when the process was not dumped. */
+static void hang(struct json *j, const struct lsm_process *p) {
+  const struct ls_report *r = p->r;
+  if (!r->has_hang) {
+    json_null(j, "hang");
+    return;
+  }
+  json_begin_object(j, "hang");
+  json_string(j, "reason", r->hang_reason);
+  json_begin_array(j, "threads");
+  for (size_t i = 0; i < r->nhang_threads; i++) {
+    const struct ls_rd_hang_thread *w = &r->hang_threads[i];
+    const struct ls_rd_thread *t = ls_report_thread(r, w->tid);
+    json_begin_object(j, NULL);
+    json_u64(j, "tid", w->tid);
+    json_string(j, "name", w->name);
+    json_string(j, "role", t ? t->role : NULL);
+    json_string(j, "state", w->state);
+    json_string(j, "syscall", w->syscall);
+    json_end_object(j);
+  }
+  json_end_array(j);
+  json_begin_array(j, "open");
+  for (size_t i = 0; i < p->nhang_open; i++) still_open(j, &p->hang_open[i]);
+  json_end_array(j);
+  json_end_object(j);
+}
+
 static void pool(struct json *j, const struct ls_report *r) {
   if (!r->has_pool) {
     json_null(j, "pool");
@@ -181,6 +210,7 @@ static void process(struct json *j, const struct lsm_process *p) {
   json_begin_array(j, "still_open_at_exit");
   for (size_t i = 0; i < p->nopen; i++) still_open(j, &p->open[i]);
   json_end_array(j);
+  hang(j, p);
   json_begin_array(j, "warnings");
   for (size_t i = 0; i < r->nwarnings; i++) json_string(j, NULL, r->warnings[i]);
   json_end_array(j);

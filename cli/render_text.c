@@ -18,6 +18,7 @@
 struct tout {
   FILE *f;
   bool prefix_all, color;
+  uint64_t timeout_ms; /* the --timeout that ended the run; 0 when not known */
 };
 
 /* Writes s with control characters escaped. */
@@ -81,6 +82,10 @@ static char *join_argv(const struct ls_report *r) {
 }
 
 static void exit_line(struct tout *out, const struct ls_report *r) {
+  if (!r->has_exit && r->has_hang) {
+    line(out, "  ended: no exit record (a signal ended it after the hang dump, as --timeout does)");
+    return;
+  }
   if (!r->has_exit) {
     line(out, "  ended: no exit record (killed, crashed, or still running when the report was read)");
     return;
@@ -228,22 +233,95 @@ static void frame(struct tout *out, const char *indent, const struct ls_frame *f
   else line(out, "%sin %s", indent, ls_frame_fallback(f, fb, sizeof(fb)));
 }
 
+/* One entry of a handle list: kind, flags, loop, count, creation stack. */
+static void open_entry(struct tout *out, const struct lsm_open *o, bool show_loop, const char *indent) {
+  const struct ls_rd_open *h = o->h;
+  char loop[64] = "", count[64] = "", deeper[32];
+  if (o->loop && show_loop) snprintf(loop, sizeof(loop), " on loop 0x%" PRIx64, o->loop->addr);
+  if (o->count > 1) snprintf(count, sizeof(count), " (%" PRIu64 " handles)", o->count);
+  line(out, "%s%s%s%s%s%s%s%s", indent, str(h->kind), !h->has_active ? "" : h->active ? ", active" : ", inactive",
+       !h->has_ref ? "" : h->ref ? ", ref" : ", unref", h->has_closing && h->closing ? ", closing" : "", loop, count,
+       o->stack.n ? ", created at (most recent call last):" : "");
+  snprintf(deeper, sizeof(deeper), "%s  ", indent);
+  for (size_t k = o->stack.n; k-- > 0;) frame(out, deeper, &o->stack.frames[k]);
+}
+
 /* LSan's "still reachable": listed, never a finding. */
 static void still_open(struct tout *out, const struct lsm_process *p) {
   if (p->nopen == 0) return;
   line(out, "  still open at exit (%zu handle%s; not findings):", p->nopen_handles, p->nopen_handles == 1 ? "" : "s");
-  for (size_t i = 0; i < p->nopen && i < TOP_OPEN; i++) {
-    const struct lsm_open *o = &p->open[i];
-    const struct ls_rd_open *h = o->h;
-    char loop[64] = "", count[64] = "";
-    if (o->loop) snprintf(loop, sizeof(loop), " on loop 0x%" PRIx64, o->loop->addr);
-    if (o->count > 1) snprintf(count, sizeof(count), " (%" PRIu64 " handles)", o->count);
-    line(out, "    %s%s%s%s%s%s%s", str(h->kind), !h->has_active ? "" : h->active ? ", active" : ", inactive",
-         !h->has_ref ? "" : h->ref ? ", ref" : ", unref", h->has_closing && h->closing ? ", closing" : "", loop, count,
-         o->stack.n ? ", created at (most recent call last):" : "");
-    for (size_t k = o->stack.n; k-- > 0;) frame(out, "      ", &o->stack.frames[k]);
-  }
+  for (size_t i = 0; i < p->nopen && i < TOP_OPEN; i++) open_entry(out, &p->open[i], true, "    ");
   if (p->nopen > TOP_OPEN) line(out, "    ... and %zu more (the JSON output lists them all)", p->nopen - TOP_OPEN);
+}
+
+/* /proc's state letters in words. */
+static const char *state_words(const char *st) {
+  if (!st || !st[0] || st[1]) return NULL;
+  switch (st[0]) {
+  case 'R': return "running";
+  case 'S': return "sleeping";
+  case 'D': return "in uninterruptible sleep";
+  case 'T': return "stopped";
+  case 't': return "stopped by a tracer";
+  case 'Z': return "a zombie";
+  case 'X': return "dead";
+  case 'I': return "idle";
+  case 'P': return "parked";
+  default: return NULL;
+  }
+}
+
+/* why-is-node-running: where every thread was and what each loop still had open when --timeout
+ * asked, before SIGTERM. */
+static void hang(struct tout *out, const struct lsm_process *p) {
+  const struct ls_report *r = p->r;
+  if (!r->has_hang) return;
+  char after[64] = "";
+  if (out->timeout_ms) snprintf(after, sizeof(after), " after %g s", (double)out->timeout_ms / 1000.0);
+  if (!r->hang_reason || strcmp(r->hang_reason, "timeout") == 0)
+    line(out, "  timed out%s: what kept it alive", after);
+  else
+    line(out, "  hang dump (%s): what kept it alive", r->hang_reason);
+  if (r->nhang_threads == 0) line(out, "    no thread listed (the dump was cut short)");
+  for (size_t i = 0; i < r->nhang_threads; i++) {
+    const struct ls_rd_hang_thread *w = &r->hang_threads[i];
+    const struct ls_rd_thread *t = ls_report_thread(r, w->tid);
+    char role[256] = "", where[160];
+    const struct ls_rd_loop *runs = NULL;
+    for (size_t k = 0; k < r->nloops && !runs; k++)
+      if (r->loops[k].thread == w->tid && !(p->loops[k].closed_known && p->loops[k].closed)) runs = &r->loops[k];
+    if (t && t->role && runs)
+      snprintf(role, sizeof(role), " (%s, runs %s loop 0x%" PRIx64 ")", t->role, str(runs->lib), runs->addr);
+    else if (t && t->role) snprintf(role, sizeof(role), " (%s)", t->role);
+    else if (runs) snprintf(role, sizeof(role), " (runs %s loop 0x%" PRIx64 ")", str(runs->lib), runs->addr);
+    const char *words = state_words(w->state), *sc = w->syscall;
+    bool no_call = !sc || strcmp(sc, "?") == 0 || strcmp(sc, "running") == 0;
+    if (words && no_call) snprintf(where, sizeof(where), "%s", words);
+    else if (words) snprintf(where, sizeof(where), "%s in %s", words, sc);
+    else if (no_call) snprintf(where, sizeof(where), "state %s", str(w->state));
+    else snprintf(where, sizeof(where), "state %s, in %s", str(w->state), sc);
+    line(out, "    tid %" PRIu64 " %s%s: %s", w->tid, str(w->name), role, where);
+  }
+  /* each loop with what it still had open; then handles whose loop the report does not know */
+  size_t shown = 0;
+  for (size_t k = 0; k <= r->nloops; k++) {
+    const struct ls_rd_loop *l = k < r->nloops ? &r->loops[k] : NULL;
+    size_t handles = 0;
+    for (size_t i = 0; i < p->nhang_open; i++)
+      if (p->hang_open[i].loop == l) handles += p->hang_open[i].count;
+    if (!handles) continue;
+    if (l)
+      line(out, "    %s loop 0x%" PRIx64 " on tid %" PRIu64 ": %zu open handle%s", str(l->lib), l->addr, l->thread, handles,
+           handles == 1 ? "" : "s");
+    else
+      line(out, "    on a loop the report does not describe: %zu open handle%s", handles, handles == 1 ? "" : "s");
+    for (size_t i = 0; i < p->nhang_open; i++) {
+      if (p->hang_open[i].loop != l) continue;
+      if (shown++ < TOP_OPEN) open_entry(out, &p->hang_open[i], false, "      ");
+    }
+  }
+  if (shown > TOP_OPEN) line(out, "    ... and %zu more (the JSON output lists them all)", shown - TOP_OPEN);
+  if (p->nhang_open == 0) line(out, "    no libuv handle was open");
 }
 
 static void process(struct tout *out, const struct lsm_process *p) {
@@ -261,6 +339,7 @@ static void process(struct tout *out, const struct lsm_process *p) {
   site_table(out, p, false);
   site_table(out, p, true);
   still_open(out, p);
+  hang(out, p);
 }
 
 static const char *severity_color(const char *sev) {
@@ -340,7 +419,7 @@ static void totals(struct tout *out, const struct lsm *m) {
 }
 
 void render_text(FILE *f, const struct lsm *m, const struct render_opts *opts) {
-  struct tout o = {.f = f, .prefix_all = opts->prefix_all, .color = opts->color};
+  struct tout o = {.f = f, .prefix_all = opts->prefix_all, .color = opts->color, .timeout_ms = opts->timeout_ms};
   for (size_t i = 0; i < m->nprocs; i++) process(&o, &m->procs[i]);
   for (size_t i = 0; i < m->ngroups; i++) {
     if (m->groups[i].supp) continue;

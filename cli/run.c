@@ -1,7 +1,10 @@
 /* `loopscope run [options] -- PROG [ARGS...]`: asyncio.run(debug=True) for a native program. Runs
  * PROG with the preload library, options passed in LOOPSCOPE_OPTIONS (generated from the one option
  * table), then finds the report(s) the shim wrote for that pid and renders them to stderr. The exit
- * status is the program's (128+N for a signal), 125 for loopscope's own errors, as env(1) does. */
+ * status is the program's (128+N for a signal), 125 for loopscope's own errors, as env(1) does.
+ * --timeout: a program that outlives it is asked (over a control socket, LOOPSCOPE_CONTROL_FD) for a
+ * hang dump -- every thread and where it waits, every open handle -- then gets SIGTERM, and SIGKILL
+ * after --kill-after; the exit status is then 124, as timeout(1) gives. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -10,10 +13,12 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,11 +30,22 @@
 #include "render.h"
 
 #define SHIM_NAME "libloopscope.so"
+#define LS_EXIT_TIMEOUT 124       /* as timeout(1) */
+#define DUMP_WAIT_MS 2000         /* how long the shim has to answer "dump" */
+#define DEFAULT_KILL_AFTER_MS 5000
+#define MAX_DURATION_MS (366ull * 24 * 3600 * 1000)
 
 struct run_args {
   char *opts;    /* "key=value:key=value" from our flags, in order; "" when none */
   char **prog;   /* PROG ARGS..., NULL-terminated (argv's tail) */
   struct ls_ci ci; /* --fail-on, --suppressions, ...: judged here when the reports are rendered */
+  bool has_output;        /* -o/--output given */
+  const char *output_dir; /* --output-dir */
+  uint64_t timeout_ms;    /* --timeout; 0: none */
+  uint64_t kill_after_ms; /* --kill-after: SIGTERM -> SIGKILL */
+  bool has_kill_after;
+  char **supps;           /* --suppressions files, absolute, for the shim */
+  size_t nsupps;
 };
 
 /* ---- usage, generated from the option table ---- */
@@ -56,12 +72,23 @@ void ls_usage_run(FILE *out) {
   for (size_t i = 0; i < ls_option_count; i++) {
     const struct ls_option_desc *d = &ls_option_table[i];
     char flag[96];
+    if (strcmp(d->key, "suppressions") == 0) continue; /* --suppressions is the CI flag below; it passes them on */
     snprintf(flag, sizeof(flag), "%s--%s=%s", strcmp(d->flag, "output") == 0 ? "-o, " : "", d->flag, value_word(d));
     fprintf(out, "  %-30s [%s] default %s\n      %s\n", flag, d->key, d->def, d->help);
   }
+  fputs("  --output-dir=DIR               collect the reports of the whole process tree in DIR (created if\n"
+        "                                 missing) as DIR/%n.%p.%s.lsr; not together with -o\n"
+        "  --timeout=DURATION             when the program is still running after DURATION: ask it for a hang\n"
+        "                                 dump (every thread, where it waits, every open handle and where it\n"
+        "                                 was created), render it, send SIGTERM; exit status 124\n"
+        "  --kill-after=DURATION          with --timeout: SIGKILL when the program is still running this long\n"
+        "                                 after SIGTERM (default 5s; 0: at once)\n",
+        out);
   fputs("CI (judged by loopscope when the program has ended, on every report of its process tree):\n", out);
   ls_ci_usage(out);
-  fputs("  -h, --help                     show this help\n"
+  fputs("  (the --suppressions files are also given to the preload library: it keeps quiet about a suppressed\n"
+        "  finding while the program runs, and --wrong-thread=abort spares it)\n"
+        "  -h, --help                     show this help\n"
         "\n"
         "environment:\n"
         "  LOOPSCOPE_SHIM      path of " SHIM_NAME " (default: ../lib/loopscope/ beside this program)\n"
@@ -69,8 +96,9 @@ void ls_usage_run(FILE *out) {
         "  LD_PRELOAD          kept; the shim is put first\n"
         "\n"
         "exit status: the program's own (128+N when signal N ended it); --error-exitcode (default 1)\n"
-        "when a finding matched --fail-on; 125 for loopscope's own errors (a bad flag, finding id or\n"
-        "suppressions file); 126 when PROG cannot be executed, 127 when it is not found.\n",
+        "when a finding matched --fail-on; 124 when --timeout ended it (whatever its own status and\n"
+        "findings); 125 for loopscope's own errors (a bad flag, finding id or suppressions file); 126\n"
+        "when PROG cannot be executed, 127 when it is not found.\n",
         out);
 }
 
@@ -106,9 +134,70 @@ static int add_flag(struct run_args *a, struct ls_options *check, const struct l
 
 static int unknown_flag(const char *arg) {
   fprintf(stderr, "loopscope run: unknown option '%s' (accepted: -o", arg);
-  for (size_t i = 0; i < ls_option_count; i++) fprintf(stderr, ", --%s", ls_option_table[i].flag);
-  fprintf(stderr, ", --fail-on, --error-exitcode, --suppressions, --gen-suppressions, --print-suppressions, --help)\n");
+  for (size_t i = 0; i < ls_option_count; i++)
+    if (strcmp(ls_option_table[i].flag, "suppressions") != 0) fprintf(stderr, ", --%s", ls_option_table[i].flag);
+  fprintf(stderr, ", --output-dir, --timeout, --kill-after, --fail-on, --error-exitcode, --suppressions, "
+                  "--gen-suppressions, --print-suppressions, --help)\n");
   return -1;
+}
+
+/* "--name=VALUE" or "--name VALUE": 1 with *val; 0 when arg is not --name; -1 when the value is missing. */
+static int own_value(int argc, char **argv, int *i, const char *name, const char **val) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0) return 0;
+  if (a[n] == '=') {
+    *val = a + n + 1;
+    return 1;
+  }
+  if (a[n] != '\0') return 0;
+  if (*i + 1 >= argc) return run_error("%s needs a value", name);
+  *val = argv[++*i];
+  return 1;
+}
+
+static int duration_flag(const char *name, const char *val, uint64_t *ms) {
+  if (ls_parse_duration_ms(val, strlen(val), ms) < 0 || *ms > MAX_DURATION_MS)
+    return run_error("%s=%s: expected a duration (5, 5ms, 1.5s, 500000us; plain numbers are milliseconds; "
+                     "at most a year)", name, val);
+  return 0;
+}
+
+/* --output-dir, --timeout, --kill-after: run's own flags, not the shim's. 1 taken, 0 not ours, -1 bad. */
+static int own_flag(int argc, char **argv, int *i, struct run_args *a) {
+  const char *v;
+  int rc;
+  if ((rc = own_value(argc, argv, i, "--output-dir", &v)) != 0) {
+    if (rc < 0) return -1;
+    if (!v[0]) return run_error("--output-dir needs a directory");
+    a->output_dir = v;
+    return 1;
+  }
+  if ((rc = own_value(argc, argv, i, "--timeout", &v)) != 0) {
+    if (rc < 0 || duration_flag("--timeout", v, &a->timeout_ms) < 0) return -1;
+    return 1;
+  }
+  if ((rc = own_value(argc, argv, i, "--kill-after", &v)) != 0) {
+    if (rc < 0 || duration_flag("--kill-after", v, &a->kill_after_ms) < 0) return -1;
+    a->has_kill_after = true;
+    return 1;
+  }
+  return 0;
+}
+
+/* A --suppressions file the CI flags took: remembered (absolute) for the shim. */
+static int remember_supp(struct run_args *a, const char *path) {
+  if (!*path) return 0; /* --suppressions= : none */
+  char *abs = realpath(path, NULL);
+  if (!abs) return run_error("--suppressions=%s: %s", path, strerror(errno));
+  char **v = realloc(a->supps, (a->nsupps + 1) * sizeof(*v));
+  if (!v) {
+    free(abs);
+    return run_error("out of memory");
+  }
+  a->supps = v;
+  a->supps[a->nsupps++] = abs;
+  return 0;
 }
 
 /* One argument (and maybe the next, for "--flag VALUE"). */
@@ -116,16 +205,24 @@ static int parse_flag(int argc, char **argv, int *i, struct run_args *a, struct 
   const char *arg = argv[*i];
   if (strcmp(arg, "-o") == 0 || (strncmp(arg, "-o", 2) == 0 && arg[2] != '-')) {
     const struct ls_option_desc *d = ls_option_by_flag("output", 6);
+    a->has_output = true;
     if (arg[2]) return add_flag(a, check, d, arg + 2);
     if (*i + 1 >= argc) return run_error("-o needs a value");
     return add_flag(a, check, d, argv[++*i]);
   }
   if (strncmp(arg, "--", 2) != 0) return unknown_flag(arg);
-  int rc = ls_ci_flag(&a->ci, argc, argv, i, "loopscope run");
+  int rc = own_flag(argc, argv, i, a);
   if (rc != 0) return rc < 0 ? -1 : 0;
+  int at = *i;
+  rc = ls_ci_flag(&a->ci, argc, argv, i, "loopscope run");
+  if (rc < 0) return -1;
+  if (rc > 0 && strncmp(argv[at], "--suppressions", 14) == 0)
+    return remember_supp(a, argv[at][14] == '=' ? argv[at] + 15 : argv[at + 1]);
+  if (rc > 0) return 0;
   const char *name = arg + 2, *eq = strchr(name, '=');
   const struct ls_option_desc *d = ls_option_by_flag(name, eq ? (size_t)(eq - name) : strlen(name));
   if (!d) return unknown_flag(arg);
+  if (strcmp(d->key, "log_path") == 0) a->has_output = true;
   if (eq) return add_flag(a, check, d, eq + 1);
   if (d->type == LS_OPT_BOOL) return add_flag(a, check, d, "1"); /* a bare boolean flag turns it on */
   if (*i + 1 >= argc) return run_error("--%s needs a value", d->flag);
@@ -135,8 +232,9 @@ static int parse_flag(int argc, char **argv, int *i, struct run_args *a, struct 
 static int parse_args(int argc, char **argv, struct run_args *a) {
   struct ls_options check;
   ls_options_defaults(&check);
+  memset(a, 0, sizeof(*a));
   a->opts = strdup("");
-  a->prog = NULL;
+  a->kill_after_ms = DEFAULT_KILL_AFTER_MS;
   ls_ci_init(&a->ci);
   if (!a->opts) return -1;
   int i = 1;
@@ -153,6 +251,10 @@ static int parse_args(int argc, char **argv, struct run_args *a) {
     }
     if (parse_flag(argc, argv, &i, a, &check) < 0) return -1;
   }
+  if (a->has_output && a->output_dir)
+    return run_error("-o/--output and --output-dir do not go together: -o names each report file, --output-dir "
+                     "collects them in a directory (as %%n.%%p.%%s.lsr)");
+  if (a->has_kill_after && !a->timeout_ms) return run_error("--kill-after needs --timeout");
   if (i >= argc) {
     fprintf(stderr, "loopscope run: no program given (usage: loopscope run [options] -- PROG [ARGS...])\n");
     return -1;
@@ -337,52 +439,184 @@ static void set_forwarding(bool on) {
     sigaction(forwarded_signals[i], &sa, NULL);
 }
 
-/* Runs prog and waits for it. -1 with errno when it could not be forked; *exec_errno says why exec
- * failed (told through a close-on-exec pipe, so it is not confused with the program's own 126/127). */
-static int spawn_and_wait(const char *path, char **argv, pid_t *pid, int *status, int *exec_errno) {
-  struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
-  int pfd[2];
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* --timeout: the socket the shim answers on, and how it ended. */
+struct watch {
+  uint64_t timeout_ms, kill_after_ms; /* timeout_ms 0: wait as long as it runs */
+  int sock;                           /* our end of the control socket; -1 without --timeout */
+  bool timed_out, dumped, killed;
+};
+
+/* Waits for pid until deadline (CLOCK_MONOTONIC ns; 0: forever), with SIGCHLD blocked by the caller.
+ * true when it ended (*status set). */
+static bool wait_until(pid_t pid, int *status, uint64_t deadline) {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  for (;;) {
+    pid_t w = waitpid(pid, status, deadline ? WNOHANG : 0);
+    if (w == pid) return true;
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) { /* ECHILD: nothing left to wait for */
+      *status = 0;
+      return true;
+    }
+    uint64_t now = mono_ns();
+    if (now >= deadline) return false;
+    uint64_t left = deadline - now;
+    struct timespec ts = {(time_t)(left / 1000000000ull), (long)(left % 1000000000ull)};
+    sigtimedwait(&chld, NULL, &ts); /* SIGCHLD, the timeout, or EINTR from a forwarded signal: look again */
+  }
+}
+
+/* Asks the shim for the hang dump and waits (at most DUMP_WAIT_MS) for its "done". Returns true when
+ * the program ended meanwhile (*status set). */
+static bool ask_for_dump(struct watch *w, pid_t pid, int *status) {
+  static const char cmd[] = "dump\n";
+  if (send(w->sock, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(cmd) - 1)) return false;
+  uint64_t deadline = mono_ns() + DUMP_WAIT_MS * 1000000ull;
+  char buf[64];
+  size_t len = 0;
+  for (;;) {
+    if (wait_until(pid, status, mono_ns() + 1)) return true; /* it ended on its own: nothing to ask */
+    uint64_t now = mono_ns();
+    if (now >= deadline) return false;
+    uint64_t left_ms = (deadline - now) / 1000000ull;
+    struct pollfd pf = {w->sock, POLLIN, 0};
+    int rc = poll(&pf, 1, left_ms > 50 ? 50 : (int)left_ms + 1);
+    if (rc < 0 && errno != EINTR) return false;
+    if (rc <= 0) continue;
+    ssize_t n = read(w->sock, buf + len, sizeof(buf) - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false; /* the program closed it: no shim to answer */
+    len += (size_t)n;
+    buf[len] = 0;
+    if (strstr(buf, "done\n")) {
+      w->dumped = true;
+      return false;
+    }
+    if (len == sizeof(buf) - 1) len = 0; /* never from the shim */
+  }
+}
+
+/* The program outlived --timeout: dump, SIGTERM, and SIGKILL after the grace period. */
+static void end_hung(struct watch *w, pid_t pid, const char *prog, int *status) {
+  w->timed_out = true;
+  fprintf(stderr, "loopscope: %s still running after --timeout=%gs: asking for a hang dump, then SIGTERM\n", prog,
+          (double)w->timeout_ms / 1000.0);
+  if (ask_for_dump(w, pid, status)) return;
+  if (!w->dumped)
+    fprintf(stderr, "loopscope: no hang dump from %s within %d s (the preload library is not in it, or busy)\n", prog,
+            DUMP_WAIT_MS / 1000);
+  kill(pid, SIGTERM);
+  if (wait_until(pid, status, mono_ns() + w->kill_after_ms * 1000000ull)) return;
+  fprintf(stderr, "loopscope: %s still running %g s after SIGTERM: SIGKILL\n", prog, (double)w->kill_after_ms / 1000.0);
+  w->killed = true;
+  kill(pid, SIGKILL);
+  wait_until(pid, status, 0);
+}
+
+/* The control socket for --timeout: ours in w->sock, the child's returned (>= 3, close-on-exec until
+ * the child clears it in itself). -1 with errno. */
+static int control_socket(struct watch *w) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return -1;
+  for (int k = 0; k < 2; k++) { /* the shim takes no fd below 3 (stdin closed: socketpair could hand out 0) */
+    if (sv[k] >= 3) continue;
+    int fd = fcntl(sv[k], F_DUPFD_CLOEXEC, 3);
+    close(sv[k]);
+    sv[k] = fd;
+  }
+  if (sv[0] < 0 || sv[1] < 0) {
+    int e = errno;
+    if (sv[0] >= 0) close(sv[0]);
+    if (sv[1] >= 0) close(sv[1]);
+    errno = e;
+    return -1;
+  }
+  w->sock = sv[0];
+  return sv[1];
+}
+
+/* Runs prog and waits for it (with w->timeout_ms, ends it as timeout(1) does). -1 with errno when it
+ * could not be forked; *exec_errno says why exec failed (told through a close-on-exec pipe, so it is
+ * not confused with the program's own 126/127). */
+static int spawn_and_wait(const char *path, char **argv, struct watch *w, pid_t *pid, int *status, int *exec_errno) {
+  struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL}, old_int, old_quit, old_chld;
+  int pfd[2], cfd = -1;
   *exec_errno = 0;
-  if (pipe2(pfd, O_CLOEXEC) < 0) return -1;
+  w->sock = -1;
+  if (w->timeout_ms && (cfd = control_socket(w)) < 0) return -1;
+  if (pipe2(pfd, O_CLOEXEC) < 0) {
+    int e = errno;
+    if (cfd >= 0) close(cfd), close(w->sock), w->sock = -1;
+    errno = e;
+    return -1;
+  }
   /* As system(3): ^C and ^\ go to the program; we live on to render its report. */
   sigemptyset(&ign.sa_mask);
+  sigemptyset(&dfl.sa_mask);
   sigaction(SIGINT, &ign, &old_int);
   sigaction(SIGQUIT, &ign, &old_quit);
+  sigaction(SIGCHLD, &dfl, &old_chld); /* an inherited SIG_IGN would reap the program behind our back */
   set_forwarding(true); /* handlers, not SIG_IGN: exec resets them to the default in the child */
-  /* Held back until the child's pid is known, so a SIGTERM in between is forwarded, not dropped. */
-  sigset_t fwd, old_mask;
+  /* Held back until the child's pid is known, so a SIGTERM in between is forwarded, not dropped.
+   * SIGCHLD stays blocked while we wait: sigtimedwait takes it. */
+  sigset_t fwd, old_mask, waiting;
   sigemptyset(&fwd);
   for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
     sigaddset(&fwd, forwarded_signals[i]);
+  sigaddset(&fwd, SIGCHLD);
   sigprocmask(SIG_BLOCK, &fwd, &old_mask);
+  waiting = old_mask;
+  sigaddset(&waiting, SIGCHLD);
   fflush(NULL);
   *pid = fork();
   if (*pid == 0) {
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
     close(pfd[0]);
+    if (cfd >= 0) {
+      char num[16];
+      snprintf(num, sizeof(num), "%d", cfd);
+      if (fcntl(cfd, F_SETFD, 0) < 0 || setenv("LOOPSCOPE_CONTROL_FD", num, 1) < 0) cfd = -1;
+    }
+    if (cfd < 0) unsetenv("LOOPSCOPE_CONTROL_FD"); /* never an fd number from somewhere else */
     execv(path, argv);
     int e = errno;
-    ssize_t w = write(pfd[1], &e, sizeof(e));
-    (void)w;
+    ssize_t wr = write(pfd[1], &e, sizeof(e));
+    (void)wr;
     _exit(127);
   }
   int saved = errno;
   close(pfd[1]);
+  if (cfd >= 0) close(cfd);
   if (*pid > 0) forward_to = *pid;
-  sigprocmask(SIG_SETMASK, &old_mask, NULL);
+  sigprocmask(SIG_SETMASK, &waiting, NULL);
   if (*pid > 0) {
+    uint64_t t0 = mono_ns();
     ssize_t n;
     while ((n = read(pfd[0], exec_errno, sizeof(*exec_errno))) < 0 && errno == EINTR) {}
     if (n != (ssize_t)sizeof(*exec_errno)) *exec_errno = 0;
-    while (waitpid(*pid, status, 0) < 0 && errno == EINTR) {}
+    if (*exec_errno || !w->timeout_ms) wait_until(*pid, status, 0);
+    else if (!wait_until(*pid, status, t0 + w->timeout_ms * 1000000ull)) end_hung(w, *pid, argv[0], status);
   }
   close(pfd[0]);
+  if (w->sock >= 0) close(w->sock);
+  w->sock = -1;
   forward_to = 0;
+  sigprocmask(SIG_SETMASK, &old_mask, NULL);
   set_forwarding(false);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGQUIT, &old_quit, NULL);
+  sigaction(SIGCHLD, &old_chld, NULL);
   errno = saved;
   return *pid < 0 ? -1 : 0;
 }
@@ -494,7 +728,7 @@ static size_t find_reports(const char *tmpl, pid_t pid, uint64_t t0, struct ls_r
 }
 
 /* Renders the tree's reports to stderr; *failed: a finding matched --fail-on. */
-static int render_for(const char *tmpl, pid_t pid, uint64_t t0, struct ls_ci *ci, bool *failed) {
+static int render_for(const char *tmpl, pid_t pid, uint64_t t0, struct ls_ci *ci, uint64_t timeout_ms, bool *failed) {
   struct ls_report *reps;
   size_t n = find_reports(tmpl, pid, t0, &reps);
   *failed = false;
@@ -502,7 +736,8 @@ static int render_for(const char *tmpl, pid_t pid, uint64_t t0, struct ls_ci *ci
     fprintf(stderr, "loopscope: no report found for pid %d (looked for %s)\n", (int)pid, tmpl);
   } else {
     const char *nc = getenv("NO_COLOR");
-    struct render_opts o = {.format = FMT_TEXT, .color = isatty(STDERR_FILENO) && !(nc && nc[0]), .prefix_all = true};
+    struct render_opts o = {.format = FMT_TEXT, .color = isatty(STDERR_FILENO) && !(nc && nc[0]), .prefix_all = true,
+                            .timeout_ms = timeout_ms};
     if (ls_render_reports(reps, n, stderr, &o, ci, stderr, "loopscope: ", failed) < 0)
       fprintf(stderr, "loopscope: out of memory\n");
   }
@@ -517,18 +752,101 @@ static int exit_status_of(int status) {
   return LS_EXIT_INTERNAL;
 }
 
+/* mkdir -p: every missing directory of path, 0755 (less the umask). */
+static int make_dirs(const char *path) {
+  char *p = strdup(path);
+  if (!p) return -ENOMEM;
+  int rc = 0;
+  for (char *s = p + 1;; s++) {
+    if (*s != '/' && *s != '\0') continue;
+    char c = *s;
+    *s = '\0';
+    struct stat st;
+    if (mkdir(p, 0777) < 0 && errno != EEXIST) rc = -errno;
+    else if (stat(p, &st) < 0) rc = -errno;
+    else if (!S_ISDIR(st.st_mode)) rc = -ENOTDIR;
+    *s = c;
+    if (rc < 0 || c == '\0') break;
+  }
+  free(p);
+  return rc;
+}
+
+/* --output-dir: the directory made and fixed (absolute), its '%' written "%%" for the shim's template. */
+static char *dir_template(const char *dir) {
+  int rc = make_dirs(dir);
+  if (rc < 0) {
+    run_error("--output-dir=%s: cannot create it: %s", dir, strerror(-rc));
+    return NULL;
+  }
+  char *abs = realpath(dir, NULL), *tmpl = NULL;
+  if (!abs) {
+    run_error("--output-dir=%s: %s", dir, strerror(errno));
+    return NULL;
+  }
+  size_t len = 0;
+  FILE *f = open_memstream(&tmpl, &len);
+  if (f) {
+    for (const char *c = abs; *c; c++) fputs(*c == '%' ? "%%" : (char[]){*c, 0}, f);
+    fputs(strcmp(abs, "/") == 0 ? "%n.%p.%s.lsr" : "/%n.%p.%s.lsr", f);
+    fclose(f);
+  }
+  free(abs);
+  if (!tmpl) run_error("out of memory");
+  else if (strlen(tmpl) >= LS_PATH_MAX || strchr(tmpl, ':')) {
+    run_error("--output-dir=%s: the path is too long or holds a ':' (LOOPSCOPE_OPTIONS cannot carry it)", dir);
+    free(tmpl);
+    tmpl = NULL;
+  }
+  return tmpl;
+}
+
+/* ":suppressions=ABS1,ABS2" for a shim that takes them ("" when it does not, or there are none); the
+ * report-time suppressions work either way. NULL when out of memory. */
+static char *supps_option(const struct run_args *a) {
+  char *buf = NULL;
+  size_t len = 0;
+  if (a->nsupps == 0 || !ls_option_by_key("suppressions", 12)) return strdup("");
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < a->nsupps; i++) {
+    if (strpbrk(a->supps[i], ":,")) {
+      fprintf(stderr, "loopscope: --suppressions=%s: a path with ':' or ',' cannot be passed to the preload library; "
+                      "it applies to the report only\n", a->supps[i]);
+      continue;
+    }
+    fprintf(f, "%s%s", n++ ? "," : ":suppressions=", a->supps[i]);
+  }
+  fclose(f);
+  if (buf && len >= LS_PATH_MAX) {
+    fprintf(stderr, "loopscope: the --suppressions paths are too long together to pass to the preload library; "
+                    "they apply to the report only\n");
+    buf[0] = '\0';
+  }
+  return buf;
+}
+
 /* Sets LD_PRELOAD and LOOPSCOPE_OPTIONS for the child; fills the report template to look for. */
 static int prepare_env(const struct run_args *a, char **tmpl) {
   struct ls_options eff;
   if (effective_options(getenv("LOOPSCOPE_OPTIONS"), a->opts, &eff) < 0) return -1;
-  *tmpl = absolute_log_path(eff.log_path);
-  char *shim = find_shim(), *opts = NULL;
+  *tmpl = a->output_dir ? dir_template(a->output_dir) : absolute_log_path(eff.log_path);
+  char *shim = *tmpl ? find_shim() : NULL, *opts = NULL, *supps = supps_option(a);
   int rc = -1;
-  if (*tmpl && shim && asprintf(&opts, "%s%slog_path=%s", a->opts, a->opts[0] ? ":" : "", *tmpl) >= 0) {
-    if (setenv_appended("LOOPSCOPE_OPTIONS", opts) == 0 && setenv_prepended("LD_PRELOAD", shim, ":") == 0) rc = 0;
+  if (*tmpl && shim && supps &&
+      asprintf(&opts, "%s%slog_path=%s%s", a->opts, a->opts[0] ? ":" : "", *tmpl, supps) >= 0) {
+    char err[512];
+    struct ls_options check;
+    ls_options_defaults(&check);
+    if (ls_options_parse(&check, opts, err, sizeof(err)) < 0) run_error("%s", err);
+    else if (setenv_appended("LOOPSCOPE_OPTIONS", opts) == 0 && setenv_prepended("LD_PRELOAD", shim, ":") == 0) rc = 0;
     else run_error("cannot set the environment: %s", strerror(errno));
+  } else if (*tmpl && shim && !supps) {
+    run_error("out of memory");
   }
   free(opts);
+  free(supps);
   free(shim);
   return rc;
 }
@@ -547,7 +865,8 @@ int ls_cmd_run(int argc, char **argv) {
   }
   if (prepare_env(&a, &tmpl) < 0) goto out;
   uint64_t t0 = realtime_ns(); /* the shim's start_ns comes later; older reports of a reused pid, earlier */
-  if (spawn_and_wait(path, a.prog, &pid, &ws, &exec_errno) < 0) {
+  struct watch w = {.timeout_ms = a.timeout_ms, .kill_after_ms = a.kill_after_ms, .sock = -1};
+  if (spawn_and_wait(path, a.prog, &w, &pid, &ws, &exec_errno) < 0) {
     run_error("cannot start %s: %s", a.prog[0], strerror(errno));
     goto out;
   }
@@ -557,10 +876,12 @@ int ls_cmd_run(int argc, char **argv) {
     goto out;
   }
   bool failed;
-  render_for(tmpl, pid, t0, &a.ci, &failed);
-  status = failed ? a.ci.error_exitcode : exit_status_of(ws);
+  render_for(tmpl, pid, t0, &a.ci, w.timed_out ? a.timeout_ms : 0, &failed);
+  status = w.timed_out ? LS_EXIT_TIMEOUT : failed ? a.ci.error_exitcode : exit_status_of(ws);
 out:
   ls_ci_free(&a.ci);
+  for (size_t i = 0; i < a.nsupps; i++) free(a.supps[i]);
+  free(a.supps);
   free(a.opts);
   free(tmpl);
   free(path);

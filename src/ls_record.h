@@ -44,7 +44,19 @@
  *                                                             handles): loop = an L id (0/absent = unknown),
  *                                                             stack an S id or 0; active, ref, closing (uv_close
  *                                                             called, close callback not run yet): 0 or 1
- *   Q  size=u peak_queue=u                                    thread pool: threads, deepest queue (last wins)
+ *   Y  reason=s                                               the hang dump begins: `loopscope run --timeout`
+ *                                                             asked over LOOPSCOPE_CONTROL_FD (reason=timeout)
+ *                                                             before it sent SIGTERM; then come:
+ *   W  tid=u name=s state=s syscall=s                         one per thread of the process (the flush thread
+ *                                                             answering excepted), from /proc: comm, state
+ *                                                             letter (R, S, D, T, ...), the call it sits in
+ *                                                             ("epoll_wait", "futex", "syscall 232"), or
+ *                                                             "running", or "?"
+ *      then one H per handle open at that moment, then the aggregates (L, G, Q, ...). H records after a Y,
+ *      up to the first L, G, Q, X or Z, are the dump's; the H records written at exit, without a Y before
+ *      them, are the ones still open at exit. A W before the Y belongs to the dump too.
+ *   Q  size=u peak_queue=u [pending=u] [peak_pending=u]       thread pool: threads, deepest queue, requests
+ *                                                             outstanding now and at most (last wins)
  *   X  how=s status=i                                         how the process ended: exit|_exit|signal|exec
  *   Z  records=u                                              trailer: the file is complete; a file whose
  *                                                             last record is not Z is "truncated"

@@ -128,9 +128,10 @@ struct parser {
   uint64_t hist[LS_HIST_BUCKETS];
   struct idmap modules, stacks, sites, loops, findings, threads;
   size_t cap_modules, cap_stacks, cap_sites, cap_loops, cap_findings, cap_threads, cap_argv, cap_opts, cap_open;
-  size_t cap_warnings;
+  size_t cap_warnings, cap_hang_threads, cap_hang_open;
   uint64_t dropped_warnings;
   bool seen_process;
+  bool in_dump; /* after a Y, until the dump's aggregates (L, G, Q) or the ending (X, Z): H is hang_open */
 };
 
 /* ---- errors and warnings ---- */
@@ -355,12 +356,15 @@ static const struct fspec spec_F[] = {
 enum { H_LOOP, H_KIND, H_STACK, H_ACTIVE, H_REF, H_CLOSING };
 static const struct fspec spec_H[] = {{"loop", T_U, 0},   {"kind", T_S, 1}, {"stack", T_U, 0},   {"active", T_U, 0},
                                       {"ref", T_U, 0},    {"closing", T_U, 0}, {NULL, 0, 0}};
+static const struct fspec spec_Y[] = {{"reason", T_S, 1}, {NULL, 0, 0}};
+static const struct fspec spec_W[] = {{"tid", T_U, 1},   {"name", T_S, 1}, {"state", T_S, 1},
+                                      {"syscall", T_S, 1}, {NULL, 0, 0}};
 static const struct fspec spec_Q[] = {{"size", T_U, 1}, {"peak_queue", T_U, 1}, {"pending", T_U, 0}, {"peak_pending", T_U, 0}, {NULL, 0, 0}};
 static const struct fspec spec_X[] = {{"how", T_S, 1}, {"status", T_I, 1}, {NULL, 0, 0}};
 static const struct fspec spec_Z[] = {{"records", T_U, 1}, {NULL, 0, 0}};
 SPEC_FITS(spec_P); SPEC_FITS(spec_A); SPEC_FITS(spec_O); SPEC_FITS(spec_M); SPEC_FITS(spec_S); SPEC_FITS(spec_T);
 SPEC_FITS(spec_N); SPEC_FITS(spec_E); SPEC_FITS(spec_J); SPEC_FITS(spec_D); SPEC_FITS(spec_L); SPEC_FITS(spec_C);
-SPEC_FITS(spec_G); SPEC_FITS(spec_F); SPEC_FITS(spec_H); SPEC_FITS(spec_Q); SPEC_FITS(spec_X); SPEC_FITS(spec_Z);
+SPEC_FITS(spec_G); SPEC_FITS(spec_F); SPEC_FITS(spec_H); SPEC_FITS(spec_Y); SPEC_FITS(spec_W); SPEC_FITS(spec_Q); SPEC_FITS(spec_X); SPEC_FITS(spec_Z);
 
 /* A flag written as a number: 0 or 1, anything else is damage. */
 static int dec_flag(struct parser *p, const struct fval *v, const char *key, bool *out) {
@@ -659,18 +663,22 @@ static int on_F(struct parser *p, const struct fval *v) {
 
 /* One entry per handle, not keyed: identical handles give identical records, and each one counts.
  * The loop is not checked against the L records (a loop the writer never flushed is still a loop);
- * the renderers show an unknown one as null. */
+ * the renderers show an unknown one as null. Inside a hang dump the handle goes to hang_open. */
 static int on_H(struct parser *p, const struct fval *v) {
   struct ls_report *r = p->r;
+  bool dump = p->in_dump;
+  struct ls_rd_open **arr = dump ? &r->hang_open : &r->open;
+  size_t *n = dump ? &r->nhang_open : &r->nopen, *cap = dump ? &p->cap_hang_open : &p->cap_open;
   bool active = false, ref = false, closing = false;
   uint64_t stack = v[H_STACK].set ? v[H_STACK].u : 0;
   int rc = check_stack_ref(p, stack);
   if (rc == 0) rc = dec_flag(p, &v[H_ACTIVE], "active", &active);
   if (rc == 0) rc = dec_flag(p, &v[H_REF], "ref", &ref);
   if (rc == 0) rc = dec_flag(p, &v[H_CLOSING], "closing", &closing);
-  if (rc == 0) rc = GROW(p, r->open, r->nopen, p->cap_open, "handles still open at exit");
+  if (rc == 0)
+    rc = grow(p, (void **)arr, *n, cap, sizeof(**arr), dump ? "handles open at the hang dump" : "handles still open at exit");
   if (rc < 0) return rc;
-  struct ls_rd_open *h = &r->open[r->nopen];
+  struct ls_rd_open *h = &(*arr)[*n];
   h->loop = v[H_LOOP].set ? v[H_LOOP].u : 0;
   h->stack = stack;
   h->active = active;
@@ -680,7 +688,51 @@ static int on_H(struct parser *p, const struct fval *v) {
   h->has_ref = v[H_REF].set;
   h->has_closing = v[H_CLOSING].set;
   if ((rc = dup_str(p, &h->kind, v[H_KIND].s)) < 0) return rc;
-  r->nopen++;
+  (*n)++;
+  return 0;
+}
+
+static void free_hang(struct ls_report *r) {
+  for (size_t i = 0; i < r->nhang_threads; i++) {
+    free(r->hang_threads[i].name);
+    free(r->hang_threads[i].state);
+    free(r->hang_threads[i].syscall);
+  }
+  free(r->hang_threads);
+  for (size_t i = 0; i < r->nhang_open; i++) free(r->hang_open[i].kind);
+  free(r->hang_open);
+  free(r->hang_reason);
+  r->hang_threads = NULL;
+  r->hang_open = NULL;
+  r->hang_reason = NULL;
+  r->nhang_threads = r->nhang_open = 0;
+}
+
+/* Y starts the hang dump. The CLI asks once; should a file hold a second dump, the last one wins
+ * (W records before the first Y belong to it: a writer may list the threads first). */
+static int on_Y(struct parser *p, const struct fval *v) {
+  struct ls_report *r = p->r;
+  if (r->hang_reason) {
+    free_hang(r);
+    p->cap_hang_threads = p->cap_hang_open = 0;
+  }
+  r->has_hang = true;
+  p->in_dump = true;
+  return dup_str(p, &r->hang_reason, v[0].s);
+}
+
+static int on_W(struct parser *p, const struct fval *v) {
+  struct ls_report *r = p->r;
+  if (!v[2].s[0]) return corrupt(p, p->line_off, "W record with an empty state");
+  int rc = GROW(p, r->hang_threads, r->nhang_threads, p->cap_hang_threads, "threads in the hang dump");
+  if (rc < 0) return rc;
+  struct ls_rd_hang_thread *t = &r->hang_threads[r->nhang_threads];
+  t->tid = v[0].u;
+  r->nhang_threads++; /* counted at once, so ls_report_free releases what was set */
+  r->has_hang = true;
+  if ((rc = dup_str(p, &t->name, v[1].s)) < 0 || (rc = dup_str(p, &t->state, v[2].s)) < 0 ||
+      (rc = dup_str(p, &t->syscall, v[3].s)) < 0)
+    return rc;
   return 0;
 }
 
@@ -710,7 +762,7 @@ static const struct kind kinds[] = {
     {'P', spec_P, on_P}, {'A', spec_A, on_A}, {'O', spec_O, on_O}, {'M', spec_M, on_M}, {'S', spec_S, on_S},
     {'T', spec_T, on_T}, {'N', spec_N, on_N}, {'E', spec_E, on_E}, {'J', spec_J, on_J}, {'D', spec_D, on_D},
     {'L', spec_L, on_L}, {'C', spec_C, on_C}, {'G', spec_G, on_G}, {'F', spec_F, on_F}, {'H', spec_H, on_H},
-    {'Q', spec_Q, on_Q}, {'X', spec_X, on_X}, {'Z', spec_Z, on_Z},
+    {'Q', spec_Q, on_Q}, {'X', spec_X, on_X}, {'Z', spec_Z, on_Z}, {'Y', spec_Y, on_Y}, {'W', spec_W, on_W},
 };
 
 /* ---- lines ---- */
@@ -722,6 +774,8 @@ static int parse_record(struct parser *p, const char *line, size_t len) {
   bool letter = (k >= 'A' && k <= 'Z') || (k >= 'a' && k <= 'z');
   if (!letter || (len > 1 && line[1] != ' '))
     return corrupt(p, p->line_off, "bad record kind (expected one ASCII letter)");
+  /* The hang dump ends where the shim's aggregates flush after it (L, G, Q) or the process ends. */
+  if (strchr("LGQXZ", k)) p->in_dump = false;
   for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
     if (kinds[i].kind != k) continue;
     int rc = dec_fields(p, line, len, kinds[i].spec, vals);
@@ -965,6 +1019,7 @@ void ls_report_free(struct ls_report *r) {
   free(r->loops);
   for (size_t i = 0; i < r->nopen; i++) free(r->open[i].kind);
   free(r->open);
+  free_hang(r);
   for (size_t i = 0; i < r->nsites; i++) free(r->sites[i].kind);
   free(r->sites);
   for (size_t i = 0; i < r->nfindings; i++) {

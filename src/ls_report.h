@@ -52,6 +52,14 @@ struct ls_rd_open {
   bool has_active, has_ref, has_closing; /* each key is optional: false when absent */
 };
 
+/* A thread as the hang dump saw it (W): from /proc, at the moment `loopscope run --timeout` asked. */
+struct ls_rd_hang_thread {
+  uint64_t tid;
+  char *name;    /* the kernel's comm (15 bytes at most) */
+  char *state;   /* /proc's state letter: R running, S sleeping, D uninterruptible, T stopped, ... */
+  char *syscall; /* the call it sits in ("epoll_wait", "futex", "syscall 232"), "running", or "?" */
+};
+
 struct ls_rd_site {
   uint64_t id, cb, stack;
   char *kind;
@@ -97,6 +105,12 @@ struct ls_report {
   struct ls_rd_site *sites;       size_t nsites;
   struct ls_rd_finding *findings; size_t nfindings;
   struct ls_rd_open *open;        size_t nopen;   /* in file order */
+  /* The hang dump (`loopscope run --timeout`): Y, then a W per thread and the H records of the handles
+   * open at that moment. has_hang: a Y or a W was seen. Its H records are hang_open, not open. */
+  bool has_hang;
+  char *hang_reason;                              /* Y reason=, NULL when only W records were seen */
+  struct ls_rd_hang_thread *hang_threads; size_t nhang_threads; /* in file order */
+  struct ls_rd_open *hang_open;           size_t nhang_open;    /* in file order */
   /* the thread pool (Q, last wins) */
   bool has_pool;
   uint64_t pool_size, pool_peak_queue;

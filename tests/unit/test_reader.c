@@ -864,7 +864,7 @@ START_TEST(unknown_kind_skipped_with_warning) {
   n += (size_t)sprintf(text + n, " future_key=0x42\nK foo=bar baz=%%41\n");
   memcpy(text + n, report + p->end, z->start - p->end);
   n += z->start - p->end;
-  n += (size_t)sprintf(text + n, "W\n");
+  n += (size_t)sprintf(text + n, "V\n");
   memcpy(text + n, report + z->start, z->end - z->start);
   n += z->end - z->start;
   text[n] = 0;
@@ -875,7 +875,7 @@ START_TEST(unknown_kind_skipped_with_warning) {
   ck_assert_uint_eq(r.pid, 4242);
   ck_assert_uint_ge(r.nwarnings, 2);
   ck_assert_msg(strstr(r.warnings[0], "'K'"), "warning does not name the kind: %s", r.warnings[0]);
-  ck_assert_msg(strstr(r.warnings[1], "W"), "warning does not name the kind: %s", r.warnings[1]);
+  ck_assert_msg(strstr(r.warnings[1], "V"), "warning does not name the kind: %s", r.warnings[1]);
   ck_assert_uint_eq(r.nfindings, 4);
   ck_assert_uint_eq(r.nopen, 4);
   ck_assert_uint_eq(r.nsites, 2);
@@ -1017,6 +1017,75 @@ START_TEST(load_files) {
 }
 END_TEST
 
+/* The hang dump (`loopscope run --timeout`): W and the H records after Y, up to the dump's aggregates,
+ * are the hang; H records at exit are still open at exit; a second Y replaces the first dump. */
+START_TEST(hang_dump) {
+  static const char text[] =
+      "loopscope-report 1\n"
+      "P pid=7 ppid=1 start_ns=1 exe=/bin/x\n"
+      "S id=1 ips=0x10\n"
+      "T tid=7 parent=0 stack=0 routine=0x0 start_ns=1 role=main name=x\n"
+      "W tid=9 name=early state=S syscall=futex\n"
+      "Y reason=timeout\n"
+      "W tid=7 name=x state=S syscall=epoll_wait\n"
+      "H loop=1 kind=uv%20timer stack=1\n"
+      "C id=1 kind=k cb=0x1 stack=1\n" /* another thread's record inside the dump */
+      "H loop=1 kind=uv%20timer stack=1\n"
+      "L id=1 lib=libuv addr=0x1 thread=7 iterations=1 callbacks=1\n"
+      "H loop=1 kind=uv%20tcp stack=0\n"
+      "X how=exit status=0\n"
+      "Z records=12\n";
+  struct ls_report r;
+  ck_assert_int_eq(parse_text(text, &r), 0);
+  ck_assert(r.complete && r.has_hang);
+  ck_assert_str_eq(r.hang_reason, "timeout");
+  ck_assert_uint_eq(r.nhang_threads, 2);
+  ck_assert_uint_eq(r.hang_threads[0].tid, 9);
+  ck_assert_uint_eq(r.hang_threads[1].tid, 7);
+  ck_assert_str_eq(r.hang_threads[1].state, "S");
+  ck_assert_str_eq(r.hang_threads[1].syscall, "epoll_wait");
+  ck_assert_uint_eq(r.nhang_open, 2);
+  ck_assert_str_eq(r.hang_open[1].kind, "uv timer");
+  ck_assert_uint_eq(r.nopen, 1);
+  ck_assert_str_eq(r.open[0].kind, "uv tcp");
+  ls_report_free(&r);
+
+  /* no Y: H records are still open at exit, hang is absent */
+  ck_assert_int_eq(parse_text("loopscope-report 1\nH loop=1 kind=k\n", &r), 0);
+  ck_assert(!r.has_hang && r.nopen == 1 && r.nhang_open == 0 && !r.hang_reason);
+  ls_report_free(&r);
+
+  /* a second dump replaces the first */
+  ck_assert_int_eq(parse_text("loopscope-report 1\nY reason=timeout\nW tid=1 name=a state=R syscall=running\nH kind=k\n"
+                              "Q size=1 peak_queue=0\nY reason=again\nH kind=j\n",
+                              &r),
+                   0);
+  ck_assert_str_eq(r.hang_reason, "again");
+  ck_assert_uint_eq(r.nhang_threads, 0);
+  ck_assert_uint_eq(r.nhang_open, 1);
+  ck_assert_str_eq(r.hang_open[0].kind, "j");
+  ls_report_free(&r);
+
+  /* damage: each is corrupt at its record, what came before is kept */
+  static const char *const bad[] = {
+      "Y\n",
+      "Y reason=a%zz\n",
+      "W tid=1 name=a state=S\n",
+      "W tid=-1 name=a state=S syscall=futex\n",
+      "W tid=1 name=a state= syscall=futex\n",
+      "Y reason=timeout\nH kind=k stack=9\n",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char buf[256];
+    snprintf(buf, sizeof(buf), "loopscope-report 1\nW tid=3 name=b state=S syscall=read\n%sZ records=2\n", bad[i]);
+    ck_assert_msg(parse_text(buf, &r) == -EBADMSG, "'%s' parsed", bad[i]);
+    ck_assert_ptr_nonnull(r.error);
+    ck_assert_uint_ge(r.nhang_threads, 1);
+    ls_report_free(&r);
+  }
+}
+END_TEST
+
 static Suite *reader_suite(void) {
   Suite *s = suite_create("reader");
   TCase *tc = tcase_create("parse");
@@ -1028,6 +1097,7 @@ static Suite *reader_suite(void) {
   tcase_add_test(tc, semantic_corruption);
   tcase_add_test(tc, overlong_line);
   tcase_add_test(tc, load_files);
+  tcase_add_test(tc, hang_dump);
   suite_add_tcase(s, tc);
   tc = tcase_create("damage");
   tcase_add_test(tc, every_truncation_point);
