@@ -126,6 +126,12 @@ void ls_loops_flush_locked(void) {
   }
 }
 
+/* Every loop's L record goes out with the next flush (it ends a hang dump's H records). */
+void ls_loops_mark_dirty(void) {
+  uint32_t n = __atomic_load_n(&nloops, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < n; i++) loops[i]->written = false;
+}
+
 /* A loop's close is news even when its counters did not move. */
 void ls_loop_mark_closed(struct ls_loop *l) {
   LS_RELAXED_STORE(&l->closed, true);

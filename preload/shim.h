@@ -200,6 +200,7 @@ void ls_flush_aggregates(void);
 uint64_t ls_poll_enter(void);
 void ls_poll_exit(uint64_t t0, int timeout_ms, int nevents);
 void ls_loop_mark_closed(struct ls_loop *l);
+void ls_loops_mark_dirty(void);
 uint32_t ls_loop_count(void);
 struct ls_loop *ls_loop_at(uint32_t i);
 

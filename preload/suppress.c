@@ -9,7 +9,9 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <link.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shim.h"
 
@@ -21,6 +23,8 @@ struct suppression {
 };
 static struct suppression rules[MAX_SUPPRESSIONS];
 static size_t nrules;
+static char exe_path[LS_PATH_MAX]; /* dladdr names the main program by its argv[0]; this is its file */
+static void *exe_base;
 
 /* Parses one file; returns 0 or writes a one-line error naming FILE:LINE and returns -1. */
 static int load_file(const char *path, char *err, size_t errlen) {
@@ -52,7 +56,16 @@ static int load_file(const char *path, char *err, size_t errlen) {
   return rc;
 }
 
+static int find_exe(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size, (void)data;
+  exe_base = (void *)info->dlpi_addr; /* the first object is the main program */
+  return 1;
+}
+
 int ls_suppressions_load(const char *list, char *err, size_t errlen) {
+  ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+  exe_path[n > 0 ? n : 0] = '\0';
+  dl_iterate_phdr(find_exe, NULL);
   char buf[LS_PATH_MAX];
   snprintf(buf, sizeof(buf), "%s", list);
   for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save))
@@ -67,7 +80,8 @@ static bool matches_addr(int k, const void *addr) {
   for (size_t i = 0; i < nrules; i++) {
     if (rules[i].kind != -1 && rules[i].kind != k) continue;
     if (di.dli_sname && fnmatch(rules[i].pattern, di.dli_sname, 0) == 0) return true;
-    if (di.dli_fname && fnmatch(rules[i].pattern, di.dli_fname, 0) == 0) return true;
+    const char *module = di.dli_fbase == exe_base && exe_path[0] ? exe_path : di.dli_fname;
+    if (module && fnmatch(rules[i].pattern, module, 0) == 0) return true;
   }
   return false;
 }
