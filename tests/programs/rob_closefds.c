@@ -12,21 +12,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "busy.h"
+
 #define LAST_FD 1023
 
 static int ticks;
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void busy_wait_ms(uint64_t ms) {
-  uint64_t until = now_ns() + ms * 1000000u;
-  while (now_ns() < until) {
-  }
-}
 
 static void slow_tick(uv_timer_t *timer) {
   busy_wait_ms(250);

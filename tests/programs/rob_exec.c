@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "busy.h"
+
 #define FIRST_FIRES 6
 
 struct ticker {
@@ -16,18 +18,6 @@ struct ticker {
   int limit;
   int count;
 };
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void busy_wait_ms(uint64_t ms) {
-  uint64_t until = now_ns() + ms * 1000000u;
-  while (now_ns() < until) {
-  }
-}
 
 static void tick(uv_timer_t *timer) {
   struct ticker *t = timer->data;

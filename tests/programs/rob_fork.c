@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "busy.h"
+
 #define BEFORE_FIRES 4
 #define CHILD_FIRES 2
 #define PARENT_FIRES 5
@@ -21,18 +23,6 @@ struct ticker {
   int limit;
   int count;
 };
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void busy_wait_ms(uint64_t ms) {
-  uint64_t until = now_ns() + ms * 1000000u;
-  while (now_ns() < until) {
-  }
-}
 
 static void tick(uv_timer_t *timer) {
   struct ticker *t = timer->data;

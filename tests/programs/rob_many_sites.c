@@ -8,24 +8,14 @@
 #include <time.h>
 #include <uv.h>
 
+#include "busy.h"
+
 #define NTIMERS 300
 #define FIRES 3
 
 static uv_timer_t timers[NTIMERS];
 static int counts[NTIMERS];
 static int next; /* the timer the next registration uses */
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void busy_wait_ms(uint64_t ms) {
-  uint64_t until = now_ns() + ms * 1000000u;
-  while (now_ns() < until) {
-  }
-}
 
 static void tick(uv_timer_t *timer) {
   int *count = timer->data;

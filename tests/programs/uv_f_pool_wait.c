@@ -8,22 +8,16 @@
 #include <time.h>
 #include <uv.h>
 
+#include "busy.h"
+
 #define WORKS 3
 #define BUSY_MS 250
 
 static int works_done, after_ran; /* works_done: the one pool thread only, read after the loop */
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void slow_work(uv_work_t *w) {
   (void)w;
-  uint64_t until = now_ns() + BUSY_MS * 1000000u;
-  while (now_ns() < until) {
-  }
+  busy_wait_ms(BUSY_MS);
   works_done++;
 }
 

@@ -6,23 +6,17 @@
 #include <time.h>
 #include <uv.h>
 
+#include "busy.h"
+
 #define WORKS 2
 #define BUSY_MS 20
 
 static atomic_int works_done;
 static int after_ran;
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void quick_work(uv_work_t *w) {
   (void)w;
-  uint64_t until = now_ns() + BUSY_MS * 1000000u;
-  while (now_ns() < until) {
-  }
+  busy_wait_ms(BUSY_MS);
   atomic_fetch_add(&works_done, 1);
 }
 

@@ -7,20 +7,14 @@
 
 #include "uv_plugin.h"
 
+#include "busy.h"
+
 int plugin_run(void);
 
 static int slow_ticks, fast_ticks;
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void plugin_tick(uv_timer_t *timer) {
-  uint64_t until = now_ns() + 250 * 1000000u; /* busy, not asleep */
-  while (now_ns() < until) {
-  }
+  busy_wait_ms(250); /* busy, not asleep */
   if (++slow_ticks == PLUGIN_SLOW_TICKS) uv_close((uv_handle_t *)timer, NULL);
 }
 

@@ -4,20 +4,14 @@
 #include <time.h>
 #include <uv.h>
 
+#include "busy.h"
+
 #define FIRES 4
 
 static int ticks;
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void on_tick(uv_timer_t *timer) {
-  uint64_t until = now_ns() + 50 * 1000000u;
-  while (now_ns() < until) {
-  }
+  busy_wait_ms(50);
   if (++ticks == FIRES) uv_close((uv_handle_t *)timer, NULL);
 }
 

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <uv.h>
 
+#include "busy.h"
+
 #define SLOW_FIRES 3
 #define FAST_FIRES 5
 
@@ -16,18 +18,6 @@ struct ticker {
   int limit;        /* stop after this many calls */
   int count;
 };
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void busy_wait_ms(uint64_t ms) {
-  uint64_t until = now_ns() + ms * 1000000u;
-  while (now_ns() < until) {
-  }
-}
 
 static void on_tick(uv_timer_t *timer) {
   struct ticker *t = timer->data;
