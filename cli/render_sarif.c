@@ -15,7 +15,6 @@
 #include "render.h"
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
-#define INFO_URI "https://github.com/loopscope/loopscope/blob/main/README.md"
 
 /* RFC 3986: unreserved characters and '/' as they are, everything else %XX. */
 static char *uri_encode(const char *prefix, const char *path) {
@@ -188,7 +187,7 @@ void render_sarif(FILE *out, const struct lsm *m, const struct render_opts *o) {
   json_string(&j, "name", "loopscope");
   json_string(&j, "version", LOOPSCOPE_VERSION);
   json_string(&j, "semanticVersion", LOOPSCOPE_VERSION);
-  json_string(&j, "informationUri", INFO_URI);
+  /* No informationUri: it is optional, and the project has no public address to give yet. */
   json_begin_array(&j, "rules");
   for (int i = 0; i < LS_F_COUNT; i++) {
     const struct ls_finding_desc *d = &ls_finding_table[i];
