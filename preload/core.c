@@ -193,7 +193,9 @@ void ls_init(void) {
   ls_control_init();
   int rc = ls_writer_open(program_invocation_short_name, 0);
   if (rc < 0) {
-    log_str("cannot create the report file from log_path=", ls_opt.log_path, ": loopscope is off");
+    char why[160];
+    ls_join(why, sizeof(why), ": ", strerror(-rc), ": loopscope is off for this process");
+    log_str("cannot create the report file from log_path=", ls_opt.log_path, why);
     goto out;
   }
   if (ls_opt.verbosity >= 2) log_str("report: ", ls_writer_path(), NULL);
