@@ -39,10 +39,16 @@ struct ls_tls {
   struct ls_thread_rec *rec;  /* this thread's record, or NULL for threads we did not see start */
   const void *found_addr;     /* ls_loop_find's one-entry cache (loops are never freed) */
   struct ls_loop *found_loop;
+  /* Generic loops (poll.c), for a thread outside an adapter's loop: its loop once classified, else the
+   * call site of its latest poll on at least one fd and how many such polls came from it in a row
+   * (LS_POLL_NEVER: the site is libc's own). */
+  struct ls_loop *gloop;
+  const void *poll_site;
+  uint32_t poll_count;
   /* Registrations seen lately: (caller, callback) -> the pooled trampoline to hand over. A pooled
    * trampoline belongs to its site for good, so a hit needs no further lookup. */
   struct ls_reg_cache {
-    const void *caller, *cb;
+    const void *caller, *cb, *pool; /* pool: the shape's take function (one call site, two callbacks) */
     void *tramp;
     uint32_t site;
   } reg_cache[32];
@@ -199,6 +205,11 @@ void ls_flush_aggregates(void);
 /* Poll accounting for the loop the calling thread runs (if any): call enter before the poll, exit after. */
 uint64_t ls_poll_enter(void);
 void ls_poll_exit(uint64_t t0, int timeout_ms, int nevents);
+/* The same for a given loop (l may be NULL: returns 0 and accounts nothing). */
+uint64_t ls_poll_enter_loop(struct ls_loop *l);
+void ls_poll_exit_loop(struct ls_loop *l, uint64_t t0, int timeout_ms, int nevents);
+/* A loop no address finds (a generic loop lives in its thread's ls_tls.gloop); NULL when out of memory. */
+struct ls_loop *ls_loop_new(const char *lib, const void *addr);
 void ls_loop_mark_closed(struct ls_loop *l);
 void ls_loops_mark_dirty(void);
 uint32_t ls_loop_count(void);

@@ -146,7 +146,7 @@ static __attribute__((noinline)) void *swap_cb_slow(const struct swap *w, void *
   *site_out = site;
   void *t = ls_site_tramp(site, w->take);
   if (LS_LIKELY(t != NULL)) {
-    *e = (struct ls_reg_cache){w->caller, cb, t, site};
+    *e = (struct ls_reg_cache){w->caller, cb, (const void *)w->take, t, site};
     return t;
   }
   ls_bind(w->obj, w->slot, cb, site);
@@ -157,7 +157,7 @@ static inline void *swap_cb(const struct swap *w, void *cb, uint32_t *site_out) 
   *site_out = LS_SITE_NONE;
   if (!cb || ls_is_shim_code(cb) || ls_tls.guard || !ls_active) return cb;
   struct ls_reg_cache *e = &ls_tls.reg_cache[((uintptr_t)w->caller >> 2) & 31];
-  if (LS_LIKELY(e->caller == w->caller && e->cb == cb)) {
+  if (LS_LIKELY(e->caller == w->caller && e->cb == cb && e->pool == (const void *)w->take)) {
     *site_out = e->site;
     return e->tramp;
   }
