@@ -60,6 +60,8 @@ static bool gai_blocks(const char *node, const struct addrinfo *hints) {
   return names_a_host(node);
 }
 
+bool ls_gai_blocks(const char *node, const struct addrinfo *hints) { return gai_blocks(node, hints); }
+
 /* ---- the table ---- */
 
 /* What a hook returns when its real function cannot be found (a NULL real is never called). */

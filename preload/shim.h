@@ -131,6 +131,10 @@ void ls_self_range_init(void);
 /* A copy of stack id's return addresses (at most max); 0 when unknown. Takes the writer lock. */
 size_t ls_stack_ips(uint32_t id, uintptr_t *out, size_t max);
 
+/* blocking.c: would getaddrinfo(node, hints) look a name up (files, DNS) rather than parse a number? */
+struct addrinfo;
+bool ls_gai_blocks(const char *node, const struct addrinfo *hints);
+
 /* ---- suppress.c ---- */
 int ls_suppressions_load(const char *list, char *err, size_t errlen);
 /* Would a loaded suppression match this finding (by its callback or a stack frame's dynamic symbol

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <uv.h>
 
 #include "account.h"
@@ -371,39 +372,54 @@ static void *submit(const struct swap *w, void *cb, void *null_standin, const vo
     if ((rc) < 0) ls_uv_req_forget(req);                                                                    \
   } while (0)
 
-/* X(name, params, args, loop, req, shape, kind, NULL stand-in or 0, partner kind or 0, NULL means sync) */
+/* X(name, params, args, loop, req, shape, kind, NULL stand-in or 0, partner kind or 0, NULL means sync,
+ *   and whether such a synchronous call blocks: a name lookup does, parsing a number or reading random
+ *   bytes does not) */
 #define UV_REQUESTS(X)                                                                                       \
   X(uv_write, (uv_write_t * req, uv_stream_t * h, const uv_buf_t bufs[], unsigned int n, uv_write_cb cb),   \
-    (req, h, bufs, n, cb_), h->loop, req, req_status, "uv write", null_uv_write, 0, 0)                          \
+    (req, h, bufs, n, cb_), h->loop, req, req_status, "uv write", null_uv_write, 0, 0, 0)                          \
   X(uv_write2,                                                                                               \
     (uv_write_t * req, uv_stream_t * h, const uv_buf_t bufs[], unsigned int n, uv_stream_t *send,            \
      uv_write_cb cb),                                                                                        \
-    (req, h, bufs, n, send, cb_), h->loop, req, req_status, "uv write", null_uv_write, 0, 0)                    \
+    (req, h, bufs, n, send, cb_), h->loop, req, req_status, "uv write", null_uv_write, 0, 0, 0)                    \
   X(uv_shutdown, (uv_shutdown_t * req, uv_stream_t * h, uv_shutdown_cb cb), (req, h, cb_), h->loop, req,    \
-    req_status, "uv shutdown", null_uv_shutdown, 0, 0)                                                          \
+    req_status, "uv shutdown", null_uv_shutdown, 0, 0, 0)                                                          \
   X(uv_tcp_connect, (uv_connect_t * req, uv_tcp_t * h, const struct sockaddr *addr, uv_connect_cb cb),      \
-    (req, h, addr, cb_), h->loop, req, req_status, "uv connect", null_uv_tcp_connect, 0, 0)                     \
+    (req, h, addr, cb_), h->loop, req, req_status, "uv connect", null_uv_tcp_connect, 0, 0, 0)                     \
   X(uv_udp_send,                                                                                             \
     (uv_udp_send_t * req, uv_udp_t * h, const uv_buf_t bufs[], unsigned int n, const struct sockaddr *addr,  \
      uv_udp_send_cb cb),                                                                                     \
-    (req, h, bufs, n, addr, cb_), h->loop, req, req_status, "uv udp send", null_uv_udp_send, 0, 0)              \
+    (req, h, bufs, n, addr, cb_), h->loop, req, req_status, "uv udp send", null_uv_udp_send, 0, 0, 0)              \
   X(uv_getaddrinfo,                                                                                          \
     (uv_loop_t * loop, uv_getaddrinfo_t * req, uv_getaddrinfo_cb cb, const char *node, const char *service,  \
      const struct addrinfo *hints),                                                                          \
-    (loop, req, cb_, node, service, hints), loop, req, gai, "uv getaddrinfo", 0, "uv getaddrinfo latency", 1)   \
+    (loop, req, cb_, node, service, hints), loop, req, gai, "uv getaddrinfo", 0, "uv getaddrinfo latency", 1,   \
+    ls_gai_blocks(node, hints))   \
   X(uv_getnameinfo,                                                                                          \
     (uv_loop_t * loop, uv_getnameinfo_t * req, uv_getnameinfo_cb cb, const struct sockaddr *addr, int flags),\
-    (loop, req, cb_, addr, flags), loop, req, gni, "uv getnameinfo", 0, "uv getnameinfo latency", 1)            \
+    (loop, req, cb_, addr, flags), loop, req, gni, "uv getnameinfo", 0, "uv getnameinfo latency", 1,   \
+    !(flags & NI_NUMERICHOST))            \
   X(uv_random,                                                                                               \
     (uv_loop_t * loop, uv_random_t * req, void *buf, size_t len, unsigned flags, uv_random_cb cb),           \
-    (loop, req, buf, len, flags, cb_), loop, req, random, "uv random", 0, "uv random latency", 1)
+    (loop, req, buf, len, flags, cb_), loop, req, random, "uv random", 0, "uv random latency", 1, 0)
 
 /* With no stand-in, a NULL callback means "synchronous" (getaddrinfo, getnameinfo, random): left
  * exactly as it is, and not a pending request. */
-#define GEN_REQUEST(name, params, args, loop, req, shape, kind, standin, partner, sync_when_null)           \
+static void sync_on_loop(const char *call, const char *kind, const void *real, const void *caller, uint64_t t0);
+/* The calling thread is inside a loop's callback (a macro parameter named loop would shadow the field). */
+static inline bool on_loop_thread(void) { return ls_tls.loop != NULL && ls_active && !ls_tls.guard; }
+
+#define GEN_REQUEST(name, params, args, loop, req, shape, kind, standin, partner, sync_when_null, sync_blocks) \
   LS_REAL_SLOT(name);                                                                                       \
   LS_EXPORT int name params {                                                                               \
     REAL_OR(name, UV_ENOSYS);                                                                               \
+    if ((sync_when_null) && !cb && on_loop_thread() && (sync_blocks) && programs_call(CALLER, (void *)real_)) { \
+      __typeof__(cb) cb_ = NULL;                                                                            \
+      uint64_t t0_ = ls_now();                                                                              \
+      int rc_ = real_ args;                                                                                 \
+      sync_on_loop(#name, kind " sync", (void *)real_, CALLER, t0_);                                        \
+      return rc_;                                                                                           \
+    }                                                                                                       \
     if (cb || !(sync_when_null)) check(loop, #name, CALLER, (void *)real_);                                 \
     __typeof__(cb) cb_ = SUBMIT(req, cb, shape, kind, standin, loop, partner);                              \
     int rc_ = real_ args;                                                                                   \
@@ -512,9 +528,10 @@ LS_EXPORT int uv_queue_work(uv_loop_t *loop, uv_work_t *req, uv_work_cb work_cb,
     (loop, req, path, uid, gid, cb_))                                                                         \
   X(statfs, (uv_loop_t * loop, uv_fs_t * req, const char *path, uv_fs_cb cb), (loop, req, path, cb_))
 
-/* A synchronous uv_fs_* (NULL callback) made on a loop thread blocks that loop: time it as a site of
- * its own (named after the libuv function) and report it as a blocking call. */
-static __attribute__((noinline)) void fs_sync_on_loop(const char *call, const char *kind, const void *real,
+/* A synchronous request (uv_fs_*, uv_getaddrinfo, uv_getnameinfo, uv_random with a NULL callback)
+ * made on a loop thread blocks that loop: time it as a site of its own (named after the libuv
+ * function) and report it as a blocking call. */
+static __attribute__((noinline)) void sync_on_loop(const char *call, const char *kind, const void *real,
                                                        const void *caller, uint64_t t0) {
   uint64_t ns = ls_ticks_to_ns(ls_now() - t0);
   uint32_t site = ls_site_get(kind, real, caller, NULL);
@@ -536,7 +553,7 @@ static __attribute__((noinline)) void fs_sync_on_loop(const char *call, const ch
       __typeof__(cb) cb_ = NULL;                                                                            \
       uint64_t t0_ = ls_now();                                                                              \
       int rc_ = real_ args;                                                                                 \
-      fs_sync_on_loop("uv_fs_" #op, "uv fs " #op " sync", (void *)real_, CALLER, t0_);                      \
+      sync_on_loop("uv_fs_" #op, "uv fs " #op " sync", (void *)real_, CALLER, t0_);                      \
       return rc_;                                                                                           \
     }                                                                                                       \
     if (cb) check(loop, "uv_fs_" #op, CALLER, (void *)real_);                                               \

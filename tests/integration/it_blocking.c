@@ -125,6 +125,29 @@ START_TEST(libuv_fsync_for_a_sync_request_is_reported_once) {
 }
 END_TEST
 
+/* A synchronous uv_getaddrinfo of a name blocks the loop; of a number, or uv_random, does not. */
+START_TEST(sync_name_lookup_is_reported_numbers_are_not) {
+  char *dir = it_mkdir("it_blocking_uv_gai_sync");
+  struct it_proc p;
+  const char *argv[] = {LS_PROG_blk_uv_gai_sync, NULL};
+  it_loopscope_run(&p, dir, NULL, argv);
+  ck_assert_msg(p.code == 0, "loopscope run exited %d\nstdout:\n%s\nstderr:\n%s", p.code, p.out, p.err);
+  ck_assert_msg(strstr(p.out, "lookups=2 random=1"), "program printed %s", p.out);
+  json_object *root = it_report_json(dir);
+  json_object *all[4];
+  size_t n = it_findings(root, NULL, all, 4);
+  ck_assert_msg(n == 1, "%zu findings, expected the one uv_getaddrinfo of a name:\n%s", n,
+                it_json_text(it_need(root, "findings")));
+  json_object *f = finding_for(root, "uv_getaddrinfo");
+  ck_assert_int_eq(it_int(f, "count"), 1);
+  ck_assert_msg(it_frame_is(it_get(f, "stack.0"), "blk_uv_gai_sync.c", it_marker_line("blk_uv_gai_sync.c", "lookup")),
+                "stack[0]:\n%s", it_json_text(f));
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_blocking");
   TCase *tc = tcase_create("blocking_call");
@@ -132,6 +155,7 @@ int main(void) {
   tcase_add_test(tc, blocking_off_the_loop_thread_is_quiet);
   tcase_add_test(tc, libuv_reaping_its_child_is_quiet);
   tcase_add_test(tc, libuv_fsync_for_a_sync_request_is_reported_once);
+  tcase_add_test(tc, sync_name_lookup_is_reported_numbers_are_not);
   tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
   return it_main(s);
