@@ -160,8 +160,10 @@ static void loops(struct tout *out, const struct lsm_process *p) {
     const struct ls_rd_loop *l = &r->loops[i];
     char acc[512];
     loop_accounting(&p->loops[i], acc, sizeof(acc));
-    line(out, "    %s loop 0x%" PRIx64 " on tid %" PRIu64 ": %" PRIu64 " iterations, %" PRIu64 " callbacks%s", str(l->lib),
-         l->addr, l->thread, l->iterations, l->callbacks, acc);
+    char where[48] = "never run"; /* a loop created but never run has no thread */
+    if (l->thread) snprintf(where, sizeof(where), "on tid %" PRIu64, l->thread);
+    line(out, "    %s loop 0x%" PRIx64 " %s: %" PRIu64 " iterations, %" PRIu64 " callbacks%s", str(l->lib), l->addr, where,
+         l->iterations, l->callbacks, acc);
   }
 }
 
