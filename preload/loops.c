@@ -23,25 +23,41 @@ struct ls_loop *ls_loop_find_slow(const void *addr) {
   return ls_tls.found_loop;
 }
 
-struct ls_loop *ls_loop_get(const char *lib, const void *addr) {
-  struct ls_loop *l = ls_loop_find(addr);
-  if (LS_LIKELY(l != NULL)) return l;
-  pthread_mutex_lock(&mu);
-  l = ls_loop_find(addr);
-  if (!l && nloops < MAX_LOOPS && (l = calloc(1, sizeof(*l))) != NULL) {
+/* Caller holds mu. */
+static struct ls_loop *add_locked(const char *lib, const void *addr) {
+  struct ls_loop *l = NULL;
+  if (nloops < MAX_LOOPS && (l = calloc(1, sizeof(*l))) != NULL) {
     l->id = nloops + 1;
     l->lib = lib;
     l->addr = addr;
     loops[nloops] = l;
     __atomic_store_n(&nloops, nloops + 1, __ATOMIC_RELEASE);
-    ls_map_put(&by_addr, (uintptr_t)addr, 0, (uintptr_t)l, 0);
   }
+  return l;
+}
+
+struct ls_loop *ls_loop_get(const char *lib, const void *addr) {
+  struct ls_loop *l = ls_loop_find(addr);
+  if (LS_LIKELY(l != NULL)) return l;
+  pthread_mutex_lock(&mu);
+  l = ls_loop_find(addr);
+  if (!l && (l = add_locked(lib, addr)) != NULL) ls_map_put(&by_addr, (uintptr_t)addr, 0, (uintptr_t)l, 0);
   pthread_mutex_unlock(&mu);
   return l;
 }
 
-uint64_t ls_poll_enter(void) {
-  struct ls_loop *l = ls_tls.loop;
+/* Generic loops (poll.c): one per thread, keyed by nothing (several threads may poll from one call
+ * site, each its own loop). */
+struct ls_loop *ls_loop_new(const char *lib, const void *addr) {
+  pthread_mutex_lock(&mu);
+  struct ls_loop *l = add_locked(lib, addr);
+  pthread_mutex_unlock(&mu);
+  return l;
+}
+
+uint64_t ls_poll_enter(void) { return ls_poll_enter_loop(ls_tls.loop); }
+
+uint64_t ls_poll_enter_loop(struct ls_loop *l) {
   if (!l || ls_tls.guard) return 0;
   uint64_t t = ls_now();
   if (l->last_poll_exit) {
@@ -82,8 +98,9 @@ static void log_long_poll(int timeout_ms, uint64_t ns, int nevents) {
   ls_log_line(line, n);
 }
 
-void ls_poll_exit(uint64_t t0, int timeout_ms, int nevents) {
-  struct ls_loop *l = ls_tls.loop;
+void ls_poll_exit(uint64_t t0, int timeout_ms, int nevents) { ls_poll_exit_loop(ls_tls.loop, t0, timeout_ms, nevents); }
+
+void ls_poll_exit_loop(struct ls_loop *l, uint64_t t0, int timeout_ms, int nevents) {
   if (!t0 || !l) return;
   uint64_t t1 = ls_now();
   uint64_t ns = ls_ticks_to_ns(t1 - t0);
@@ -149,6 +166,8 @@ void ls_loops_reset_counts(void) {
     l->running = 0;
     l->written = false;
   }
+  /* The forking thread's generic loop is the child's: it runs on the child's (new) tid. */
+  if (ls_tls.gloop) ls_tls.gloop->thread = ls_tls.gloop->running = ls_gettid();
 }
 
 /* The loops, for the exit report (still open) and the adapters. */

@@ -1,36 +1,119 @@
-/* The poll family. For now: a poll made while a thread runs a loop (uv_run) marks one iteration and
- * is timed (loops.c does the accounting). */
+/* The poll family: epoll_wait, epoll_pwait, epoll_pwait2, poll, ppoll, select, pselect (and glibc's
+ * fortified __poll_chk/__ppoll_chk, which do not go through poll). Each poll a loop makes is one
+ * iteration, timed (loops.c does the accounting: iterations, time polling versus working, the lag
+ * from a poll's return to the next poll, polls >= 1 s).
+ *
+ * Which loop: the one an adapter says the thread runs (ls_tls.loop, set by uv_run) comes first and is
+ * accounted exactly as before. A thread outside any adapter's loop becomes a generic loop thread when
+ * it polls repeatedly, on at least one fd, from one call site: the LS_POLL_LOOP_AFTER-th such poll in a
+ * row from one return address makes a loop with lib "epoll", "poll" or "select" and addr = that call
+ * site. Not counted: a poll on no fd (poll(NULL, 0, ms), select(0, ...) used as a sleep) and a poll
+ * made by libc itself (its resolver). From then on the thread's polls from that site feed the loop;
+ * the fast path of a classified thread is two TLS loads and a compare. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/select.h>
+#include <time.h>
 
 #include "shim.h"
 
-#define POLL_HOOKS(X) X(epoll_wait) X(epoll_pwait)
-#define DECLARE(name) LS_REAL_SLOT(name);
-POLL_HOOKS(DECLARE)
-#undef DECLARE
+#define CALLER __builtin_return_address(0)
+#define LS_POLL_LOOP_AFTER 3u /* the 3rd poll in a row from one call site makes a loop */
+#define LS_POLL_NEVER UINT32_MAX
 
-LS_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout) {
-  if (!LS_REAL_FN(epoll_wait, NULL)) return ls_enosys();
-  uint64_t t0 = ls_poll_enter();
-  int rc = real_epoll_wait(epfd, ev, max, timeout);
-  if (t0) {
-    int saved = errno;
-    ls_poll_exit(t0, timeout, rc);
-    errno = saved;
-  }
-  return rc;
+/* glibc's fortified entry points (-D_FORTIFY_SOURCE with a known array size). */
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *ss, size_t fdslen);
+
+static int ts_ms(const struct timespec *t) {
+  if (!t) return -1;
+  if (t->tv_sec > 2000000) return 2000000000;
+  return (int)(t->tv_sec * 1000 + t->tv_nsec / 1000000);
+}
+static int tv_ms(const struct timeval *t) {
+  if (!t) return -1;
+  if (t->tv_sec > 2000000) return 2000000000;
+  return (int)(t->tv_sec * 1000 + t->tv_usec / 1000);
 }
 
-LS_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask) {
-  if (!LS_REAL_FN(epoll_pwait, NULL)) return ls_enosys();
-  uint64_t t0 = ls_poll_enter();
-  int rc = real_epoll_pwait(epfd, ev, max, timeout, mask);
-  if (t0) {
-    int saved = errno;
-    ls_poll_exit(t0, timeout, rc);
-    errno = saved;
+/* The thread's latest polls do not make a loop yet: count this one (slow path, unclassified threads). */
+static __attribute__((noinline)) struct ls_loop *classify(const void *caller, bool has_fds, const char *lib,
+                                                          const void *real) {
+  if (!has_fds || ls_tls.guard || !ls_active) return NULL;
+  if (caller != ls_tls.poll_site) {
+    ls_tls.guard++;
+    bool libc = ls_same_object_cached(caller, real); /* preserves errno */
+    ls_tls.guard--;
+    ls_tls.poll_site = caller;
+    ls_tls.poll_count = libc ? LS_POLL_NEVER : 0;
   }
-  return rc;
+  if (ls_tls.poll_count == LS_POLL_NEVER || ++ls_tls.poll_count < LS_POLL_LOOP_AFTER) return NULL;
+  ls_tls.guard++;
+  struct ls_loop *l = ls_loop_new(lib, caller);
+  ls_tls.guard--;
+  if (!l) {
+    ls_tls.poll_count = LS_POLL_NEVER; /* out of loops: stop asking */
+    return NULL;
+  }
+  pid_t me = ls_gettid();
+  LS_RELAXED_STORE(&l->thread, me);
+  LS_RELAXED_STORE(&l->running, me);
+  LS_RELAXED_STORE(&l->iterations, (uint64_t)(LS_POLL_LOOP_AFTER - 1)); /* the polls that made it a loop */
+  ls_tls.gloop = l;
+  return l;
 }
+
+/* The loop this poll belongs to, or NULL. */
+static inline struct ls_loop *poll_loop(const void *caller, bool has_fds, const char *lib, const void *real) {
+  struct ls_loop *l = ls_tls.loop;
+  if (l) return l;
+  l = ls_tls.gloop;
+  if (LS_LIKELY(l != NULL)) return l->addr == caller ? l : NULL;
+  return classify(caller, has_fds, lib, real);
+}
+
+/* X(name, params, args, has_fds, timeout_ms, lib): has_fds says the call waits on at least one fd;
+ * timeout_ms is evaluated only for a poll that took >= 1 s (the live line). */
+#define POLL_HOOKS(X)                                                                                        \
+  X(epoll_wait, (int epfd, struct epoll_event *ev, int max, int timeout), (epfd, ev, max, timeout), epfd >= 0, \
+    timeout, "epoll")                                                                                        \
+  X(epoll_pwait, (int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask),              \
+    (epfd, ev, max, timeout, mask), epfd >= 0, timeout, "epoll")                                             \
+  X(epoll_pwait2,                                                                                            \
+    (int epfd, struct epoll_event *ev, int max, const struct timespec *timeout, const sigset_t *mask),       \
+    (epfd, ev, max, timeout, mask), epfd >= 0, ts_ms(timeout), "epoll")                                      \
+  X(poll, (struct pollfd *fds, nfds_t nfds, int timeout), (fds, nfds, timeout), fds && nfds >= 1, timeout,   \
+    "poll")                                                                                                  \
+  X(__poll_chk, (struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen), (fds, nfds, timeout, fdslen), \
+    fds && nfds >= 1, timeout, "poll")                                                                       \
+  X(ppoll, (struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *ss),                \
+    (fds, nfds, tmo, ss), fds && nfds >= 1, ts_ms(tmo), "poll")                                              \
+  X(__ppoll_chk,                                                                                             \
+    (struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *ss, size_t fdslen),        \
+    (fds, nfds, tmo, ss, fdslen), fds && nfds >= 1, ts_ms(tmo), "poll")                                      \
+  X(select, (int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv), (nfds, r, w, e, tv),            \
+    nfds >= 1 && (r || w || e), tv_ms(tv), "select")                                                         \
+  X(pselect,                                                                                                 \
+    (int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo, const sigset_t *ss),             \
+    (nfds, r, w, e, tmo, ss), nfds >= 1 && (r || w || e), ts_ms(tmo), "select")
+
+#define GEN_HOOK(name, params, args, has_fds, timeout_ms, lib)                                              \
+  LS_REAL_SLOT(name);                                                                                        \
+  LS_EXPORT int name params {                                                                                \
+    __typeof__(&name) real_ = LS_REAL_FN(name, NULL);                                                        \
+    if (LS_UNLIKELY(!real_)) return ls_enosys();                                                             \
+    struct ls_loop *l_ = poll_loop(CALLER, (has_fds), lib, (const void *)real_);                              \
+    if (LS_LIKELY(!l_)) return real_ args;                                                                   \
+    uint64_t t0_ = ls_poll_enter_loop(l_);                                                                   \
+    int rc_ = real_ args;                                                                                    \
+    if (t0_) {                                                                                               \
+      int saved_ = errno;                                                                                    \
+      ls_poll_exit_loop(l_, t0_, (timeout_ms), rc_);                                                         \
+      errno = saved_;                                                                                        \
+    }                                                                                                        \
+    return rc_;                                                                                              \
+  }
+POLL_HOOKS(GEN_HOOK)
