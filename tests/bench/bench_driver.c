@@ -27,6 +27,8 @@
 
 #include <json-c/json.h>
 
+#include "bench_common.h"
+
 #ifndef LS_BENCH_CHILD
 #error "LS_BENCH_CHILD (the path of bench_uv) must be defined by the build"
 #endif
@@ -66,21 +68,6 @@ static void usage(FILE *f) {
           "the shimmed report counted every callback. Arguments after -- go to bench_uv.\n");
 }
 
-static const char *flag_value(const char *arg, const char *name) {
-  size_t n = strlen(name);
-  return strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
-}
-
-static int parse_int(const char *s, const char *what, int lo, int hi) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-    fprintf(stderr, "bench_driver: bad value '%s' for %s: expected a whole number from %d to %d\n", s, what, lo, hi);
-    exit(2);
-  }
-  return (int)v;
-}
-
 static int default_cpu(void) {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) < 0) return 0;
@@ -106,12 +93,12 @@ static void parse_args(int argc, char **argv, struct config *c) {
         }
         c->child_args[c->nchild_args++] = argv[i];
       }
-    } else if ((v = flag_value(a, "--runs"))) c->runs = parse_int(v, "--runs", 1, MAX_RUNS);
-    else if ((v = flag_value(a, "--cpu"))) c->cpu = parse_int(v, "--cpu", 0, CPU_SETSIZE - 1);
-    else if ((v = flag_value(a, "--shim-options"))) c->shim_options = v;
-    else if ((v = flag_value(a, "--child"))) c->child = v;
-    else if ((v = flag_value(a, "--shim"))) c->shim = v;
-    else if ((v = flag_value(a, "--cli"))) c->cli = v;
+    } else if ((v = bench_flag_value(a, "--runs"))) c->runs = bench_parse_int(v, "--runs", 1, MAX_RUNS);
+    else if ((v = bench_flag_value(a, "--cpu"))) c->cpu = bench_parse_int(v, "--cpu", 0, CPU_SETSIZE - 1);
+    else if ((v = bench_flag_value(a, "--shim-options"))) c->shim_options = v;
+    else if ((v = bench_flag_value(a, "--child"))) c->child = v;
+    else if ((v = bench_flag_value(a, "--shim"))) c->shim = v;
+    else if ((v = bench_flag_value(a, "--cli"))) c->cli = v;
     else if (strcmp(a, "--keep") == 0) c->keep = true;
     else if (strcmp(a, "--help") == 0) {
       usage(stdout);
@@ -158,12 +145,6 @@ static bool parse_figures(const char *out, struct figures *f) {
     else if (strcmp(key, "callbacks") == 0) f->callbacks = (uint64_t)v, seen |= 128;
   }
   return seen == 255;
-}
-
-static void describe_status(int status, char *buf, size_t len) {
-  if (WIFEXITED(status)) snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-  else if (WIFSIGNALED(status)) snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-  else snprintf(buf, len, "ended with wait status 0x%x", status);
 }
 
 /* Runs bench_uv once, pinned to the CPU, plain or under the shim; *pid gets its pid (which names its
@@ -215,7 +196,7 @@ static int run_child(const struct config *c, bool shimmed, struct figures *f, pi
   *pid = child;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     char why[128];
-    describe_status(status, why, sizeof(why));
+    bench_describe_status(status, why, sizeof(why));
     fprintf(stderr, "bench_driver: %s run of %s %s\n", shimmed ? "shimmed" : "plain", c->child, why);
     free(out);
     return -1;
@@ -226,73 +207,10 @@ static int run_child(const struct config *c, bool shimmed, struct figures *f, pi
   return ok ? 0 : -1;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n) {
-  double s[MAX_RUNS];
-  memcpy(s, v, (size_t)n * sizeof(*v));
-  qsort(s, (size_t)n, sizeof(*s), cmp_double);
-  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 static void print_row(const char *what, const double *plain, const double *shimmed, int n, double goal) {
-  double p = median(plain, n), s = median(shimmed, n), added = s - p;
+  double p = bench_median(plain, n), s = bench_median(shimmed, n), added = s - p;
   printf("%-28s %9.2f %9.2f %+9.2f %7.2fx   <= %2.0f ns added: %s\n", what, p, s, added, p > 0 ? s / p : 0.0,
          goal, added <= goal ? "met" : "NOT met");
-}
-
-/* The report file the shim wrote for pid: bench.<pid>.lsr, or a name the shim derived from it. */
-static bool find_report(const char *dir, pid_t pid, char *path, size_t len) {
-  char prefix[64];
-  snprintf(prefix, sizeof(prefix), "bench.%d.", (int)pid);
-  DIR *d = opendir(dir);
-  if (!d) return false;
-  struct dirent *e;
-  bool found = false;
-  while (!found && (e = readdir(d)))
-    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, ".lsr")) {
-      snprintf(path, len, "%s/%s", dir, e->d_name);
-      found = true;
-    }
-  closedir(d);
-  return found;
-}
-
-/* Runs `loopscope report --format=json REPORT` with stdout into json_path. */
-static int render_json(const struct config *c, const char *report, const char *json_path) {
-  pid_t child = fork();
-  if (child < 0) return -1;
-  if (child == 0) {
-    int fd = open(json_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) _exit(127);
-    execl(c->cli, c->cli, "report", "--format=json", report, (char *)NULL);
-    fprintf(stderr, "bench_driver: cannot run %s: %s\n", c->cli, strerror(errno));
-    _exit(127);
-  }
-  int status;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    char why[128];
-    describe_status(status, why, sizeof(why));
-    fprintf(stderr, "bench_driver: %s report --format=json %s %s\n", c->cli, report, why);
-    return -1;
-  }
-  return 0;
-}
-
-/* The callback's function name: sites[].callback is a frame object {"function": ...}; a plain
- * string is accepted too. */
-static const char *site_function(json_object *site) {
-  json_object *cb, *fn;
-  if (!json_object_object_get_ex(site, "callback", &cb)) return NULL;
-  if (json_object_is_type(cb, json_type_string)) return json_object_get_string(cb);
-  if (json_object_is_type(cb, json_type_object) && json_object_object_get_ex(cb, "function", &fn) &&
-      json_object_is_type(fn, json_type_string))
-    return json_object_get_string(fn);
-  return NULL;
 }
 
 /* Sums the counts of the sites of bench_on_timer and bench_on_idle in the JSON report and compares
@@ -314,7 +232,7 @@ static int check_counted(const char *json_path, const struct figures *f) {
       if (!json_object_object_get_ex(proc, "sites", &sites) || !json_object_is_type(sites, json_type_array)) continue;
       for (size_t j = 0; j < json_object_array_length(sites); j++) {
         json_object *count, *site = json_object_array_get_idx(sites, j);
-        const char *fn = site_function(site);
+        const char *fn = bench_site_function(site);
         uint64_t n = json_object_object_get_ex(site, "count", &count) ? (uint64_t)json_object_get_int64(count) : 0;
         nsites++;
         if (fn && strcmp(fn, "bench_on_timer") == 0) timer += n, timer_sites++;
@@ -336,22 +254,8 @@ static int check_counted(const char *json_path, const struct figures *f) {
   return -1;
 }
 
-static void remove_tmpdir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d)))
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-        unlink(p);
-      }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
 int main(int argc, char **argv) {
+  bench_prog = "bench_driver";
   static struct config c;
   parse_args(argc, argv, &c);
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -428,13 +332,13 @@ int main(int argc, char **argv) {
   int rc = 0;
   snprintf(json, sizeof(json), "%s/bench.json", c.tmpdir);
   printf("\n");
-  if (!find_report(c.tmpdir, last_shimmed_pid, report, sizeof(report))) {
+  if (!bench_find_report(c.tmpdir, "bench", last_shimmed_pid, report, sizeof(report))) {
     fprintf(stderr, "bench_driver: no report bench.%d.*lsr in %s\n", (int)last_shimmed_pid, c.tmpdir);
     printf("counted: FAILED (no report)\n");
     rc = 1;
   } else {
     printf("checking %s\n", report);
-    if (render_json(&c, report, json) < 0) {
+    if (bench_render_json(c.cli, report, json) < 0) {
       printf("counted: FAILED (loopscope report did not render it)\n");
       rc = 1;
     } else if (check_counted(json, &last_shimmed) < 0) {
@@ -442,6 +346,6 @@ int main(int argc, char **argv) {
     }
   }
   if (rc || c.keep) printf("reports kept in %s\n", c.tmpdir);
-  else remove_tmpdir(c.tmpdir);
+  else bench_remove_tmpdir(c.tmpdir);
   return rc;
 }

@@ -46,6 +46,8 @@
 
 #include <json-c/json.h>
 
+#include "bench_common.h"
+
 #ifndef LS_BENCH_TCP_SERVER
 #error "LS_BENCH_TCP_SERVER (the path of bench_tcp_server) must be defined by the build"
 #endif
@@ -114,22 +116,6 @@ static void usage(FILE *f) {
           "server's read and write callbacks exactly.\n");
 }
 
-static const char *flag_value(const char *arg, const char *name) {
-  size_t n = strlen(name);
-  return strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
-}
-
-static int parse_int(const char *s, const char *what, int lo, int hi) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-    fprintf(stderr, "bench_tcp_driver: bad value '%s' for %s: expected a whole number from %d to %d\n", s, what,
-            lo, hi);
-    exit(2);
-  }
-  return (int)v;
-}
-
 static void parse_args(int argc, char **argv, struct config *c) {
   c->server = LS_BENCH_TCP_SERVER;
   c->shim = LS_BENCH_SHIM;
@@ -144,20 +130,20 @@ static void parse_args(int argc, char **argv, struct config *c) {
   c->sample = 5;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
-    if ((v = flag_value(a, "--runs"))) c->runs = parse_int(v, "--runs", 0, MAX_RUNS);
-    else if ((v = flag_value(a, "--duration"))) c->duration = parse_int(v, "--duration", 1, 3600);
-    else if ((v = flag_value(a, "--connections"))) c->connections = parse_int(v, "--connections", 1, 10000);
-    else if ((v = flag_value(a, "--threads"))) c->threads = parse_int(v, "--threads", 1, 64);
-    else if ((v = flag_value(a, "--server-cpu"))) c->server_cpu = parse_int(v, "--server-cpu", 0, CPU_SETSIZE - 1);
-    else if ((v = flag_value(a, "--wrk-cpu"))) c->wrk_cpu = parse_int(v, "--wrk-cpu", 0, CPU_SETSIZE - 1);
-    else if ((v = flag_value(a, "--soak"))) c->soak = parse_int(v, "--soak", 1, 86400);
+    if ((v = bench_flag_value(a, "--runs"))) c->runs = bench_parse_int(v, "--runs", 0, MAX_RUNS);
+    else if ((v = bench_flag_value(a, "--duration"))) c->duration = bench_parse_int(v, "--duration", 1, 3600);
+    else if ((v = bench_flag_value(a, "--connections"))) c->connections = bench_parse_int(v, "--connections", 1, 10000);
+    else if ((v = bench_flag_value(a, "--threads"))) c->threads = bench_parse_int(v, "--threads", 1, 64);
+    else if ((v = bench_flag_value(a, "--server-cpu"))) c->server_cpu = bench_parse_int(v, "--server-cpu", 0, CPU_SETSIZE - 1);
+    else if ((v = bench_flag_value(a, "--wrk-cpu"))) c->wrk_cpu = bench_parse_int(v, "--wrk-cpu", 0, CPU_SETSIZE - 1);
+    else if ((v = bench_flag_value(a, "--soak"))) c->soak = bench_parse_int(v, "--soak", 1, 86400);
     else if (strcmp(a, "--soak") == 0) c->soak = 60;
-    else if ((v = flag_value(a, "--sample"))) c->sample = parse_int(v, "--sample", 1, 3600);
-    else if ((v = flag_value(a, "--shim-options"))) c->shim_options = v;
-    else if ((v = flag_value(a, "--server"))) c->server = v;
-    else if ((v = flag_value(a, "--shim"))) c->shim = v;
-    else if ((v = flag_value(a, "--cli"))) c->cli = v;
-    else if ((v = flag_value(a, "--wrk"))) c->wrk = v;
+    else if ((v = bench_flag_value(a, "--sample"))) c->sample = bench_parse_int(v, "--sample", 1, 3600);
+    else if ((v = bench_flag_value(a, "--shim-options"))) c->shim_options = v;
+    else if ((v = bench_flag_value(a, "--server"))) c->server = v;
+    else if ((v = bench_flag_value(a, "--shim"))) c->shim = v;
+    else if ((v = bench_flag_value(a, "--cli"))) c->cli = v;
+    else if ((v = bench_flag_value(a, "--wrk"))) c->wrk = v;
     else if (strcmp(a, "--keep") == 0) c->keep = true;
     else if (strcmp(a, "--help") == 0) {
       usage(stdout);
@@ -214,12 +200,6 @@ static char *read_until_eof(int fd, uint64_t deadline, bool *timed_out) {
   }
   if (buf) buf[len] = '\0';
   return buf;
-}
-
-static void describe_status(int status, char *buf, size_t len) {
-  if (WIFEXITED(status)) snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-  else if (WIFSIGNALED(status)) snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-  else snprintf(buf, len, "ended with wait status 0x%x", status);
 }
 
 static void pin(int cpu, const char *who) {
@@ -332,7 +312,7 @@ static int stop_server(struct server *s, struct server_counts *sc) {
   while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR) {}
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     char why[128];
-    describe_status(status, why, sizeof(why));
+    bench_describe_status(status, why, sizeof(why));
     fprintf(stderr, "bench_tcp_driver: %s server %s\n", s->shimmed ? "shimmed" : "plain", why);
     free(out);
     return -1;
@@ -409,7 +389,7 @@ static int finish_wrk(pid_t pid, int out, struct wrk_result *w) {
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     char why[128];
-    describe_status(status, why, sizeof(why));
+    bench_describe_status(status, why, sizeof(why));
     fprintf(stderr, "bench_tcp_driver: wrk %s\n%s", why, text ? text : "");
     free(text);
     return -1;
@@ -463,60 +443,9 @@ static double proc_cpu_ns(pid_t pid) {
   return ns;
 }
 
-/* The report file the shim writes for pid: tcp.<pid>.lsr, or a name the shim derived from it. */
-static bool find_report(const char *dir, pid_t pid, char *path, size_t len) {
-  char prefix[64];
-  snprintf(prefix, sizeof(prefix), "tcp.%d.", (int)pid);
-  DIR *d = opendir(dir);
-  if (!d) return false;
-  struct dirent *e;
-  bool found = false;
-  while (!found && (e = readdir(d)))
-    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, ".lsr")) {
-      snprintf(path, len, "%s/%s", dir, e->d_name);
-      found = true;
-    }
-  closedir(d);
-  return found;
-}
-
 static off_t file_size(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 ? st.st_size : -1;
-}
-
-/* Runs `loopscope report --format=json REPORT` with stdout into json_path. */
-static int render_json(const struct config *c, const char *report, const char *json_path) {
-  pid_t child = fork();
-  if (child < 0) return -1;
-  if (child == 0) {
-    int fd = open(json_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) _exit(127);
-    execl(c->cli, c->cli, "report", "--format=json", report, (char *)NULL);
-    fprintf(stderr, "bench_tcp_driver: cannot run %s: %s\n", c->cli, strerror(errno));
-    _exit(127);
-  }
-  int status;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    char why[128];
-    describe_status(status, why, sizeof(why));
-    fprintf(stderr, "bench_tcp_driver: %s report --format=json %s %s\n", c->cli, report, why);
-    return -1;
-  }
-  return 0;
-}
-
-/* The callback's function name: sites[].callback is a frame object {"function": ...}; a plain
- * string is accepted too. */
-static const char *site_function(json_object *site) {
-  json_object *cb, *fn;
-  if (!json_object_object_get_ex(site, "callback", &cb)) return NULL;
-  if (json_object_is_type(cb, json_type_string)) return json_object_get_string(cb);
-  if (json_object_is_type(cb, json_type_object) && json_object_object_get_ex(cb, "function", &fn) &&
-      json_object_is_type(fn, json_type_string))
-    return json_object_get_string(fn);
-  return NULL;
 }
 
 /* Sums the report's site counts for the server's read, alloc and write callbacks and holds them
@@ -524,12 +453,12 @@ static const char *site_function(json_object *site) {
 static int check_counted(const struct config *c, pid_t pid, const struct server_counts *sc,
                          const struct wrk_result *w, const char *tag) {
   char report[512], json[512];
-  if (!find_report(c->tmpdir, pid, report, sizeof(report))) {
+  if (!bench_find_report(c->tmpdir, "tcp", pid, report, sizeof(report))) {
     printf("  %s counted: FAILED (no report tcp.%d.*lsr in %s)\n", tag, (int)pid, c->tmpdir);
     return -1;
   }
   snprintf(json, sizeof(json), "%s/tcp.%d.json", c->tmpdir, (int)pid);
-  if (render_json(c, report, json) < 0) {
+  if (bench_render_json(c->cli, report, json) < 0) {
     printf("  %s counted: FAILED (loopscope report did not render %s)\n", tag, report);
     return -1;
   }
@@ -550,7 +479,7 @@ static int check_counted(const struct config *c, pid_t pid, const struct server_
       if (!json_object_object_get_ex(proc, "sites", &sites) || !json_object_is_type(sites, json_type_array)) continue;
       for (size_t j = 0; j < json_object_array_length(sites); j++) {
         json_object *count, *site = json_object_array_get_idx(sites, j);
-        const char *fn = site_function(site);
+        const char *fn = bench_site_function(site);
         uint64_t n = json_object_object_get_ex(site, "count", &count) ? (uint64_t)json_object_get_int64(count) : 0;
         nsites++;
         for (int k = 0; k < 3; k++)
@@ -593,20 +522,8 @@ static int run_once(const struct config *c, bool shimmed, struct run *r, pid_t *
   r->cpu_ns_per_req = cpu > 0 && r->w.requests ? cpu / (double)r->w.requests : 0;
   if (stop_server(&s, &r->s) < 0) rc = -1;
   char report[512];
-  r->report_bytes = shimmed && find_report(c->tmpdir, s.pid, report, sizeof(report)) ? file_size(report) : 0;
+  r->report_bytes = shimmed && bench_find_report(c->tmpdir, "tcp", s.pid, report, sizeof(report)) ? file_size(report) : 0;
   return rc;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n) {
-  double s[MAX_RUNS];
-  memcpy(s, v, (size_t)n * sizeof(*v));
-  qsort(s, (size_t)n, sizeof(*s), cmp_double);
-  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static double min_of(const double *v, int n) {
@@ -659,8 +576,8 @@ static int throughput(const struct config *c) {
   }
   if (failed) return -1;
 
-  double p = median(plain, c->runs), s = median(shimmed, c->runs), ratio = p > 0 ? s / p : 0.0;
-  double pc = median(plain_cpu, c->runs), sc = median(shimmed_cpu, c->runs);
+  double p = bench_median(plain, c->runs), s = bench_median(shimmed, c->runs), ratio = p > 0 ? s / p : 0.0;
+  double pc = bench_median(plain_cpu, c->runs), sc = bench_median(shimmed_cpu, c->runs);
   printf("\nmedians of %d run(s) each (wrk -t%d -c%d -d%ds, server on CPU %d, wrk on CPU %d)\n", c->runs, c->threads,
          c->connections, c->duration, c->server_cpu, c->wrk_cpu);
   printf("%-24s %12s %12s %8s   %s\n", "requests/s", "plain", "shimmed", "ratio", "goal");
@@ -806,22 +723,8 @@ static void print_loadavg(const char *when) {
   printf("%s (1, 5, 15 min; %ld CPUs online): %s", when, sysconf(_SC_NPROCESSORS_ONLN), buf);
 }
 
-static void remove_tmpdir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d)))
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-        unlink(p);
-      }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
 int main(int argc, char **argv) {
+  bench_prog = "bench_tcp_driver";
   static struct config c;
   parse_args(argc, argv, &c);
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -866,6 +769,6 @@ int main(int argc, char **argv) {
   print_loadavg("\nload average after");
   if (rc) fprintf(stderr, "bench_tcp_driver: stopped or failed; reports kept in %s\n", c.tmpdir);
   else if (c.keep) printf("reports kept in %s\n", c.tmpdir);
-  else remove_tmpdir(c.tmpdir);
+  else bench_remove_tmpdir(c.tmpdir);
   return rc;
 }

@@ -1,0 +1,111 @@
+#define _GNU_SOURCE
+#include "bench_common.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *bench_prog = "bench";
+
+const char *bench_flag_value(const char *arg, const char *name) {
+  size_t n = strlen(name);
+  return strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
+}
+
+int bench_parse_int(const char *s, const char *what, int lo, int hi) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+    fprintf(stderr, "%s: bad value '%s' for %s: expected a whole number from %d to %d\n", bench_prog, s, what, lo,
+            hi);
+    exit(2);
+  }
+  return (int)v;
+}
+
+void bench_describe_status(int status, char *buf, size_t len) {
+  if (WIFEXITED(status)) snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+  else if (WIFSIGNALED(status)) snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  else snprintf(buf, len, "ended with wait status 0x%x", status);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+double bench_median(const double *v, int n) {
+  double s[128];
+  if (n <= 0) return 0;
+  if (n > 128) n = 128;
+  memcpy(s, v, (size_t)n * sizeof(*v));
+  qsort(s, (size_t)n, sizeof(*s), cmp_double);
+  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+bool bench_find_report(const char *dir, const char *prefix_name, pid_t pid, char *path, size_t len) {
+  char prefix[96];
+  snprintf(prefix, sizeof(prefix), "%s.%d.", prefix_name, (int)pid);
+  DIR *d = opendir(dir);
+  if (!d) return false;
+  struct dirent *e;
+  bool found = false;
+  while (!found && (e = readdir(d)))
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, ".lsr")) {
+      snprintf(path, len, "%s/%s", dir, e->d_name);
+      found = true;
+    }
+  closedir(d);
+  return found;
+}
+
+int bench_render_json(const char *cli, const char *report, const char *json_path) {
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    int fd = open(json_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) _exit(127);
+    execl(cli, cli, "report", "--format=json", report, (char *)NULL);
+    fprintf(stderr, "%s: cannot run %s: %s\n", bench_prog, cli, strerror(errno));
+    _exit(127);
+  }
+  int status;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    char why[128];
+    bench_describe_status(status, why, sizeof(why));
+    fprintf(stderr, "%s: %s report --format=json %s %s\n", bench_prog, cli, report, why);
+    return -1;
+  }
+  return 0;
+}
+
+const char *bench_site_function(json_object *site) {
+  json_object *cb, *fn;
+  if (!json_object_object_get_ex(site, "callback", &cb)) return NULL;
+  if (json_object_is_type(cb, json_type_string)) return json_object_get_string(cb);
+  if (json_object_is_type(cb, json_type_object) && json_object_object_get_ex(cb, "function", &fn) &&
+      json_object_is_type(fn, json_type_string))
+    return json_object_get_string(fn);
+  return NULL;
+}
+
+void bench_remove_tmpdir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)))
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        unlink(p);
+      }
+    closedir(d);
+  }
+  rmdir(dir);
+}
