@@ -133,7 +133,8 @@ static int build_loops(struct lsm_process *p) {
       lo->lag_p99_ns = ls_hist_quantile(l->lag, LS_HIST_BUCKETS, 0.99, lo->lag_max_ns);
     }
     /* A writer that does the loop accounting writes closed= too; one that does not knows nothing of it. */
-    lo->closed_known = l->has_closed || l->has_poll_ns || l->has_callback_ns || l->has_long_polls || l->has_lag;
+    /* Only loops with a close call (libuv's uv_loop_close) say whether they were closed. */
+    lo->closed_known = l->has_closed;
     lo->closed = l->closed;
   }
   return 0;

@@ -3,6 +3,7 @@
  * waiting is what loops do). */
 #define _GNU_SOURCE
 #include <stdlib.h>
+#include <string.h>
 
 #include "map.h"
 #include "shim.h"
@@ -133,7 +134,7 @@ void ls_loops_flush_locked(void) {
     ls_rec_u(&r, "callback_ns", LS_RELAXED_LOAD(&l->callback_ns));
     ls_rec_u(&r, "poll_ns", LS_RELAXED_LOAD(&l->poll_ns));
     ls_rec_u(&r, "long_polls", LS_RELAXED_LOAD(&l->long_polls));
-    ls_rec_u(&r, "closed", LS_RELAXED_LOAD(&l->closed));
+    if (strcmp(l->lib, "libuv") == 0) ls_rec_u(&r, "closed", LS_RELAXED_LOAD(&l->closed)); /* has a close call */
     ls_rec_hist(&r, "lag", lag, LS_HIST_BUCKETS);
     if (ls_write_locked(&r) == 0) {
       l->flushed_iterations = it;
