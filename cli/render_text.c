@@ -162,8 +162,12 @@ static void loops(struct tout *out, const struct lsm_process *p) {
     loop_accounting(&p->loops[i], acc, sizeof(acc));
     char where[48] = "never run"; /* a loop created but never run has no thread */
     if (l->thread) snprintf(where, sizeof(where), "on tid %" PRIu64, l->thread);
-    line(out, "    %s loop 0x%" PRIx64 " %s: %" PRIu64 " iterations, %" PRIu64 " callbacks%s", str(l->lib), l->addr, where,
-         l->iterations, l->callbacks, acc);
+    if (!l->has_callback_ns && l->callbacks == 0) /* a generic poll loop: no adapter sees its callbacks */
+      line(out, "    %s loop at 0x%" PRIx64 " %s: %" PRIu64 " iterations (callbacks not seen: no adapter)%s", str(l->lib),
+           l->addr, where, l->iterations, acc);
+    else
+      line(out, "    %s loop 0x%" PRIx64 " %s: %" PRIu64 " iterations, %" PRIu64 " callbacks%s", str(l->lib), l->addr,
+           where, l->iterations, l->callbacks, acc);
   }
 }
 

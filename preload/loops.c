@@ -113,6 +113,11 @@ void ls_poll_exit_loop(struct ls_loop *l, uint64_t t0, int timeout_ms, int neven
   }
 }
 
+/* A loop found by its polls alone: no adapter sees its callbacks, and it has no close call. */
+static bool generic_loop(const struct ls_loop *l) {
+  return strcmp(l->lib, "epoll") == 0 || strcmp(l->lib, "poll") == 0 || strcmp(l->lib, "select") == 0;
+}
+
 /* Caller holds the writer lock; async-signal-safe. */
 void ls_loops_flush_locked(void) {
   char buf[LS_REC_MAX];
@@ -131,7 +136,7 @@ void ls_loops_flush_locked(void) {
     ls_rec_u(&r, "thread", (uint64_t)LS_RELAXED_LOAD(&l->thread));
     ls_rec_u(&r, "iterations", it);
     ls_rec_u(&r, "callbacks", cb);
-    ls_rec_u(&r, "callback_ns", LS_RELAXED_LOAD(&l->callback_ns));
+    if (!generic_loop(l)) ls_rec_u(&r, "callback_ns", LS_RELAXED_LOAD(&l->callback_ns)); /* seen by an adapter */
     ls_rec_u(&r, "poll_ns", LS_RELAXED_LOAD(&l->poll_ns));
     ls_rec_u(&r, "long_polls", LS_RELAXED_LOAD(&l->long_polls));
     if (strcmp(l->lib, "libuv") == 0) ls_rec_u(&r, "closed", LS_RELAXED_LOAD(&l->closed)); /* has a close call */
