@@ -343,6 +343,14 @@ static int build_finding(struct lsm_process *p, const struct ls_rd_finding *f, s
   if (lf->has_cb) lf->cb = function_frame(p->sym, cb);
   uint64_t stack = f->has_stack ? f->stack : site ? site->stack : t ? t->stack : 0;
   if (symbolize_stack(p->sym, ls_report_stack(r, stack), &lf->stack) < 0) return -ENOMEM;
+  if (f->nsamples) {
+    lf->samples = calloc(f->nsamples, sizeof(*lf->samples));
+    if (!lf->samples) return -ENOMEM;
+    for (size_t i = 0; i < f->nsamples; i++) {
+      lf->samples[i].frame = function_frame(p->sym, f->samples[i].ip);
+      lf->samples[i].count = f->samples[i].count;
+    }
+  }
   lf->message = rebuild_message(lf, t);
   if (!lf->message) lf->message = strdup(f->message ? f->message : "");
   return lf->message ? 0 : -ENOMEM;
@@ -391,6 +399,7 @@ static void free_process(struct lsm_process *p) {
     for (size_t i = 0; i < r->nsites; i++) free(p->sites[i].stack.frames);
   for (size_t i = 0; i < p->nfindings; i++) {
     free(p->findings[i].stack.frames);
+    free(p->findings[i].samples);
     free(p->findings[i].message);
   }
   if (p->open)

@@ -48,8 +48,15 @@ struct lsm_open {
 
 struct lsm_process;
 
+/* loop-stall: a sampled frame (the interrupted instruction, looked up as it is) and its count. */
+struct lsm_sample {
+  struct ls_frame frame;
+  uint64_t count;
+};
+
 struct lsm_finding {
   const struct ls_rd_finding *f;
+  struct lsm_sample *samples; /* f->nsamples of them */
   const struct lsm_process *proc;
   const char *kind; /* F kind=, else its site's; NULL when neither */
   bool has_cb;

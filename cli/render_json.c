@@ -248,6 +248,19 @@ static void finding(struct json *j, const struct lsm_group *g) {
     json_string(j, "status_name", lsm_status_name(f->status));
   }
   if (f->has_site) json_u64(j, "site", f->site);
+  if (f->has_cpu) json_u64(j, "cpu_ns", f->cpu_ns);
+  if (f->nsamples) {
+    json_begin_array(j, "samples");
+    for (size_t i = 0; i < f->nsamples; i++) {
+      json_begin_object(j, NULL);
+      json_begin_object(j, "frame");
+      frame_fields(j, &lf->samples[i].frame);
+      json_end_object(j);
+      json_u64(j, "count", lf->samples[i].count);
+      json_end_object(j);
+    }
+    json_end_array(j);
+  }
   stack(j, &lf->stack);
   json_end_object(j);
 }

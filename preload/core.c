@@ -205,6 +205,7 @@ void ls_init(void) {
   report_pid = getpid();
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   start_flusher();
+  ls_watchdog_start();
   ls_crash_install();
 out:
   ls_tls.guard--;

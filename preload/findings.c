@@ -202,7 +202,7 @@ bool ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, co
   ls_rec_u(&r, "id", e->id);
   ls_rec_s(&r, "category", ls_finding_table[k].id);
   ls_rec_s(&r, "severity", ls_finding_table[k].severity);
-  ls_rec_u(&r, "tid", (uint64_t)ls_gettid());
+  ls_rec_u(&r, "tid", (uint64_t)(fi->tid ? fi->tid : ls_gettid()));
   ls_rec_u(&r, "count", count);
   ls_rec_u(&r, "duration_ns", e->dur_max);
   ls_rec_u(&r, "total_ns", e->dur_total);
@@ -213,6 +213,8 @@ bool ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, co
   if (fi->call) ls_rec_s(&r, "call", fi->call);
   if (fi->other_tid) ls_rec_u(&r, "other_tid", (uint64_t)fi->other_tid);
   if (fi->has_status) ls_rec_i(&r, "status", fi->status);
+  if (fi->samples) ls_rec_s(&r, "samples", fi->samples);
+  if (fi->has_cpu) ls_rec_u(&r, "cpu_ns", fi->cpu_ns);
   ls_rec_s(&r, "message", fi->message ? fi->message : ls_finding_table[k].description);
   ls_write_locked(&r);
   ls_writer_unlock();

@@ -66,6 +66,8 @@ uint64_t ls_poll_enter_loop(struct ls_loop *l) {
     LS_RELAXED_STORE(b, *b + 1);
   }
   LS_RELAXED_STORE(&l->iterations, l->iterations + 1);
+  LS_RELAXED_STORE(&l->last_poll_enter, t);
+  __atomic_store_n(&l->in_poll, true, __ATOMIC_RELEASE);
   return t;
 }
 
@@ -107,6 +109,7 @@ void ls_poll_exit_loop(struct ls_loop *l, uint64_t t0, int timeout_ms, int neven
   uint64_t ns = ls_ticks_to_ns(t1 - t0);
   LS_RELAXED_STORE(&l->poll_ns, l->poll_ns + ns);
   LS_RELAXED_STORE(&l->last_poll_exit, t1);
+  __atomic_store_n(&l->in_poll, false, __ATOMIC_RELEASE);
   if (LS_UNLIKELY(ns >= LONG_POLL_NS)) {
     LS_RELAXED_STORE(&l->long_polls, l->long_polls + 1);
     if (ls_opt.verbosity >= 1) log_long_poll(timeout_ms, ns, nevents);
@@ -167,7 +170,8 @@ void ls_loops_reset_counts(void) {
     struct ls_loop *l = loops[i];
     l->iterations = l->callbacks = l->callback_ns = l->poll_ns = l->long_polls = 0;
     l->flushed_iterations = l->flushed_callbacks = 0;
-    l->last_poll_exit = 0;
+    l->last_poll_exit = l->last_poll_enter = 0;
+    l->in_poll = false;
     for (unsigned b = 0; b < LS_HIST_BUCKETS; b++) l->lag_hist[b] = 0;
     l->running = 0;
     l->written = false;

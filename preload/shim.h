@@ -52,6 +52,10 @@ struct ls_tls {
     void *tramp;
     uint32_t site;
   } reg_cache[32];
+  /* The stall sampler (watchdog.c): its signal handler unwinds into these, on this thread. */
+  void *stall_ips[48];
+  int stall_n;
+  uintptr_t stall_pc; /* the interrupted instruction */
 };
 extern LS_TLS struct ls_tls ls_tls;
 
@@ -130,6 +134,8 @@ bool ls_is_shim_code(const void *p);
 void ls_self_range_init(void);
 /* A copy of stack id's return addresses (at most max); 0 when unknown. Takes the writer lock. */
 size_t ls_stack_ips(uint32_t id, uintptr_t *out, size_t max);
+/* Intern a stack already captured (innermost first); 0 when empty. Takes the writer lock. */
+uint32_t ls_stack_intern(const uintptr_t *ips, size_t n);
 
 /* blocking.c: would getaddrinfo(node, hints) look a name up (files, DNS) rather than parse a number? */
 struct addrinfo;
@@ -190,6 +196,8 @@ struct ls_loop {
   bool closed;   /* its library's close call succeeded */
   uint64_t iterations, callbacks, callback_ns, poll_ns, long_polls;
   uint64_t last_poll_exit; /* clock ticks; 0 before the first poll */
+  uint64_t last_poll_enter; /* clock ticks of the latest poll entry (the watchdog's stall end) */
+  bool in_poll;             /* inside a poll now (the watchdog leaves it alone) */
   uint64_t lag_hist[LS_HIST_BUCKETS];
   uint64_t flushed_iterations, flushed_callbacks;
   bool written;
@@ -218,6 +226,9 @@ void ls_loop_mark_closed(struct ls_loop *l);
 void ls_loops_mark_dirty(void);
 uint32_t ls_loop_count(void);
 struct ls_loop *ls_loop_at(uint32_t i);
+
+/* ---- watchdog.c: loop-stall ---- */
+void ls_watchdog_start(void);
 
 /* ---- threads.c ---- */
 void ls_threads_init_main(void);
@@ -268,6 +279,10 @@ struct ls_finding_info {
   uint64_t duration_ns; /* for timed findings (pool-wait), else 0 */
   uint64_t count;       /* how many to add (0 = 1) */
   const char *message;  /* what the live line says */
+  pid_t tid;            /* the thread it is about, 0 = the calling thread */
+  const char *samples;  /* loop-stall: "0xIP:N,..." sampled frames, or NULL */
+  bool has_cpu;
+  uint64_t cpu_ns;      /* loop-stall: CPU time the thread used during the stall */
 };
 /* Returns whether the finding is suppressed (it is recorded all the same, just not logged). */
 bool ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, const struct ls_finding_info *fi);

@@ -141,3 +141,13 @@ size_t ls_stack_ips(uint32_t id, uintptr_t *out, size_t max) {
   ls_writer_unlock();
   return n;
 }
+
+uint32_t ls_stack_intern(const uintptr_t *ips, size_t n) {
+  if (n == 0) return 0;
+  if (n > MAX_DEPTH) n = MAX_DEPTH;
+  ls_modules_write();
+  ls_writer_lock();
+  uint32_t id = intern(ips, n);
+  ls_writer_unlock();
+  return id;
+}

@@ -31,6 +31,9 @@ struct ls_options {
   uint64_t verbosity;
   uint64_t flush_ms;
   uint64_t pool_wait_ms;
+  uint64_t stall_ms;
+  uint64_t stall_sample_ms;
+  uint64_t stall_signal;
   char wrong_thread[LS_PATH_MAX];
   bool report_open_at_exit;
   bool follow_children;

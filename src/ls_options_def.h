@@ -23,6 +23,12 @@
     "how often aggregates are written to the report, so a SIGKILL loses at most this much") \
   X(pool_wait_ms,     "pool-wait",      LS_OPT_MS,     "100",  1, 3600000, NULL, \
     "queued work that waits this long or longer for a pool thread is a pool-wait finding") \
+  X(stall_ms,         "stall",          LS_OPT_MS,     "100",  1, 3600000, NULL, \
+    "a loop iteration (poll return -> next poll) that runs this long or longer is a loop-stall finding, sampled while it lasts") \
+  X(stall_sample_ms,  "stall-sample",   LS_OPT_MS,     "10",   1, 1000, NULL, \
+    "how often a stalled loop thread's stack is sampled") \
+  X(stall_signal,     "stall-signal",   LS_OPT_UINT,   "0",    0, 64, NULL, \
+    "the real-time signal that samples a stalled thread running on a CPU; 0 = SIGRTMIN+3") \
   X(wrong_thread,     "wrong-thread",   LS_OPT_STRING, "report", 1, 0, "report|abort", \
     "what a wrong-thread call does: report it, or report it and abort at once (asyncio raises)") \
   X(report_open_at_exit, "report-open-at-exit", LS_OPT_BOOL, "0", 0, 1, NULL, \

@@ -90,7 +90,7 @@ static void idmap_free(struct idmap *m) {
 
 /* ---- record schemas ---- */
 
-enum ftype { T_U, T_I, T_X, T_S, T_XS, T_H };
+enum ftype { T_U, T_I, T_X, T_S, T_XS, T_H, T_SAMPLES };
 
 struct fspec {
   const char *key;
@@ -126,6 +126,8 @@ struct parser {
   uint64_t ips[LS_RD_MAX_FRAMES];
   size_t nips;
   uint64_t hist[LS_HIST_BUCKETS];
+  struct ls_rd_sample samples[LS_RD_MAX_SAMPLES];
+  size_t nsamples;
   struct idmap modules, stacks, sites, loops, findings, threads;
   size_t cap_modules, cap_stacks, cap_sites, cap_loops, cap_findings, cap_threads, cap_argv, cap_opts, cap_open;
   size_t cap_warnings, cap_hang_threads, cap_hang_open;
@@ -256,6 +258,26 @@ static int dec_hist(struct parser *p, const char *s, size_t n, uint64_t off) {
   return 0;
 }
 
+/* "0xIP:N,0xIP:N": sampled frames and their counts (loop-stall). */
+static int dec_samples(struct parser *p, const char *s, size_t n, uint64_t off) {
+  p->nsamples = 0;
+  if (n == 0) return 0;
+  for (size_t i = 0; i <= n;) {
+    const char *comma = memchr(s + i, ',', n - i);
+    size_t end = comma ? (size_t)(comma - s) : n;
+    const char *colon = memchr(s + i, ':', end - i);
+    struct ls_rd_sample sm;
+    if (p->nsamples == LS_RD_MAX_SAMPLES)
+      return corrupt(p, off + i, "more than %d sampled frames", LS_RD_MAX_SAMPLES);
+    if (!colon || ls_dec_x(s + i, (size_t)(colon - (s + i)), &sm.ip) < 0 ||
+        ls_dec_u(colon + 1, (size_t)(s + end - colon - 1), &sm.count) < 0)
+      return corrupt(p, off + i, "bad sample (expected 0xaddress:count)");
+    p->samples[p->nsamples++] = sm;
+    i = end + 1;
+  }
+  return 0;
+}
+
 static int dec_value(struct parser *p, const struct fspec *sp, const char *s, size_t n, uint64_t off,
                      struct fval *v) {
   int rc = 0;
@@ -275,6 +297,7 @@ static int dec_value(struct parser *p, const struct fspec *sp, const char *s, si
   }
   case T_XS: return dec_xs(p, s, n, off);
   case T_H: return dec_hist(p, s, n, off);
+  case T_SAMPLES: return dec_samples(p, s, n, off);
   }
   if (rc < 0) {
     static const char *const words[] = {"an unsigned decimal number", "a signed decimal number",
@@ -347,12 +370,13 @@ static const struct fspec spec_C[] = {{"id", T_U, 1}, {"kind", T_S, 1}, {"cb", T
 static const struct fspec spec_G[] = {{"site", T_U, 1},   {"count", T_U, 1}, {"total_ns", T_U, 1},
                                       {"max_ns", T_U, 1}, {"hist", T_H, 1},  {NULL, 0, 0}};
 enum { F_ID, F_CAT, F_SEV, F_TID, F_COUNT, F_DUR, F_TOTAL, F_SITE, F_KIND, F_CB, F_STACK, F_CALL, F_RESULT,
-       F_OTHER, F_MSG, F_STATUS };
+       F_OTHER, F_MSG, F_STATUS, F_SAMPLES, F_CPU };
 static const struct fspec spec_F[] = {
     {"id", T_U, 1},       {"category", T_S, 1}, {"severity", T_S, 1}, {"tid", T_U, 1},  {"count", T_U, 1},
     {"duration_ns", T_U, 1}, {"total_ns", T_U, 1}, {"site", T_U, 0},   {"kind", T_S, 0}, {"cb", T_X, 0},
     {"stack", T_U, 0},    {"call", T_S, 0},     {"result", T_X, 0},   {"other_tid", T_U, 0},
-    {"message", T_S, 1},  {"status", T_I, 0},   {NULL, 0, 0}};
+    {"message", T_S, 1},  {"status", T_I, 0},   {"samples", T_SAMPLES, 0}, {"cpu_ns", T_U, 0},
+    {NULL, 0, 0}};
 enum { H_LOOP, H_KIND, H_STACK, H_ACTIVE, H_REF, H_CLOSING };
 static const struct fspec spec_H[] = {{"loop", T_U, 0},   {"kind", T_S, 1}, {"stack", T_U, 0},   {"active", T_U, 0},
                                       {"ref", T_U, 0},    {"closing", T_U, 0}, {NULL, 0, 0}};
@@ -654,6 +678,10 @@ static int on_F(struct parser *p, const struct fval *v) {
   f->other_tid = v[F_OTHER].set ? v[F_OTHER].u : 0;
   f->has_status = v[F_STATUS].set;
   f->status = v[F_STATUS].set ? v[F_STATUS].i : 0;
+  f->nsamples = v[F_SAMPLES].set ? p->nsamples : 0;
+  memcpy(f->samples, p->samples, f->nsamples * sizeof(*f->samples));
+  f->has_cpu = v[F_CPU].set;
+  f->cpu_ns = v[F_CPU].set ? v[F_CPU].u : 0;
   if ((rc = dup_str(p, &f->category, v[F_CAT].s)) < 0 || (rc = dup_str(p, &f->severity, v[F_SEV].s)) < 0 ||
       (rc = dup_str(p, &f->message, v[F_MSG].s)) < 0 || (rc = set_opt_str(p, &f->kind, &v[F_KIND])) < 0 ||
       (rc = set_opt_str(p, &f->call, &v[F_CALL])) < 0)

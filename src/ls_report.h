@@ -67,6 +67,11 @@ struct ls_rd_site {
   uint64_t hist[LS_HIST_BUCKETS];
 };
 
+#define LS_RD_MAX_SAMPLES 16 /* loop-stall: sampled frames kept per finding */
+struct ls_rd_sample {
+  uint64_t ip, count; /* ip: the interrupted instruction (not a return address) */
+};
+
 struct ls_rd_finding {
   uint64_t id;
   char *category, *severity, *kind, *call, *message;
@@ -74,6 +79,10 @@ struct ls_rd_finding {
   uint64_t site, cb, stack, result; /* 0 = absent (site/stack ids start at 1) */
   int64_t status;                   /* a negative errno delivered with nobody to see it */
   bool has_site, has_cb, has_stack, has_result, has_status;
+  struct ls_rd_sample samples[LS_RD_MAX_SAMPLES]; /* loop-stall: most sampled first, as written */
+  size_t nsamples;
+  bool has_cpu;
+  uint64_t cpu_ns; /* loop-stall: CPU time of the thread during the stall */
 };
 
 struct ls_report {
