@@ -53,6 +53,7 @@ struct ls_loop *ls_loop_new(const char *lib, const void *addr) {
   pthread_mutex_lock(&mu);
   struct ls_loop *l = add_locked(lib, addr);
   pthread_mutex_unlock(&mu);
+  if (l) ls_watchdog_arm();
   return l;
 }
 

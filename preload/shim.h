@@ -228,7 +228,8 @@ uint32_t ls_loop_count(void);
 struct ls_loop *ls_loop_at(uint32_t i);
 
 /* ---- watchdog.c: loop-stall ---- */
-void ls_watchdog_start(void);
+void ls_watchdog_start(void); /* options and the signal handler, at start-up */
+void ls_watchdog_arm(void);   /* the thread, with the first generic loop */
 
 /* ---- threads.c ---- */
 void ls_threads_init_main(void);

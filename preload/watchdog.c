@@ -454,6 +454,15 @@ void ls_watchdog_start(void) {
     sigfillset(&sa.sa_mask);
     handler_ok = sigaction(stall_sig, &sa, NULL) == 0;
   }
+}
+
+/* The watchdog thread is started with the first generic loop: a program without one (a libuv
+ * program, whose long iterations are slow-callback findings) pays for neither the thread nor its
+ * wake-ups. Called from the thread that found the loop, inside a poll hook. */
+void ls_watchdog_arm(void) {
+  static int armed;
+  if (__atomic_exchange_n(&armed, 1, __ATOMIC_ACQ_REL)) return;
+  ls_tls.guard++; /* our own pthread_create hook passes straight through */
   /* libunwind's first call allocates and reads /proc: do it here, never first in a handler. */
   void *warm[4];
   unw_backtrace(warm, 4);
@@ -463,4 +472,5 @@ void ls_watchdog_start(void) {
   bool ok = pthread_create(&wd, NULL, wd_main, NULL) == 0;
   pthread_sigmask(SIG_SETMASK, &prev, NULL);
   if (ok) pthread_setname_np(wd, "loopscope-wd");
+  ls_tls.guard--;
 }
