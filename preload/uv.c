@@ -10,6 +10,8 @@
  * uv_timer_again -> uv_timer_start) is neither a site nor wrapped nor checked. uv_async_send is not
  * hooked at all, so it stays lock-free and signal-safe as libuv promises. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
@@ -612,10 +614,42 @@ LS_EXPORT void uv_walk(uv_loop_t *loop, uv_walk_cb cb, void *arg) {
   X(int, uv_try_write, (uv_stream_t * h, const uv_buf_t bufs[], unsigned int n), (h, bufs, n), h->loop)      \
   X(int, uv_accept, (uv_stream_t * server, uv_stream_t * client), (server, client), server->loop)
 
+/* libuv's own calls to these (uv__run_timers calls uv_timer_stop and uv_timer_again for every timer it
+ * dispatches) skip the check at the cost of one range compare: the caller lies in libuv's mapping. */
+static uintptr_t uv_lo, uv_hi;
+
+static int find_range(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  if ((void *)info->dlpi_addr != data) return 0;
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD) continue;
+    uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+    if (a < lo) lo = a;
+    if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
+  }
+  if (hi) {
+    __atomic_store_n(&uv_lo, lo, __ATOMIC_RELAXED);
+    __atomic_store_n(&uv_hi, hi, __ATOMIC_RELEASE);
+  }
+  return 1;
+}
+
+static __attribute__((noinline)) void learn_libuv_range(const void *real) {
+  Dl_info di;
+  if (dladdr(real, &di)) dl_iterate_phdr(find_range, di.dli_fbase);
+}
+
+static inline bool from_libuv(const void *caller) {
+  return (uintptr_t)caller - uv_lo < __atomic_load_n(&uv_hi, __ATOMIC_ACQUIRE) - uv_lo;
+}
+
 #define GEN_CHECKED(ret, name, params, args, loop)                                                          \
   LS_REAL_SLOT(name);                                                                                       \
   LS_EXPORT ret name params {                                                                               \
     REAL_OR(name, UV_ENOSYS);                                                                               \
+    if (LS_LIKELY(from_libuv(CALLER))) return real_ args;                                                   \
     check(loop, #name, CALLER, (void *)real_);                                                              \
     return real_ args;                                                                                      \
   }
@@ -684,6 +718,7 @@ LS_REAL_SLOT(uv_run);
 LS_EXPORT int uv_run(uv_loop_t *loop, uv_run_mode mode) {
   REAL_OR(uv_run, UV_ENOSYS);
   if (ls_tls.guard || !ls_active) return real_(loop, mode);
+  if (LS_UNLIKELY(!uv_hi)) learn_libuv_range((void *)real_);
   struct ls_loop *l = ls_loop_get(LS_UV_LIB, loop);
   if (!l) return real_(loop, mode);
   pid_t me = ls_gettid(), running = 0;
