@@ -51,37 +51,12 @@ static double elapsed_s(const struct timespec *since) {
   return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
 }
 
-static bool env_named(const char *entry, const char *kv) {
-  size_t n = strcspn(kv, "=");
-  return strncmp(entry, kv, n) == 0 && entry[n] == '=';
-}
-
-/* environ without LD_PRELOAD and LOOPSCOPE_OPTIONS, with env applied: "K=V" sets K, a bare "K" removes
- * it (as it_run does). */
-static char **child_env(const char *const env[]) {
-  size_t n = 0, extra = 0;
-  while (environ[n]) n++;
-  while (env && env[extra]) extra++;
-  char **e = calloc(n + extra + 1, sizeof(*e));
-  ck_assert_ptr_nonnull(e);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    bool drop = env_named(environ[i], "LD_PRELOAD") || env_named(environ[i], "LOOPSCOPE_OPTIONS");
-    for (size_t j = 0; j < extra; j++) drop = drop || env_named(environ[i], env[j]);
-    if (!drop) e[k++] = environ[i];
-  }
-  for (size_t j = 0; j < extra; j++)
-    if (strchr(env[j], '=')) e[k++] = (char *)env[j];
-  e[k] = NULL;
-  return e;
-}
-
 static void child_start(struct child *c, const char *dir, const char *tag, const char *const argv[],
                         const char *const env[]) {
   memset(c, 0, sizeof(*c));
   ck_assert_int_ge(asprintf(&c->outp, "%s/%s.stdout", dir, tag), 0);
   ck_assert_int_ge(asprintf(&c->errp, "%s/%s.stderr", dir, tag), 0);
-  char **envp = child_env(env);
+  char **envp = it_child_env(env);
   fflush(NULL);
   clock_gettime(CLOCK_MONOTONIC, &c->start);
   c->pid = fork();

@@ -48,8 +48,7 @@ static bool env_named(const char *entry, const char *name_or_kv) {
   return strncmp(entry, name_or_kv, n) == 0 && entry[n] == '=';
 }
 
-/* environ minus LD_PRELOAD/LOOPSCOPE_OPTIONS, with env applied. */
-static char **child_env(const char *const env[]) {
+char **it_child_env(const char *const env[]) {
   size_t n = 0, extra = 0;
   while (environ[n]) n++;
   while (env && env[extra]) extra++;
@@ -83,7 +82,7 @@ void it_run(struct it_proc *p, const char *dir, const char *const argv[], const 
   int id = seq++;
   ck_assert_int_ge(asprintf(&outp, "%s/run%d.stdout", dir, id), 0);
   ck_assert_int_ge(asprintf(&errp, "%s/run%d.stderr", dir, id), 0);
-  char **envp = child_env(env);
+  char **envp = it_child_env(env);
   fflush(NULL);
   pid_t pid = fork();
   ck_assert_int_ge(pid, 0);

@@ -77,4 +77,8 @@ char *it_without_loopscope_lines(const char *text);
 /* A Check main: runs the suite, prints Check's summary, exit status 0 only when all passed. */
 int it_main(Suite *s);
 
+/* environ without LD_PRELOAD and LOOPSCOPE_OPTIONS, with env applied: "K=V" sets K, a bare "K" removes
+ * it. The array is calloc'd (the strings are environ's and env's own). */
+char **it_child_env(const char *const env[]);
+
 #endif
