@@ -236,6 +236,7 @@ void ls_finish(const char *how, int status) {
   int saved = errno;
   ls_tls.guard++;
   ls_uv_finish();
+  ls_adapters_finish();
   ls_flush_aggregates();
   ls_threads_finish();
   ls_write_ending(how, status, true);

@@ -143,7 +143,8 @@ void ls_loops_flush_locked(void) {
     if (!generic_loop(l)) ls_rec_u(&r, "callback_ns", LS_RELAXED_LOAD(&l->callback_ns)); /* seen by an adapter */
     ls_rec_u(&r, "poll_ns", LS_RELAXED_LOAD(&l->poll_ns));
     ls_rec_u(&r, "long_polls", LS_RELAXED_LOAD(&l->long_polls));
-    if (strcmp(l->lib, "libuv") == 0) ls_rec_u(&r, "closed", LS_RELAXED_LOAD(&l->closed)); /* has a close call */
+    if (strcmp(l->lib, "libuv") == 0 || strcmp(l->lib, "libevent") == 0) /* has a close (free) call */
+      ls_rec_u(&r, "closed", LS_RELAXED_LOAD(&l->closed));
     ls_rec_hist(&r, "lag", lag, LS_HIST_BUCKETS);
     if (ls_write_locked(&r) == 0) {
       l->flushed_iterations = it;
@@ -184,3 +185,28 @@ void ls_loops_reset_counts(void) {
 /* The loops, for the exit report (still open) and the adapters. */
 uint32_t ls_loop_count(void) { return __atomic_load_n(&nloops, __ATOMIC_ACQUIRE); }
 struct ls_loop *ls_loop_at(uint32_t i) { return loops[i]; }
+
+/* ---- adapters' exit work ---- */
+
+#define MAX_ADAPTERS 8
+static const struct ls_adapter *adapters[MAX_ADAPTERS];
+static uint32_t nadapters;
+
+void ls_adapter_add(const struct ls_adapter *a) {
+  uint32_t i = __atomic_fetch_add(&nadapters, 1, __ATOMIC_ACQ_REL);
+  if (i < MAX_ADAPTERS) __atomic_store_n(&adapters[i], a, __ATOMIC_RELEASE);
+}
+
+void ls_adapters_finish(void) {
+  for (uint32_t i = 0; i < MAX_ADAPTERS; i++) {
+    const struct ls_adapter *a = __atomic_load_n(&adapters[i], __ATOMIC_ACQUIRE);
+    if (a && a->finish) a->finish();
+  }
+}
+
+void ls_adapters_dump_open(void) {
+  for (uint32_t i = 0; i < MAX_ADAPTERS; i++) {
+    const struct ls_adapter *a = __atomic_load_n(&adapters[i], __ATOMIC_ACQUIRE);
+    if (a && a->dump_open) a->dump_open();
+  }
+}

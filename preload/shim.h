@@ -194,6 +194,7 @@ struct ls_loop {
   pid_t thread;  /* the thread that ran it last */
   pid_t running; /* the thread inside its run call now, 0 when none */
   bool closed;   /* its library's close call succeeded */
+  bool thread_safe; /* its library serialises calls from any thread (a libevent base with a lock) */
   uint64_t iterations, callbacks, callback_ns, poll_ns, long_polls;
   uint64_t last_poll_exit; /* clock ticks; 0 before the first poll */
   uint64_t last_poll_enter; /* clock ticks of the latest poll entry (the watchdog's stall end) */
@@ -226,6 +227,15 @@ void ls_loop_mark_closed(struct ls_loop *l);
 void ls_loops_mark_dirty(void);
 uint32_t ls_loop_count(void);
 struct ls_loop *ls_loop_at(uint32_t i);
+/* Adapters beside libuv's register their exit work (never-run, unclosed-resource, still open at exit)
+ * and their part of a hang dump from a constructor; ls_finish and the --timeout dump run them. */
+struct ls_adapter {
+  void (*finish)(void);
+  void (*dump_open)(void);
+};
+void ls_adapter_add(const struct ls_adapter *a);
+void ls_adapters_finish(void);
+void ls_adapters_dump_open(void);
 
 /* ---- watchdog.c: loop-stall ---- */
 void ls_watchdog_start(void); /* options and the signal handler, at start-up */
