@@ -1,0 +1,214 @@
+/* The libevent adapter, bufferevents and listeners: their callbacks swapped for pooled trampolines
+ * (read, write, event; accept, accept error), the objects tracked for "still open at exit", the calls
+ * that are not thread-safe on a base without a lock checked.
+ *
+ * A NULL event callback only means "nobody is told" (libevent skips the call), so we stand in for it
+ * to see an error or EOF nobody will ever hear of (unretrieved-error); bufferevent_getcb still says
+ * NULL. Bufferevents made inside libevent (evhttp's, a filter's underlying one) are libevent's. */
+#define _GNU_SOURCE
+#include <errno.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/listener.h>
+
+#include "ev.h"
+
+#include <event2/bufferevent_compat.h> /* bufferevent_new */
+
+static inline struct event_base *bev_base(const struct bufferevent *bev) { return bev ? bev->ev_base : NULL; }
+
+/* ---- made and freed ---- */
+
+LS_REAL_SLOT(bufferevent_socket_new);
+LS_EXPORT struct bufferevent *bufferevent_socket_new(struct event_base *base, evutil_socket_t fd, int options) {
+  EV_REAL_OR(bufferevent_socket_new, NULL);
+  struct bufferevent *bev = real_(base, fd, options);
+  if (bev && ls_ev_programs_call(CALLER)) ls_ev_object_made(bev, "bufferevent", base, CALLER);
+  return bev;
+}
+
+LS_REAL_SLOT(bufferevent_pair_new);
+LS_EXPORT int bufferevent_pair_new(struct event_base *base, int options, struct bufferevent *pair[2]) {
+  EV_REAL_OR(bufferevent_pair_new, -1);
+  int rc = real_(base, options, pair);
+  if (rc == 0 && ls_ev_programs_call(CALLER)) {
+    ls_ev_object_made(pair[0], "bufferevent", base, CALLER);
+    ls_ev_object_made(pair[1], "bufferevent", base, CALLER);
+  }
+  return rc;
+}
+
+static void forget_null_event(const struct bufferevent *bev) { ls_unbind(bev, LS_SLOT_CLOSE); }
+
+LS_REAL_SLOT(bufferevent_free);
+LS_EXPORT void bufferevent_free(struct bufferevent *bev) {
+  __typeof__(&bufferevent_free) real_ = EV_REAL_FN(bufferevent_free);
+  if (!real_) return;
+  if (bev && ls_active && !ls_tls.guard) {
+    ls_ev_check_thread(bev_base(bev), "bufferevent_free", CALLER);
+    ls_ev_object_gone(bev);
+    forget_null_event(bev);
+  }
+  real_(bev);
+}
+
+/* ---- callbacks ---- */
+
+void ls_ev_null_bev_event(struct bufferevent *bev, short what, void *ctx) {
+  (void)ctx;
+  if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) ls_ev_bev_unretrieved(bev, what);
+}
+
+void ls_ev_bev_unretrieved(const void *bev, short what) {
+  int err = errno; /* libevent's EVUTIL_SOCKET_ERROR() for this error, unless the callback was deferred */
+  void *ignored;
+  uint32_t site;
+  if (!ls_active || !ls_binding(bev, LS_SLOT_CLOSE, &ignored, &site)) return;
+  struct ls_site *s = ls_site_ptr(site);
+  const char *msg = (what & BEV_EVENT_ERROR)
+                        ? "a bufferevent hit an error and no event callback was set to see it"
+                        : "a bufferevent reached end of file and no event callback was set to see it";
+  struct ls_finding_info fi = {.call = "bufferevent_setcb", .kind = s->kind, .site = site, .stack = s->stack,
+                               .message = msg};
+  if ((what & BEV_EVENT_ERROR) && err) {
+    fi.has_status = true;
+    fi.status = -err;
+  }
+  ls_finding_keyed(LS_F_UNRETRIEVED_ERROR, site, (uintptr_t)(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)), &fi);
+  errno = err;
+}
+
+/* The callbacks as the program's call site gave them, swapped; a NULL event callback stood in for. */
+static void swap_bev_cbs(struct bufferevent *bev, bufferevent_data_cb *r, bufferevent_data_cb *w,
+                         bufferevent_event_cb *e, const void *caller) {
+  uint32_t site;
+  *r = (bufferevent_data_cb)ls_ev_wrap(ls_ev_take_bev_data, "bufferevent read", (void *)*r, caller, &site);
+  *w = (bufferevent_data_cb)ls_ev_wrap(ls_ev_take_bev_data, "bufferevent write", (void *)*w, caller, &site);
+  if (*e) {
+    forget_null_event(bev);
+    *e = (bufferevent_event_cb)ls_ev_wrap(ls_ev_take_bev_event, "bufferevent event", (void *)*e, caller, &site);
+    return;
+  }
+  site = ls_site_get("bufferevent event", NULL, caller, NULL);
+  if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return;
+  ls_bind(bev, LS_SLOT_CLOSE, NULL, site);
+  *e = ls_ev_null_bev_event;
+}
+
+LS_REAL_SLOT(bufferevent_setcb);
+LS_EXPORT void bufferevent_setcb(struct bufferevent *bev, bufferevent_data_cb readcb, bufferevent_data_cb writecb,
+                                 bufferevent_event_cb eventcb, void *cbarg) {
+  __typeof__(&bufferevent_setcb) real_ = EV_REAL_FN(bufferevent_setcb);
+  if (!real_) return;
+  if (bev && ls_ev_programs_call(CALLER)) {
+    ls_ev_check_thread(bev_base(bev), "bufferevent_setcb", CALLER);
+    swap_bev_cbs(bev, &readcb, &writecb, &eventcb, CALLER);
+  }
+  real_(bev, readcb, writecb, eventcb, cbarg);
+}
+
+/* bufferevent_new (deprecated): a socket bufferevent with no base yet, and its callbacks. */
+LS_REAL_SLOT(bufferevent_new);
+LS_EXPORT struct bufferevent *bufferevent_new(evutil_socket_t fd, bufferevent_data_cb readcb,
+                                              bufferevent_data_cb writecb, bufferevent_event_cb eventcb, void *cbarg) {
+  EV_REAL_OR(bufferevent_new, NULL);
+  if (!ls_ev_programs_call(CALLER)) return real_(fd, readcb, writecb, eventcb, cbarg);
+  struct bufferevent *bev = real_(fd, NULL, NULL, NULL, cbarg);
+  if (!bev) return NULL;
+  __typeof__(&bufferevent_setcb) setcb = EV_REAL_FN(bufferevent_setcb);
+  ls_ev_object_made(bev, "bufferevent", NULL, CALLER);
+  swap_bev_cbs(bev, &readcb, &writecb, &eventcb, CALLER);
+  if (setcb) setcb(bev, readcb, writecb, eventcb, cbarg);
+  return bev;
+}
+
+LS_REAL_SLOT(bufferevent_getcb);
+LS_EXPORT void bufferevent_getcb(struct bufferevent *bev, bufferevent_data_cb *readcb_ptr,
+                                 bufferevent_data_cb *writecb_ptr, bufferevent_event_cb *eventcb_ptr,
+                                 void **cbarg_ptr) {
+  __typeof__(&bufferevent_getcb) real_ = EV_REAL_FN(bufferevent_getcb);
+  if (!real_) return;
+  real_(bev, readcb_ptr, writecb_ptr, eventcb_ptr, cbarg_ptr);
+  if (readcb_ptr) *readcb_ptr = (bufferevent_data_cb)ls_ev_orig((void *)*readcb_ptr);
+  if (writecb_ptr) *writecb_ptr = (bufferevent_data_cb)ls_ev_orig((void *)*writecb_ptr);
+  if (eventcb_ptr) *eventcb_ptr = (bufferevent_event_cb)ls_ev_orig((void *)*eventcb_ptr);
+}
+
+/* ---- not thread-safe on a base without a lock: checked, passed on ---- */
+
+/* X(ret, name, params, args, fail) */
+#define BEV_CHECKED(X)                                                                                       \
+  X(int, bufferevent_write, (struct bufferevent * bev, const void *data, size_t size), (bev, data, size), -1) \
+  X(int, bufferevent_write_buffer, (struct bufferevent * bev, struct evbuffer * buf), (bev, buf), -1)        \
+  X(size_t, bufferevent_read, (struct bufferevent * bev, void *data, size_t size), (bev, data, size), 0)     \
+  X(int, bufferevent_read_buffer, (struct bufferevent * bev, struct evbuffer * buf), (bev, buf), -1)         \
+  X(int, bufferevent_enable, (struct bufferevent * bev, short event), (bev, event), -1)                     \
+  X(int, bufferevent_disable, (struct bufferevent * bev, short event), (bev, event), -1)                   \
+  X(int, bufferevent_set_timeouts, (struct bufferevent * bev, const struct timeval *r, const struct timeval *w), \
+    (bev, r, w), -1)
+
+#define GEN_BEV_CHECKED(ret, name, params, args, fail)                                                      \
+  LS_REAL_SLOT(name);                                                                                       \
+  LS_EXPORT ret name params {                                                                               \
+    EV_REAL_OR(name, fail);                                                                                 \
+    ls_ev_check_thread(bev_base(bev), #name, CALLER);                                                       \
+    return real_ args;                                                                                      \
+  }
+BEV_CHECKED(GEN_BEV_CHECKED)
+
+/* ---- listeners ---- */
+
+LS_REAL_SLOT(evconnlistener_new);
+LS_EXPORT struct evconnlistener *evconnlistener_new(struct event_base *base, evconnlistener_cb cb, void *ptr,
+                                                    unsigned flags, int backlog, evutil_socket_t fd) {
+  EV_REAL_OR(evconnlistener_new, NULL);
+  if (!ls_ev_programs_call(CALLER)) return real_(base, cb, ptr, flags, backlog, fd);
+  uint32_t site;
+  evconnlistener_cb cb_ = (evconnlistener_cb)ls_ev_wrap(ls_ev_take_listener, "evconnlistener", (void *)cb, CALLER, &site);
+  struct evconnlistener *lev = real_(base, cb_, ptr, flags, backlog, fd);
+  if (lev) ls_ev_object_made(lev, "evconnlistener", base, CALLER);
+  return lev;
+}
+
+LS_REAL_SLOT(evconnlistener_new_bind);
+LS_EXPORT struct evconnlistener *evconnlistener_new_bind(struct event_base *base, evconnlistener_cb cb, void *ptr,
+                                                         unsigned flags, int backlog, const struct sockaddr *sa,
+                                                         int socklen) {
+  EV_REAL_OR(evconnlistener_new_bind, NULL);
+  if (!ls_ev_programs_call(CALLER)) return real_(base, cb, ptr, flags, backlog, sa, socklen);
+  uint32_t site;
+  evconnlistener_cb cb_ = (evconnlistener_cb)ls_ev_wrap(ls_ev_take_listener, "evconnlistener", (void *)cb, CALLER, &site);
+  struct evconnlistener *lev = real_(base, cb_, ptr, flags, backlog, sa, socklen);
+  if (lev) ls_ev_object_made(lev, "evconnlistener", base, CALLER);
+  return lev;
+}
+
+LS_REAL_SLOT(evconnlistener_set_cb);
+LS_EXPORT void evconnlistener_set_cb(struct evconnlistener *lev, evconnlistener_cb cb, void *arg) {
+  __typeof__(&evconnlistener_set_cb) real_ = EV_REAL_FN(evconnlistener_set_cb);
+  if (!real_) return;
+  uint32_t site;
+  if (ls_ev_programs_call(CALLER))
+    cb = (evconnlistener_cb)ls_ev_wrap(ls_ev_take_listener, "evconnlistener", (void *)cb, CALLER, &site);
+  real_(lev, cb, arg);
+}
+
+LS_REAL_SLOT(evconnlistener_set_error_cb);
+LS_EXPORT void evconnlistener_set_error_cb(struct evconnlistener *lev, evconnlistener_errorcb cb) {
+  __typeof__(&evconnlistener_set_error_cb) real_ = EV_REAL_FN(evconnlistener_set_error_cb);
+  if (!real_) return;
+  uint32_t site;
+  if (ls_ev_programs_call(CALLER))
+    cb = (evconnlistener_errorcb)ls_ev_wrap(ls_ev_take_listener_err, "evconnlistener error", (void *)cb, CALLER,
+                                            &site);
+  real_(lev, cb);
+}
+
+LS_REAL_SLOT(evconnlistener_free);
+LS_EXPORT void evconnlistener_free(struct evconnlistener *lev) {
+  __typeof__(&evconnlistener_free) real_ = EV_REAL_FN(evconnlistener_free);
+  if (!real_) return;
+  if (lev && ls_active && !ls_tls.guard) ls_ev_object_gone(lev);
+  real_(lev);
+}

@@ -1,0 +1,302 @@
+/* libevent bookkeeping behind the findings that need memory of the past (see ev.h): which bases exist
+ * and whether they have a lock (wrong-thread), the program's events with their creation stacks
+ * (unclosed-resource at event_base_free), one-shot work still due (never-run), bufferevents and
+ * listeners never freed (still open at exit).
+ *
+ * At event_base_free libevent itself is asked what is still in the base (event_base_foreach_event):
+ * no per-callback tracking is needed, so the callback path stays the plain pooled trampoline. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "ev.h"
+#include "map.h"
+
+static const char *const kinds[] = {
+    "event read", "event write", "event read write", "event closed", "timer",  "signal",
+    "event once", "event_base",  "bufferevent",      "evconnlistener", "event",
+};
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+#define KIND_SHIFT 32
+#define ACTIVATED ((uintptr_t)1 << 40) /* the program called event_active on it */
+
+static unsigned kind_index(const char *kind) {
+  for (unsigned i = 0; i < N_KINDS; i++)
+    if (kinds[i] == kind || strcmp(kinds[i], kind) == 0) return i;
+  return N_KINDS - 1;
+}
+static const char *kind_of(uintptr_t v1) { return kinds[(v1 >> KIND_SHIFT) & 0xff]; }
+
+/* ev -> (stack | kind << 32 | ACTIVATED, base) */
+static struct ls_map events;
+/* base -> (creation stack, 0) for bases not freed */
+static struct ls_map bases;
+/* cfg -> (EVENT_BASE_FLAG_* the program set, 0) */
+static struct ls_map configs;
+/* once context -> (1, 0) while its callback has not run */
+static struct ls_map onces;
+/* bufferevent / listener -> (stack | kind << 32, base) */
+static struct ls_map objects;
+static bool locking; /* evthread_set_lock_callbacks installed locks */
+
+uint32_t ls_ev_gen;
+LS_TLS const struct event *ls_ev_last_activated;
+LS_TLS uint32_t ls_ev_last_gen;
+
+/* ---- bases ---- */
+
+void ls_ev_locking(bool on) { __atomic_store_n(&locking, on, __ATOMIC_RELEASE); }
+
+void ls_ev_config_flag(const struct event_config *cfg, int flag) {
+  uintptr_t v = 0, v2;
+  ls_map_get(&configs, (uintptr_t)cfg, 0, &v, &v2);
+  ls_map_put(&configs, (uintptr_t)cfg, 0, v | (unsigned)flag, 0);
+}
+
+void ls_ev_config_gone(const struct event_config *cfg) { ls_map_del(&configs, (uintptr_t)cfg, 0); }
+
+void ls_ev_base_made(struct event_base *base, const struct event_config *cfg, const void *caller) {
+  struct ls_loop *l = ls_loop_get(LS_EV_LIB, base);
+  if (!l) return;
+  uintptr_t flags = 0, v2;
+  if (cfg) ls_map_get(&configs, (uintptr_t)cfg, 0, &flags, &v2);
+  /* libevent gives a base a lock only when lock callbacks exist as it is made, and the program did
+   * not ask for EVENT_BASE_FLAG_NOLOCK. The same memory may have held an older base: reset. */
+  LS_RELAXED_STORE(&l->thread_safe, __atomic_load_n(&locking, __ATOMIC_ACQUIRE) && !(flags & EVENT_BASE_FLAG_NOLOCK));
+  LS_RELAXED_STORE(&l->closed, false);
+  ls_map_put(&bases, (uintptr_t)base, 0, ls_creation_stack(kinds[kind_index("event_base")], caller), 0);
+}
+
+/* ---- events ---- */
+
+void ls_ev_event_made(const struct event *ev, const char *kind, const void *caller) {
+  unsigned k = kind_index(kind);
+  uint32_t stack = ls_creation_stack(kinds[k], caller);
+  ls_map_put(&events, (uintptr_t)ev, 0, stack | (uintptr_t)k << KIND_SHIFT, (uintptr_t)ev->ev_base);
+  __atomic_add_fetch(&ls_ev_gen, 1, __ATOMIC_RELEASE); /* a re-assigned event starts unactivated */
+}
+
+void ls_ev_event_gone(const struct event *ev) {
+  ls_map_del(&events, (uintptr_t)ev, 0);
+  __atomic_add_fetch(&ls_ev_gen, 1, __ATOMIC_RELEASE);
+}
+
+void ls_ev_activated_slow(const struct event *ev) {
+  uint32_t gen = __atomic_load_n(&ls_ev_gen, __ATOMIC_ACQUIRE);
+  uintptr_t v1, v2;
+  if (ls_map_get(&events, (uintptr_t)ev, 0, &v1, &v2) && !(v1 & ACTIVATED))
+    ls_map_put(&events, (uintptr_t)ev, 0, v1 | ACTIVATED, v2);
+  ls_ev_last_activated = ev;
+  ls_ev_last_gen = gen;
+}
+
+/* ---- one-shot work ---- */
+
+static uint64_t mono_ns(void) { return ls_clock_mono_ns(); }
+
+struct ls_ev_once *ls_ev_once_new(event_callback_fn cb, void *arg, uint32_t site, const struct event_base *base,
+                                  const struct timeval *tv) {
+  struct ls_ev_once *o = malloc(sizeof(*o));
+  if (!o) return NULL;
+  *o = (struct ls_ev_once){cb, arg, site, base, 0};
+  if (tv && (tv->tv_sec || tv->tv_usec))
+    o->due = mono_ns() + (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+  if (ls_map_put(&onces, (uintptr_t)o, 0, 1, 0) < 0) {
+    free(o);
+    return NULL;
+  }
+  return o;
+}
+
+void ls_ev_once_ran(struct ls_ev_once *o) { ls_map_del(&onces, (uintptr_t)o, 0); }
+
+void ls_ev_once_failed(struct ls_ev_once *o) {
+  ls_map_del(&onces, (uintptr_t)o, 0);
+  free(o);
+}
+
+/* ---- collecting map entries (findings are written outside the map's lock) ---- */
+
+struct ent_list {
+  struct ls_map_ent *items;
+  size_t n, cap;
+  uintptr_t only_v2; /* 0: every entry */
+};
+
+static void collect(struct ls_map_ent *e, void *arg) {
+  struct ent_list *c = arg;
+  if (c->only_v2 && e->v2 != c->only_v2) return;
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 32;
+    struct ls_map_ent *it = realloc(c->items, cap * sizeof(*it));
+    if (!it) return;
+    c->items = it;
+    c->cap = cap;
+  }
+  c->items[c->n++] = *e;
+}
+
+/* ---- never-run: one-shot work that was due and never ran ---- */
+
+static void once_never_run(const struct event_base *base, const char *when) {
+  struct ent_list c = {0};
+  ls_map_each(&onces, collect, &c);
+  uint64_t now = mono_ns();
+  for (size_t i = 0; i < c.n; i++) {
+    struct ls_ev_once *o = (struct ls_ev_once *)c.items[i].k1;
+    if (base && o->base != base) continue;
+    ls_map_del(&onces, (uintptr_t)o, 0);
+    /* A timeout still in the future was not due yet: not work left undone. */
+    if (!o->due || now >= o->due) {
+      struct ls_site *s = ls_site_ptr(o->site);
+      char msg[160];
+      ls_join(msg, sizeof(msg), "an event_base_once callback was never run before ", when, NULL);
+      struct ls_finding_info fi = {.call = "event_base_once", .kind = s->kind, .cb = s->cb, .site = o->site,
+                                   .stack = s->stack, .message = msg};
+      ls_finding_keyed(LS_F_NEVER_RUN, o->site, 0, &fi);
+    }
+    if (base) free(o); /* libevent freed its event with the base: our context is ours to free */
+  }
+  free(c.items);
+}
+
+struct inspect {
+  bool freeing; /* event_base_free (else: exit) */
+};
+
+/* One event libevent still holds. Only the program's events (in our map) count. */
+static int inspect_event(const struct event_base *b, const struct event *ev, void *arg) {
+  (void)b;
+  const struct inspect *in = arg;
+  uintptr_t v1, v2;
+  if (!ls_map_get(&events, (uintptr_t)ev, 0, &v1, &v2)) return 0;
+  short fl = ev->ev_evcallback.evcb_flags;
+  const char *kind = kind_of(v1);
+  uint32_t stack = (uint32_t)v1;
+  void *tramp = (void *)ev->ev_evcallback.evcb_cb_union.evcb_callback, *cb = ls_ev_orig(tramp);
+  uint32_t site = LS_SITE_NONE;
+  void *ignored;
+  if (tramp != cb) ls_binding(tramp, LS_SLOT_MAIN, &ignored, &site);
+  if (in->freeing && (fl & (EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_SIGNAL))) {
+    struct ls_finding_info fi = {.call = "event_base_free", .kind = kind, .cb = cb, .site = site, .stack = stack,
+                                 .message = "an event was still added when its base was freed (event_base_free)"};
+    ls_finding_keyed(LS_F_UNCLOSED_RESOURCE, (uintptr_t)kind, stack, &fi);
+  }
+  if ((fl & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) && (v1 & ACTIVATED)) {
+    struct ls_finding_info fi = {.call = "event_active", .kind = kind, .cb = cb, .site = site, .stack = stack,
+                                 .message = in->freeing ? "an activated event's callback never ran before event_base_free"
+                                                        : "an activated event's callback never ran before exit"};
+    ls_finding_keyed(LS_F_NEVER_RUN, (uintptr_t)ev, stack, &fi);
+  }
+  return 0;
+}
+
+LS_REAL_SLOT(event_base_foreach_event);
+
+static void inspect_base(struct event_base *base, bool freeing) {
+  __typeof__(&event_base_foreach_event) real_ = EV_REAL_FN(event_base_foreach_event);
+  if (!real_) return;
+  struct inspect in = {freeing};
+  ls_tls.guard++;
+  real_(base, inspect_event, &in);
+  ls_tls.guard--;
+}
+
+static void forget_events_of(const struct event_base *base) {
+  struct ent_list c = {.only_v2 = (uintptr_t)base};
+  ls_map_each(&events, collect, &c);
+  for (size_t i = 0; i < c.n; i++) ls_map_del(&events, c.items[i].k1, 0);
+  if (c.n) __atomic_add_fetch(&ls_ev_gen, 1, __ATOMIC_RELEASE);
+  free(c.items);
+}
+
+void ls_ev_base_freeing(struct event_base *base) {
+  uintptr_t v1, v2;
+  if (!base || !ls_map_get(&bases, (uintptr_t)base, 0, &v1, &v2)) return;
+  inspect_base(base, true);
+  once_never_run(base, "event_base_free");
+  forget_events_of(base);
+  ls_map_del(&bases, (uintptr_t)base, 0);
+  struct ls_loop *l = ls_loop_find(base);
+  if (l) ls_loop_mark_closed(l);
+}
+
+/* ---- bufferevents and listeners ---- */
+
+void ls_ev_object_made(const void *obj, const char *kind, const struct event_base *base, const void *caller) {
+  unsigned k = kind_index(kind);
+  uint32_t stack = ls_creation_stack(kinds[k], caller);
+  ls_map_put(&objects, (uintptr_t)obj, 0, stack | (uintptr_t)k << KIND_SHIFT, (uintptr_t)base);
+}
+
+void ls_ev_object_gone(const void *obj) { ls_map_del(&objects, (uintptr_t)obj, 0); }
+
+/* ---- wrong-thread ---- */
+
+void ls_ev_wrong_thread(struct ls_loop *l, pid_t running, const char *call, const void *caller) {
+  (void)l;
+  if (ls_tls.guard || ls_is_shim_code(caller) || ls_ev_from_lib(caller)) return; /* libevent's own call */
+  char msg[200];
+  ls_join(msg, sizeof(msg), "Non-thread-safe call ", call, "() made while another thread runs its base (no lock)");
+  struct ls_finding_info fi = {.call = call, .capture = true, .other_tid = running, .message = msg};
+  bool suppressed = ls_finding_keyed(LS_F_WRONG_THREAD, (uintptr_t)call, (uintptr_t)caller, &fi);
+  if (!suppressed && strcmp(ls_opt.wrong_thread, "abort") == 0) {
+    static const char line[] = "loopscope: wrong_thread=abort: aborting\n";
+    ls_log_line(line, sizeof(line) - 1);
+    ls_finish("signal", 6);
+    abort();
+  }
+}
+
+/* ---- at exit ---- */
+
+/* Bases never freed, bufferevents and listeners never freed: "still open at exit" (H records), or
+ * unclosed-resource findings with report_open_at_exit=1 (as_findings). */
+static void report_open(bool as_findings) {
+  struct ent_list b = {0}, o = {0};
+  ls_map_each(&bases, collect, &b);
+  ls_map_each(&objects, collect, &o);
+  char buf[256];
+  for (size_t pass = 0; pass < 2; pass++) {
+    struct ent_list *c = pass ? &o : &b;
+    for (size_t i = 0; i < c->n; i++) {
+      const char *kind = pass ? kind_of(c->items[i].v1) : "event_base";
+      uint32_t stack = (uint32_t)c->items[i].v1;
+      const void *base = pass ? (const void *)c->items[i].v2 : (const void *)c->items[i].k1;
+      if (as_findings) {
+        struct ls_finding_info fi = {.kind = kind, .stack = stack, .message = "a handle was still open at exit"};
+        ls_finding_keyed(LS_F_UNCLOSED_RESOURCE, (uintptr_t)kind, stack, &fi);
+        continue;
+      }
+      struct ls_loop *l = ls_loop_find(base);
+      struct ls_rec r;
+      ls_rec_begin(&r, buf, sizeof(buf), 'H');
+      ls_rec_u(&r, "loop", l ? l->id : 0);
+      ls_rec_s(&r, "kind", kind);
+      ls_rec_u(&r, "stack", stack);
+      ls_rec_u(&r, "closing", 0);
+      ls_write(&r);
+    }
+  }
+  free(b.items);
+  free(o.items);
+}
+
+static void ev_finish(void) {
+  /* Activated events of bases nobody runs now: asking a running base would race its thread. */
+  struct ent_list b = {0};
+  ls_map_each(&bases, collect, &b);
+  for (size_t i = 0; i < b.n; i++) {
+    struct ls_loop *l = ls_loop_find((const void *)b.items[i].k1);
+    if (l && !LS_RELAXED_LOAD(&l->running)) inspect_base((struct event_base *)b.items[i].k1, false);
+  }
+  free(b.items);
+  once_never_run(NULL, "exit");
+  report_open(ls_opt.report_open_at_exit);
+}
+
+static void ev_dump_open(void) { report_open(false); }
+
+static const struct ls_adapter ev_adapter = {ev_finish, ev_dump_open};
+
+__attribute__((constructor)) static void ev_register(void) { ls_adapter_add(&ev_adapter); }
