@@ -274,6 +274,9 @@ static char *new_category_message(struct lsm_finding *lf) {
   } else if (strcmp(c, "never-run") == 0 && repr(lf, NULL, rp, sizeof(rp))) {
     rc = asprintf(&msg, "%s was never run: its request was still pending when the loop was closed or the process exited%s", rp,
                   times(n, sizeof(n), f->count, "request"));
+  } else if (strcmp(c, "unclosed-resource") == 0 && lf->kind && f->call && strcmp(f->call, "event_base_free") == 0) {
+    rc = asprintf(&msg, "%s still added when the program freed its base (event_base_free)%s", lf->kind,
+                  times(n, sizeof(n), f->count, "event"));
   } else if (strcmp(c, "unclosed-resource") == 0 && lf->kind) {
     if (gave_loop_up(f, r))
       rc = asprintf(&msg, "%s handle still open when the program gave its loop up (uv_loop_close returned UV_EBUSY)%s",
