@@ -11,3 +11,12 @@ foreach(suite programs node)
   set_tests_properties(it_real_${suite} PROPERTIES ENVIRONMENT "${LS_TEST_ENV}" LABELS integration TIMEOUT 600
                        SKIP_RETURN_CODE 77)
 endforeach()
+
+# redis-server from Debian (.ci/run installs it) under the shim, driven by a raw-socket client.
+add_executable(it_real_servers integration/it_real_servers.c)
+target_link_libraries(it_real_servers PRIVATE it_util)
+set_target_properties(it_real_servers PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/integration)
+add_dependencies(it_real_servers loopscope loopscope_shim)
+add_test(NAME it_real_servers COMMAND it_real_servers)
+set_tests_properties(it_real_servers PROPERTIES ENVIRONMENT "${LS_TEST_ENV}" LABELS integration TIMEOUT 600
+                     SKIP_RETURN_CODE 77)

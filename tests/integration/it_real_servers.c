@@ -1,0 +1,365 @@
+/* Issue 4 item 4: a real server from Debian, run unchanged under the shim. redis-server (the
+ * redis-server package; .ci/run installs it without starting the service) is an epoll loop of its own
+ * (ae.c) on the main thread plus background threads (bio_*, jemalloc's) that block on condvars.
+ *
+ * The server runs in the foreground on a free loopback port, with a private config and directory, once
+ * alone and once under `loopscope run`. A raw-socket client of ours waits until it answers PING, sends
+ * a bounded number of commands (SET, GET, INCR, one at a time, each reply checked), then DBSIZE, and
+ * stops it with SIGTERM (sent to `loopscope run`, which passes it on). Both runs must give the same
+ * replies and the same exit status (0: redis shuts down cleanly on SIGTERM); under the shim stdout
+ * (redis's log) has no line of ours, and the report shows one epoll loop on the main thread with at
+ * least one iteration per command, and no finding at all.
+ *
+ * Exits 77 (CTest: skipped) when redis-server is not installed. Every wait is bounded: a child still
+ * running after CHILD_TIMEOUT_S is killed with its process group and the test fails. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "it_util.h"
+
+#define REDIS "/usr/bin/redis-server"
+#define CHILD_TIMEOUT_S 60
+#define COMMANDS 100 /* SET, GET and INCR each */
+
+/* ---- a child in its own process group, output captured, every wait bounded ---- */
+
+struct child {
+  pid_t pid;
+  char *outp, *errp;
+  struct timespec start;
+};
+
+static double elapsed_s(const struct timespec *since) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static void child_start(struct child *c, const char *dir, const char *tag, const char *const argv[]) {
+  memset(c, 0, sizeof(*c));
+  ck_assert_int_ge(asprintf(&c->outp, "%s/%s.stdout", dir, tag), 0);
+  ck_assert_int_ge(asprintf(&c->errp, "%s/%s.stderr", dir, tag), 0);
+  char **envp = it_child_env(NULL);
+  fflush(NULL);
+  clock_gettime(CLOCK_MONOTONIC, &c->start);
+  c->pid = fork();
+  ck_assert_int_ge(c->pid, 0);
+  if (c->pid == 0) {
+    setpgid(0, 0); /* a timeout kills loopscope and the server it started together */
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(c->outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(c->errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0 || chdir(dir) != 0) _exit(126);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    close(in);
+    close(out);
+    close(err);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    execve(argv[0], (char *const *)argv, envp);
+    dprintf(2, "it_real_servers: exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  setpgid(c->pid, c->pid);
+  free(envp);
+}
+
+static void child_kill(struct child *c) {
+  kill(-c->pid, SIGKILL);
+  kill(c->pid, SIGKILL);
+  while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+}
+
+static bool child_ended(struct child *c, int *status) {
+  pid_t w = waitpid(c->pid, status, WNOHANG);
+  ck_assert_msg(w >= 0 || errno == EINTR, "waitpid: %s", strerror(errno));
+  return w == c->pid;
+}
+
+/* Kills the child and fails the test, quoting its stderr. */
+static void child_fail(struct child *c, const char *why) {
+  child_kill(c);
+  char *err = it_read_file(c->errp, NULL), *out = it_read_file(c->outp, NULL);
+  ck_abort_msg("%s\nstdout:\n%s\nstderr:\n%s", why, out ? out : "", err ? err : "");
+}
+
+/* Waits for the child's end (bounded), and fills p with its status and output. */
+static void child_wait(struct child *c, struct it_proc *p) {
+  int status;
+  while (!child_ended(c, &status)) {
+    if (elapsed_s(&c->start) > CHILD_TIMEOUT_S) child_fail(c, "the server did not stop: killed");
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+  memset(p, 0, sizeof(*p));
+  p->status = status;
+  p->signaled = WIFSIGNALED(status);
+  p->sig = p->signaled ? WTERMSIG(status) : 0;
+  p->code = p->signaled ? 128 + p->sig : WEXITSTATUS(status);
+  p->out = it_read_file(c->outp, &p->outlen);
+  p->err = it_read_file(c->errp, &p->errlen);
+  ck_assert_msg(p->out && p->err, "cannot read %s or %s", c->outp, c->errp);
+  free(c->outp);
+  free(c->errp);
+}
+
+/* A TCP port free on 127.0.0.1 now (bound to port 0 and released). */
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(sa);
+  ck_assert_msg(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind: %s", strerror(errno));
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+/* ---- a raw RESP client ---- */
+
+/* A connection to 127.0.0.1:port, or -1 when nothing listens yet. */
+static int redis_connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Reads exactly n bytes, waiting at most 10 s for each piece; false on end of file, error or timeout. */
+static bool read_full(int fd, char *buf, size_t n) {
+  for (size_t got = 0; got < n;) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int r = poll(&pfd, 1, 10000);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    ssize_t k = read(fd, buf + got, n - got);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    got += (size_t)k;
+  }
+  return true;
+}
+
+/* One reply line, CRLF removed (byte by byte: replies are small and the client is not measured). */
+static bool read_line(int fd, char *buf, size_t cap) {
+  size_t n = 0;
+  for (;;) {
+    if (n + 1 >= cap || !read_full(fd, buf + n, 1)) return false;
+    if (n >= 1 && buf[n - 1] == '\r' && buf[n] == '\n') {
+      buf[n - 1] = '\0';
+      return true;
+    }
+    n++;
+  }
+}
+
+/* Sends an inline command and reads its reply: a status, error or integer line as it is, a bulk
+ * string as its contents ("(nil)" for a null one). False when the connection failed. */
+static bool redis_cmd(int fd, const char *cmd, char *reply, size_t cap) {
+  char line[256];
+  int n = snprintf(line, sizeof(line), "%s\r\n", cmd);
+  ck_assert(n > 0 && (size_t)n < sizeof(line));
+  if (write(fd, line, (size_t)n) != n) return false;
+  if (!read_line(fd, reply, cap)) return false;
+  if (reply[0] != '$') return true;
+  long len = strtol(reply + 1, NULL, 10);
+  if (len < 0) {
+    snprintf(reply, cap, "(nil)");
+    return true;
+  }
+  ck_assert_msg((size_t)len + 2 < cap, "bulk reply of %ld bytes", len);
+  if (!read_full(fd, reply, (size_t)len + 2)) return false;
+  reply[len] = '\0';
+  return true;
+}
+
+/* ---- the test ---- */
+
+/* Private config: its port and directory, no persistence, log to stdout, nothing of the system's. */
+static char *redis_conf(const char *dir, const char *tag, int port) {
+  char *path, *text;
+  ck_assert_int_ge(asprintf(&path, "%s/%s.conf", dir, tag), 0);
+  int n = asprintf(&text,
+                   "port %d\n"
+                   "bind 127.0.0.1\n"
+                   "daemonize no\n"
+                   "supervised no\n"
+                   "dir %s\n"
+                   "logfile \"\"\n"
+                   "pidfile \"\"\n"
+                   "save \"\"\n"
+                   "appendonly no\n"
+                   "databases 1\n",
+                   port, dir);
+  ck_assert_int_ge(n, 0);
+  it_write_file(path, text, (size_t)n);
+  free(text);
+  return path;
+}
+
+/* Runs argv, talks to the server on port, stops it with SIGTERM; the replies go to transcript. */
+static void run_redis(struct it_proc *p, const char *dir, const char *tag, const char *const argv[], int port,
+                      char **transcript) {
+  struct child c;
+  child_start(&c, dir, tag, argv);
+  char reply[256], why[1024];
+  int fd = -1, status;
+  /* up: it accepts a connection and answers PING */
+  while (fd < 0) {
+    if (child_ended(&c, &status)) {
+      child_wait(&c, p);
+      ck_abort_msg("%s: the server ended (status %d) before it listened on 127.0.0.1:%d\nstdout:\n%s\nstderr:\n%s",
+                   tag, p->code, port, p->out, p->err);
+    }
+    if (elapsed_s(&c.start) > CHILD_TIMEOUT_S) child_fail(&c, "the server did not listen in time: killed");
+    fd = redis_connect(port);
+    if (fd < 0) {
+      struct timespec ts = {0, 20000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  if (!redis_cmd(fd, "PING", reply, sizeof(reply)) || strcmp(reply, "+PONG") != 0) {
+    snprintf(why, sizeof(why), "%s: PING answered '%s'", tag, reply);
+    close(fd);
+    child_fail(&c, why);
+  }
+  /* the commands, one at a time, every reply checked and kept */
+  size_t cap = 64 * 1024, len = 0;
+  char *t = calloc(1, cap);
+  ck_assert_ptr_nonnull(t);
+  for (int i = 0; i < COMMANDS; i++) {
+    char cmd[3][64], want[3][64];
+    snprintf(cmd[0], sizeof(cmd[0]), "SET key:%d value-%d", i, i);
+    snprintf(want[0], sizeof(want[0]), "+OK");
+    snprintf(cmd[1], sizeof(cmd[1]), "GET key:%d", i);
+    snprintf(want[1], sizeof(want[1]), "value-%d", i);
+    snprintf(cmd[2], sizeof(cmd[2]), "INCR counter");
+    snprintf(want[2], sizeof(want[2]), ":%d", i + 1);
+    for (int k = 0; k < 3; k++) {
+      bool ok = redis_cmd(fd, cmd[k], reply, sizeof(reply));
+      if (!ok || strcmp(reply, want[k]) != 0) {
+        snprintf(why, sizeof(why), "%s: '%s' answered '%s', expected '%s'", tag, cmd[k], ok ? reply : "(no reply)",
+                 want[k]);
+        close(fd);
+        child_fail(&c, why);
+      }
+      len += (size_t)snprintf(t + len, cap - len, "%s -> %s\n", cmd[k], reply);
+      ck_assert_uint_lt(len, cap);
+    }
+  }
+  ck_assert_msg(redis_cmd(fd, "DBSIZE", reply, sizeof(reply)), "%s: DBSIZE: no reply", tag);
+  len += (size_t)snprintf(t + len, cap - len, "DBSIZE -> %s\n", reply);
+  close(fd);
+  *transcript = t;
+  ck_assert_msg(kill(c.pid, SIGTERM) == 0, "kill: %s", strerror(errno));
+  child_wait(&c, p);
+}
+
+START_TEST(redis_serves_unchanged_and_clean) {
+  char *dir = it_mkdir("it_real_redis");
+  int port = free_port();
+  char *conf = redis_conf(dir, "plain", port);
+  const char *argv[] = {REDIS, conf, NULL};
+  struct it_proc plain, run;
+  char *t_plain, *t_run;
+  run_redis(&plain, dir, "plain", argv, port, &t_plain);
+  ck_assert_msg(plain.code == 0, "redis-server exited %d on SIGTERM without loopscope\nstdout:\n%s", plain.code,
+                plain.out);
+  char want_dbsize[32];
+  snprintf(want_dbsize, sizeof(want_dbsize), "DBSIZE -> :%d\n", COMMANDS + 1);
+  ck_assert_msg(strstr(t_plain, want_dbsize), "plain run:\n%s", t_plain);
+
+  /* a fresh port: nothing says when the first server's socket is free again */
+  port = free_port();
+  char *conf2 = redis_conf(dir, "run", port), *tmpl;
+  ck_assert_int_ge(asprintf(&tmpl, "%s/report.%%p.%%s.lsr", dir), 0);
+  const char *largv[] = {LS_CLI, "run", "-o", tmpl, "--", REDIS, conf2, NULL};
+  run_redis(&run, dir, "run", largv, port, &t_run);
+
+  /* the program is unchanged: exit status, replies; its log (stdout, timestamped) has no line of ours */
+  ck_assert_msg(run.code == plain.code, "exit %d under loopscope run, %d alone\nstderr:\n%s", run.code, plain.code,
+                run.err);
+  ck_assert_msg(strcmp(t_plain, t_run) == 0, "replies differ\n--- alone:\n%s\n--- loopscope run:\n%s", t_plain, t_run);
+  ck_assert_msg(!strstr(run.out, "loopscope"), "loopscope wrote to the server's stdout:\n%s", run.out);
+  ck_assert_msg(strstr(run.out, "Ready to accept connections") && strstr(run.out, "ready to exit"),
+                "redis's log under loopscope run lacks its start or its clean exit:\n%s", run.out);
+
+  json_object *root = it_report_json(dir);
+  json_object *t = it_need(root, "truncated");
+  ck_assert_msg(json_object_is_type(t, json_type_boolean) && !json_object_get_boolean(t), "report truncated");
+  json_object *procs = it_need(root, "processes");
+  ck_assert_msg(json_object_array_length(procs) == 1, "not one process:\n%s", it_json_text(procs));
+  json_object *proc = json_object_array_get_idx(procs, 0);
+  ck_assert_str_eq(it_base(it_str(proc, "argv.0")), "redis-server");
+  ck_assert_msg(it_str(proc, "exit.how") && strcmp(it_str(proc, "exit.how"), "exit") == 0 &&
+                    it_int(proc, "exit.status") == 0,
+                "the report says redis did not exit with status 0:\n%s", it_json_text(it_get(proc, "exit")));
+  json_object *f[4];
+  size_t nf = it_findings(root, NULL, f, 4);
+  ck_assert_msg(nf == 0, "%zu findings, expected none:\n%s", nf, it_json_text(it_need(root, "findings")));
+
+  /* its loop: ae's epoll_wait on the main thread, at least one iteration per command (each waited for
+   * its reply before the next was sent) */
+  json_object *loops = it_need(proc, "loops");
+  int64_t iterations = 0;
+  size_t on_main = 0;
+  for (size_t i = 0; i < json_object_array_length(loops); i++) {
+    json_object *l = json_object_array_get_idx(loops, i);
+    if (!it_str(l, "library") || strcmp(it_str(l, "library"), "epoll") != 0) continue;
+    if (it_int(l, "thread") != it_int(proc, "pid")) continue;
+    on_main++;
+    iterations += it_int(l, "iterations");
+  }
+  ck_assert_msg(on_main == 1 && iterations >= 3 * COMMANDS,
+                "not one epoll loop on the main thread with >= %d iterations:\n%s", 3 * COMMANDS, it_json_text(loops));
+  fprintf(stderr, "it_real_servers: redis: %zu loop(s), %lld iterations on the main thread, %zu threads, exit %d\n",
+          json_object_array_length(loops), (long long)iterations, json_object_array_length(it_need(proc, "threads")),
+          run.code);
+
+  json_object_put(root);
+  it_proc_free(&plain);
+  it_proc_free(&run);
+  free(t_plain);
+  free(t_run);
+  free(conf);
+  free(conf2);
+  free(tmpl);
+  it_done(dir);
+}
+END_TEST
+
+int main(void) {
+  if (access(REDIS, X_OK) != 0) {
+    fprintf(stderr, "it_real_servers: SKIP: %s is not installed (CI installs redis-server: see .ci/run)\n", REDIS);
+    return 77;
+  }
+  Suite *s = suite_create("it_real_servers");
+  TCase *tc = tcase_create("redis");
+  tcase_add_test(tc, redis_serves_unchanged_and_clean);
+  tcase_set_timeout(tc, 300);
+  suite_add_tcase(s, tc);
+  return it_main(s);
+}
