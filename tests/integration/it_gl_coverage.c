@@ -1,0 +1,92 @@
+/* The GLib adapter's coverage (issue 6 items 1 and 2): every way a program hands GLib a callback is
+ * a site named after the callback, with the stack where the source was attached and the count the
+ * program itself counted (gl_quiet, which must give no finding at all); contexts are loops with the
+ * thread that iterated them; a slow timeout callback and a slow custom source's dispatch are
+ * slow-callback findings at their attach lines (gl_slow_callback: 250 ms busy-waits against the
+ * 100 ms default). */
+#include "it_gl_run.h"
+
+#define SRC_Q "gl_quiet.c"
+
+static const struct {
+  const char *marker, *function, *kind;
+} quiet_sites[] = {
+    {"idle", "on_idle", "glib idle"},
+    {"idle_full", "on_idle_full", "glib idle"},
+    {"idle_once", "on_idle_once", "glib idle"},
+    {"timeout", "on_timeout", "glib timeout"},
+    {"timeout_full", "on_timeout_full", "glib timeout"},
+    {"timeout_once", "on_timeout_once", "glib timeout"},
+    {"timeout_seconds", "on_seconds", "glib timeout"},
+    {"io", "on_io", "glib io watch"},
+    {"unix_fd", "on_fd", "glib unix fd"},
+    {"child", "on_child", "glib child watch"},
+    {"custom", "custom_dispatch", "glib source"},
+    {"set_callback", "on_set_cb", "glib timeout"},
+};
+
+START_TEST(every_callback_kind_is_a_site_and_the_clean_program_is_quiet) {
+  struct run r;
+  run_prog(&r, "it_gl_coverage_quiet", LS_PROG_gl_quiet, NULL);
+  no_findings(&r, "gl_quiet");
+  ck_assert_msg(printed(r.p.out, "notified") == 2, "destroy notifies not chained: %s", r.p.out);
+  int64_t callbacks = 0;
+  for (size_t k = 0; k < sizeof(quiet_sites) / sizeof(quiet_sites[0]); k++) {
+    long want = printed(r.p.out, quiet_sites[k].marker);
+    ck_assert_msg(want > 0, "the program ran no %s callback:\n%s", quiet_sites[k].marker, r.p.out);
+    json_object *s = site_at(&r, SRC_Q, it_marker_line(SRC_Q, quiet_sites[k].marker));
+    ck_assert_str_eq(it_str(s, "callback.function"), quiet_sites[k].function);
+    ck_assert_str_eq(it_str(s, "kind"), quiet_sites[k].kind);
+    ck_assert_msg(it_int(s, "count") == want, "%s: the program counted %ld, the report %lld:\n%s",
+                  quiet_sites[k].marker, want, (long long)it_int(s, "count"), it_json_text(s));
+    callbacks += want;
+  }
+  /* Two contexts: the default one (g_main_loop_run) and the private one (g_main_context_iteration),
+   * both iterated by the main thread; together they ran every callback above. */
+  json_object *loops = it_need(r.proc, "loops");
+  ck_assert_msg(json_object_array_length(loops) == 2, "two glib loops expected:\n%s", it_json_text(loops));
+  int64_t sum = 0;
+  for (size_t i = 0; i < 2; i++) {
+    json_object *l = json_object_array_get_idx(loops, i);
+    ck_assert_str_eq(it_str(l, "library"), "glib");
+    ck_assert_int_eq(it_int(l, "thread"), it_int(r.proc, "pid"));
+    ck_assert_int_gt(it_int(l, "iterations"), 0);
+    sum += it_int(l, "callbacks");
+  }
+  ck_assert_msg(sum == callbacks, "loops counted %lld callbacks, the program %lld:\n%s", (long long)sum,
+                (long long)callbacks, it_json_text(loops));
+  ck_assert_msg(json_object_array_length(it_need(r.proc, "still_open_at_exit")) == 0,
+                "gl_quiet removed and unreffed everything:\n%s", it_json_text(it_need(r.proc, "still_open_at_exit")));
+  run_free(&r);
+}
+END_TEST
+
+#define SRC_S "gl_slow_callback.c"
+
+START_TEST(slow_timeout_and_slow_custom_dispatch) {
+  struct run r;
+  run_prog(&r, "it_gl_coverage_slow", LS_PROG_gl_slow_callback, NULL);
+  ck_assert_msg(printed(r.p.out, "dispatched") == 2, "program printed: %s", r.p.out);
+  json_object *f[4];
+  ck_assert_msg(it_findings(r.root, NULL, f, 4) == 2, "two findings expected:\n%s",
+                it_json_text(it_need(r.root, "findings")));
+  json_object *t = finding_at(&r, "slow-callback", SRC_S, it_marker_line(SRC_S, "timeout"), "on_slow_timeout");
+  ck_assert_str_eq(it_str(t, "kind"), "glib timeout");
+  ck_assert_int_ge(it_int(t, "duration_ns"), 250000000);
+  json_object *c = finding_at(&r, "slow-callback", SRC_S, it_marker_line(SRC_S, "attach"), "custom_dispatch");
+  ck_assert_str_eq(it_str(c, "kind"), "glib source ls-custom"); /* g_source_set_name names it */
+  ck_assert_int_ge(it_int(c, "duration_ns"), 250000000);
+  ck_assert_msg(strstr(r.p.err, "Executing <glib timeout"), "no live line:\n%s", r.p.err);
+  run_free(&r);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("it_gl_coverage");
+  TCase *tc = tcase_create("glib");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, every_callback_kind_is_a_site_and_the_clean_program_is_quiet);
+  tcase_add_test(tc, slow_timeout_and_slow_custom_dispatch);
+  suite_add_tcase(s, tc);
+  return it_main(s);
+}
