@@ -61,7 +61,7 @@ static __attribute__((noinline)) void reentry(GMainContext *ctx, const char *cal
   char msg[200];
   ls_join(msg, sizeof(msg), "This GLib context is being prepared or checked: ", call,
           "() called from inside a source's prepare() or check()");
-  struct ls_finding_info fi = {.call = call, .capture = true, .other_tid = ls_gettid(), .message = msg};
+  struct ls_finding_info fi = {.call = call, .capture = true, .message = msg};
   ls_finding_keyed(LS_F_LOOP_REENTRY, (uintptr_t)ctx, (uintptr_t)caller, &fi);
 }
 

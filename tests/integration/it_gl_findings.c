@@ -1,0 +1,137 @@
+/* The GLib adapter's findings (issue 6 items 3-5 and 7), each from its trigger program
+ * (tests/programs/gl_*.c) and proved quiet on its clean twin: unretrieved-error (a GTask error nobody
+ * propagated), never-run (an idle source whose context was freed first, a GTask dropped without
+ * returning), loop-reentry (a context iterated from its own source's prepare; a nested
+ * g_main_loop_run from a callback is legal and quiet), pool-wait (g_task_run_in_thread work waiting
+ * for GLib's pool). Each trigger test checks the category, the callback's function and that stack[0]
+ * is the program's marked line. Durations are 300 ms sleeps on pool threads against the 100 ms
+ * threshold, never limits on how fast something ran. */
+#include "it_gl_run.h"
+
+static void exactly(struct run *r, size_t want) {
+  json_object *f[8];
+  size_t n = it_findings(r->root, NULL, f, 8);
+  ck_assert_msg(n == want, "%zu findings, expected %zu:\n%s\nstderr:\n%s", n, want,
+                it_json_text(it_need(r->root, "findings")), r->p.err);
+}
+
+/* ---- unretrieved-error ---- */
+
+START_TEST(unretrieved_error_gtask_error_never_propagated) {
+  struct run r;
+  run_prog(&r, "it_gl_unretrieved", LS_PROG_gl_task_unretrieved, NULL);
+  ck_assert_msg(printed(r.p.out, "done") == 1, "program printed: %s", r.p.out);
+  /* The task kept the program's user_data: our trampoline is keyed by the task pointer. */
+  ck_assert_msg(printed(r.p.out, "user_data_ok") == 1, "g_async_result_get_user_data changed: %s", r.p.out);
+  exactly(&r, 1);
+  json_object *f = finding_at(&r, "unretrieved-error", "gl_task_unretrieved.c",
+                              it_marker_line("gl_task_unretrieved.c", "task"), "on_done");
+  ck_assert_str_eq(it_str(f, "severity"), "error");
+  ck_assert_str_eq(it_str(f, "kind"), "gtask");
+  run_free(&r);
+}
+END_TEST
+
+START_TEST(unretrieved_error_clean_propagated_or_looked_at) {
+  struct run r;
+  run_prog(&r, "it_gl_unretrieved_clean", LS_PROG_gl_task_unretrieved_clean, NULL);
+  ck_assert_msg(printed(r.p.out, "done") == 3 && printed(r.p.out, "errors_seen") == 2, "program printed: %s", r.p.out);
+  no_findings(&r, "gl_task_unretrieved_clean");
+  run_free(&r);
+}
+END_TEST
+
+/* ---- never-run ---- */
+
+START_TEST(never_run_idle_source_and_gtask) {
+  struct run r;
+  run_prog(&r, "it_gl_never_run", LS_PROG_gl_never_run, NULL);
+  ck_assert_msg(printed(r.p.out, "ran") == 0, "program printed: %s", r.p.out);
+  exactly(&r, 2);
+  json_object *idle = finding_at(&r, "never-run", "gl_never_run.c", it_marker_line("gl_never_run.c", "attach"),
+                                 "on_never_idle");
+  ck_assert_str_eq(it_str(idle, "kind"), "glib idle");
+  json_object *task = finding_at(&r, "never-run", "gl_never_run.c", it_marker_line("gl_never_run.c", "task"),
+                                 "on_task_never");
+  ck_assert_str_eq(it_str(task, "kind"), "gtask");
+  run_free(&r);
+}
+END_TEST
+
+START_TEST(never_run_clean_dispatched_cancelled_or_long_lived) {
+  struct run r;
+  run_prog(&r, "it_gl_never_run_clean", LS_PROG_gl_never_run_clean, NULL);
+  ck_assert_msg(printed(r.p.out, "ran") == 2, "program printed: %s", r.p.out);
+  no_findings(&r, "gl_never_run_clean");
+  run_free(&r);
+}
+END_TEST
+
+/* ---- loop-reentry ---- */
+
+START_TEST(loop_reentry_iteration_from_prepare) {
+  struct run r;
+  run_prog(&r, "it_gl_reentry", LS_PROG_gl_reentry, NULL);
+  ck_assert_msg(printed(r.p.out, "dispatched") == 1, "program printed: %s", r.p.out);
+  exactly(&r, 1);
+  json_object *f =
+      finding_at(&r, "loop-reentry", "gl_reentry.c", it_marker_line("gl_reentry.c", "reentry"), NULL);
+  ck_assert_str_eq(it_str(f, "severity"), "error");
+  ck_assert_str_eq(it_str(f, "call"), "g_main_context_iteration");
+  ck_assert_str_eq(it_str(f, "stack.0.function"), "bad_prepare");
+  run_free(&r);
+}
+END_TEST
+
+START_TEST(loop_reentry_clean_nested_run_from_a_callback) {
+  struct run r;
+  run_prog(&r, "it_gl_reentry_clean", LS_PROG_gl_reentry_clean, NULL);
+  ck_assert_msg(printed(r.p.out, "outer") == 1 && printed(r.p.out, "inner") == 1 && printed(r.p.out, "custom") == 1,
+                "program printed: %s", r.p.out);
+  no_findings(&r, "gl_reentry_clean");
+  run_free(&r);
+}
+END_TEST
+
+/* ---- pool-wait ---- */
+
+START_TEST(pool_wait_gtask_run_in_thread) {
+  struct run r;
+  run_prog(&r, "it_gl_pool_wait", LS_PROG_gl_pool_wait, NULL);
+  ck_assert_msg(printed(r.p.out, "done") == 20, "program printed: %s", r.p.out);
+  exactly(&r, 1);
+  json_object *f =
+      finding_at(&r, "pool-wait", "gl_pool_wait.c", it_marker_line("gl_pool_wait.c", "run"), "slow_work");
+  ck_assert_str_eq(it_str(f, "kind"), "gtask thread");
+  ck_assert_int_ge(it_int(f, "duration_ns"), 100000000);
+  /* the work itself is timed on the pool threads: 20 runs of slow_work */
+  json_object *s = site_at(&r, "gl_pool_wait.c", it_marker_line("gl_pool_wait.c", "run"));
+  ck_assert_int_eq(it_int(s, "count"), 20);
+  run_free(&r);
+}
+END_TEST
+
+START_TEST(pool_wait_clean_free_threads) {
+  struct run r;
+  run_prog(&r, "it_gl_pool_wait_clean", LS_PROG_gl_pool_wait_clean, NULL);
+  ck_assert_msg(printed(r.p.out, "done") == 3, "program printed: %s", r.p.out);
+  no_findings(&r, "gl_pool_wait_clean");
+  run_free(&r);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("it_gl_findings");
+  TCase *tc = tcase_create("glib");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, unretrieved_error_gtask_error_never_propagated);
+  tcase_add_test(tc, unretrieved_error_clean_propagated_or_looked_at);
+  tcase_add_test(tc, never_run_idle_source_and_gtask);
+  tcase_add_test(tc, never_run_clean_dispatched_cancelled_or_long_lived);
+  tcase_add_test(tc, loop_reentry_iteration_from_prepare);
+  tcase_add_test(tc, loop_reentry_clean_nested_run_from_a_callback);
+  tcase_add_test(tc, pool_wait_gtask_run_in_thread);
+  tcase_add_test(tc, pool_wait_clean_free_threads);
+  suite_add_tcase(s, tc);
+  return it_main(s);
+}
