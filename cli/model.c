@@ -271,6 +271,13 @@ static char *new_category_message(struct lsm_finding *lf) {
     else
       rc = asprintf(&msg, "This event loop is already running in tid %" PRIu64 ": %s() called from tid %" PRIu64, f->other_tid,
                     call, f->tid);
+  } else if (strcmp(c, "never-run") == 0 && f->call && strcmp(f->call, "g_main_context_unref") == 0 &&
+             repr(lf, NULL, rp, sizeof(rp))) { /* GLib: a one-shot source */
+    rc = asprintf(&msg, "%s was never dispatched: its context was freed first%s", rp,
+                  times(n, sizeof(n), f->count, "source"));
+  } else if (strcmp(c, "never-run") == 0 && lf->kind && strcmp(lf->kind, "gtask") == 0 && repr(lf, NULL, rp, sizeof(rp))) {
+    rc = asprintf(&msg, "%s was never run: its GTask was destroyed without ever returning (no g_task_return_*)%s", rp,
+                  times(n, sizeof(n), f->count, "task"));
   } else if (strcmp(c, "never-run") == 0 && repr(lf, NULL, rp, sizeof(rp))) {
     rc = asprintf(&msg, "%s was never run: its request was still pending when the loop was closed or the process exited%s", rp,
                   times(n, sizeof(n), f->count, "request"));

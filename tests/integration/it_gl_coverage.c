@@ -81,12 +81,57 @@ START_TEST(slow_timeout_and_slow_custom_dispatch) {
 }
 END_TEST
 
+/* Every g_* function libloopscope.so exports (its hooks: nothing else is exported) is named in the
+ * WRAPPED GLIB FUNCTIONS section of loopscope-report(1), and the section names no function the shim
+ * does not export. */
+START_TEST(every_wrapped_glib_function_is_in_the_man_page) {
+  size_t len;
+  char *man = it_read_file(LS_MAN_DIR "/loopscope-report.1", &len);
+  ck_assert_ptr_nonnull(man);
+  char *sec = strstr(man, ".SH WRAPPED GLIB FUNCTIONS");
+  ck_assert_ptr_nonnull(sec);
+  char *end = strstr(sec + 1, "\n.SH ");
+  if (end) *end = 0;
+  FILE *nm = popen("nm -D --defined-only " LS_SHIM, "r");
+  ck_assert_ptr_nonnull(nm);
+  char line[512], exported[8192] = " ";
+  size_t n = 0;
+  while (fgets(line, sizeof(line), nm)) {
+    char *name = strrchr(line, ' ');
+    if (!name || strncmp(name + 1, "g_", 2) != 0) continue;
+    name[1 + strcspn(name + 1, "\n")] = 0;
+    n++;
+    char word[128];
+    snprintf(word, sizeof(word), "%s,", name + 1);
+    ck_assert_msg(strstr(sec, word) || (snprintf(word, sizeof(word), "%s\n", name + 1), strstr(sec, word)),
+                  "%s is exported by the shim but not listed in loopscope-report(1)", name + 1);
+    strncat(exported, name + 1, sizeof(exported) - strlen(exported) - 2);
+    strcat(exported, " ");
+  }
+  ck_assert_int_eq(pclose(nm), 0);
+  ck_assert_msg(n >= 40, "only %zu g_* hooks exported", n);
+  /* the other way: each ".B g_..." entry names exported functions only */
+  for (char *p = strstr(sec, "\n.B g_"); p; p = strstr(p + 1, "\n.B g_")) {
+    char entry[512];
+    size_t k = strcspn(p + 4, "\n");
+    snprintf(entry, sizeof(entry), "%.*s", (int)k, p + 4);
+    for (char *tok = strtok(entry, ", "); tok; tok = strtok(NULL, ", ")) {
+      char word[128];
+      snprintf(word, sizeof(word), " %s ", tok);
+      ck_assert_msg(strstr(exported, word), "loopscope-report(1) lists %s, which the shim does not export", tok);
+    }
+  }
+  free(man);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_gl_coverage");
   TCase *tc = tcase_create("glib");
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, every_callback_kind_is_a_site_and_the_clean_program_is_quiet);
   tcase_add_test(tc, slow_timeout_and_slow_custom_dispatch);
+  tcase_add_test(tc, every_wrapped_glib_function_is_in_the_man_page);
   suite_add_tcase(s, tc);
   return it_main(s);
 }
