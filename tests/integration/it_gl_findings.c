@@ -120,6 +120,53 @@ START_TEST(pool_wait_clean_free_threads) {
 }
 END_TEST
 
+/* ---- still open at exit (not findings unless asked for) ---- */
+
+#define SRC_O "gl_open_at_exit.c"
+
+static const struct {
+  const char *marker, *kind;
+} open_items[] = {
+    {"timeout", "glib timeout"},
+    {"idle", "glib idle"},
+    {"context", "glib main context"},
+    {"loop", "glib main loop"},
+};
+#define N_OPEN (sizeof(open_items) / sizeof(open_items[0]))
+
+START_TEST(open_at_exit_listed_not_findings) {
+  struct run r;
+  run_prog(&r, "it_gl_open_at_exit", LS_PROG_gl_open_at_exit, NULL);
+  ck_assert_msg(printed(r.p.out, "open") == 4, "program printed: %s", r.p.out);
+  no_findings(&r, "gl_open_at_exit (without report_open_at_exit)");
+  json_object *open = it_need(r.proc, "still_open_at_exit");
+  ck_assert_msg(json_object_array_length(open) == N_OPEN, "%d open items expected:\n%s", (int)N_OPEN,
+                it_json_text(open));
+  for (size_t k = 0; k < N_OPEN; k++) {
+    int line = it_marker_line(SRC_O, open_items[k].marker), hits = 0;
+    for (size_t i = 0; i < N_OPEN; i++) {
+      json_object *o = json_object_array_get_idx(open, i);
+      if (strcmp(it_str(o, "kind"), open_items[k].kind) == 0 && it_frame_is(it_get(o, "stack.0"), SRC_O, line)) hits++;
+    }
+    ck_assert_msg(hits == 1, "no %s open at %s:%d:\n%s", open_items[k].kind, SRC_O, line, it_json_text(open));
+  }
+  run_free(&r);
+}
+END_TEST
+
+START_TEST(open_at_exit_as_findings_when_asked) {
+  struct run r;
+  const char *flags[] = {"--report-open-at-exit=1", NULL};
+  run_prog(&r, "it_gl_open_at_exit_findings", LS_PROG_gl_open_at_exit, flags);
+  exactly(&r, N_OPEN);
+  for (size_t k = 0; k < N_OPEN; k++) {
+    json_object *f = finding_at(&r, "unclosed-resource", SRC_O, it_marker_line(SRC_O, open_items[k].marker), NULL);
+    ck_assert_str_eq(it_str(f, "kind"), open_items[k].kind);
+  }
+  run_free(&r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_gl_findings");
   TCase *tc = tcase_create("glib");
@@ -132,6 +179,8 @@ int main(void) {
   tcase_add_test(tc, loop_reentry_clean_nested_run_from_a_callback);
   tcase_add_test(tc, pool_wait_gtask_run_in_thread);
   tcase_add_test(tc, pool_wait_clean_free_threads);
+  tcase_add_test(tc, open_at_exit_listed_not_findings);
+  tcase_add_test(tc, open_at_exit_as_findings_when_asked);
   suite_add_tcase(s, tc);
   return it_main(s);
 }
