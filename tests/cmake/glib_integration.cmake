@@ -1,5 +1,5 @@
 # The GLib adapter's integration tests (issue 6), built like the ones in tests/CMakeLists.txt.
-set(LS_GLIB_IT_TESTS it_gl_coverage it_gl_findings)
+set(LS_GLIB_IT_TESTS it_gl_coverage it_gl_findings it_gl_debian)
 foreach(t ${LS_GLIB_IT_TESTS})
   add_executable(${t} integration/${t}.c)
   target_link_libraries(${t} PRIVATE it_util)
