@@ -5,17 +5,20 @@
  *                        callback is one loop-stall whose top sampled frame is spin_in_static_libuv,
  *                        called from on_tick at its marked line, under libuv's uv_run inside the
  *                        program itself.
+ *   real_static_uv_clean its clean twin: the same static libuv, busy (timer, thread pool, async, a TCP
+ *                        echo over loopback) but never blocking: the loop is found, nothing reported.
  *   real_mt_clean        one epoll loop thread doing only non-blocking work while worker threads sleep,
  *                        fsync, read a pipe, contend a mutex, wait on a condvar and resolve a name: the
  *                        loop is found and nothing is reported.
  *   node                 /usr/bin/node embeds libuv (official build): a 400 ms busy loop in a JS timer is
  *                        one loop-stall on node's main thread, its stack unwound through V8's JIT
  *                        frames (anonymous code, reported as bare addresses, never named) down to
- *                        libuv's uv_run inside node; exit status and stdout as without loopscope.
+ *                        libuv's uv_run inside node; exit status and stdout as without loopscope. Its
+ *                        clean twin (timers, a promise, pool work) reports nothing.
  *
- * One binary, three CTest tests: the argument picks the suite ("programs" or "node"); "node" exits
- * 77 (skipped) when /usr/bin/node is not installed, so a missing node never passes silently and never
- * hides the programs' results.
+ * One binary, two CTest tests (it_real_programs, it_real_node): the argument picks the suite. "node"
+ * exits 77 (skipped) when /usr/bin/node is not installed or maps a shared libuv, so a missing node
+ * never passes silently and never hides the programs' results.
  *
  * Margins are wide on purpose (400 ms spins against the 100 ms default stall_ms, asserting >= 300 ms):
  * these tests must hold on a loaded 2-core machine. */
@@ -137,6 +140,28 @@ START_TEST(static_libuv_stall_names_the_spinning_function) {
   /* DESIGN.md asks the shim to say up front "libuv is linked statically: only thread, poll and stall
    * findings are available"; it does not detect a static libuv yet (see the lead's note), so nothing is
    * asserted about that line here. */
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
+START_TEST(static_libuv_clean_has_no_finding) {
+  char *dir = it_mkdir("it_real_static_uv_clean");
+  struct it_proc p;
+  json_object *root = run_prog(&p, dir, LS_PROG_real_static_uv_clean);
+  ck_assert_msg(p.code == 0, "exit %d\nstdout:\n%s\nstderr:\n%s", p.code, p.out, p.err);
+  ck_assert_msg(strcmp(p.out, "shared libuv: none\nticks=40 work=1 async=1 echoed=1\n") == 0, "program printed:\n%s",
+                p.out);
+  json_object *all[8];
+  size_t n = it_findings(root, NULL, all, 8);
+  ck_assert_msg(n == 0, "%zu findings, expected none:\n%s", n, it_json_text(it_need(root, "findings")));
+  json_object *proc = only_process(root);
+  int64_t iterations;
+  ck_assert_msg(loops_of(proc, "libuv", NULL) == 0 && json_object_array_length(it_need(proc, "sites")) == 0,
+                "the adapter saw a static libuv:\n%s", it_json_text(proc));
+  ck_assert_msg(loops_of(proc, "epoll", &iterations) == 1 && iterations >= 20,
+                "not one epoll loop with >= 20 iterations (40 ticks):\n%s", it_json_text(it_need(proc, "loops")));
   json_object_put(root);
   it_proc_free(&p);
   it_done(dir);
@@ -278,12 +303,45 @@ static bool node_maps_libuv(void) {
   return mapped;
 }
 
+/* The clean twin: timers, an immediate, a promise, a file read and random bytes from libuv's thread
+ * pool, and a child_process-free, network-free script: node's loop is busy but never blocked. */
+#define NODE_CLEAN_JS                                                                                     \
+  "const fs = require('fs'), crypto = require('crypto');\n"                                              \
+  "let n = 0, done = 0;\n"                                                                               \
+  "const finish = () => { if (++done === 4) console.log('ticks=' + n + ' done=' + done); };\n"          \
+  "const t = setInterval(() => { if (++n === 20) { clearInterval(t); finish(); } }, 5);\n"              \
+  "setImmediate(() => Promise.resolve(1).then(finish));\n"                                             \
+  "fs.readFile('/proc/self/status', (err, data) => { if (!err && data.length > 0) finish(); });\n"     \
+  "crypto.randomBytes(64, (err, buf) => { if (!err && buf.length === 64) finish(); });\n"
+
+START_TEST(node_clean_has_no_finding) {
+  char *dir = it_mkdir("it_real_node_clean");
+  const char *argv[] = {NODE, "-e", NODE_CLEAN_JS, NULL};
+  struct it_proc p;
+  it_loopscope_run(&p, dir, NULL, argv);
+  ck_assert_msg(p.code == 0 && strcmp(p.out, "ticks=20 done=4\n") == 0, "exit %d, printed:\n%s\nstderr:\n%s", p.code,
+                p.out, p.err);
+  json_object *root = it_report_json(dir);
+  json_object *all[8];
+  size_t n = it_findings(root, NULL, all, 8);
+  ck_assert_msg(n == 0, "%zu findings, expected none:\n%s", n, it_json_text(it_need(root, "findings")));
+  json_object *proc = only_process(root);
+  int64_t iterations;
+  ck_assert_msg(loops_of(proc, "epoll", &iterations) >= 1 && iterations >= 10,
+                "no epoll loop with >= 10 iterations (20 ticks):\n%s", it_json_text(it_need(proc, "loops")));
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "programs";
   Suite *s = suite_create("it_real_targets");
   TCase *tc = tcase_create(which);
   if (strcmp(which, "programs") == 0) {
     tcase_add_test(tc, static_libuv_stall_names_the_spinning_function);
+    tcase_add_test(tc, static_libuv_clean_has_no_finding);
     tcase_add_test(tc, mt_clean_has_no_finding);
   } else if (strcmp(which, "node") == 0) {
     if (access(NODE, X_OK) != 0) {
@@ -296,6 +354,7 @@ int main(int argc, char **argv) {
       return 77;
     }
     tcase_add_test(tc, node_stall_unwinds_through_jit_frames);
+    tcase_add_test(tc, node_clean_has_no_finding);
   } else {
     fprintf(stderr, "usage: it_real_targets [programs|node]\n");
     return 2;
