@@ -6,6 +6,7 @@
  * At event_base_free libevent itself is asked what is still in the base (event_base_foreach_event):
  * no per-callback tracking is needed, so the callback path stays the plain pooled trampoline. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,16 +49,22 @@ LS_TLS uint32_t ls_ev_last_gen;
 void ls_ev_locking(bool on) { __atomic_store_n(&locking, on, __ATOMIC_RELEASE); }
 
 void ls_ev_config_flag(const struct event_config *cfg, int flag) {
+  int saved_errno = errno; /* our bookkeeping never changes the errno the program sees */
   uintptr_t v = 0, v2;
   ls_map_get(&configs, (uintptr_t)cfg, 0, &v, &v2);
   ls_map_put(&configs, (uintptr_t)cfg, 0, v | (unsigned)flag, 0);
+  errno = saved_errno;
 }
 
 void ls_ev_config_gone(const struct event_config *cfg) { ls_map_del(&configs, (uintptr_t)cfg, 0); }
 
 void ls_ev_base_made(struct event_base *base, const struct event_config *cfg, const void *caller) {
+  int saved_errno = errno; /* our bookkeeping never changes the errno the program sees */
   struct ls_loop *l = ls_loop_get(LS_EV_LIB, base);
-  if (!l) return;
+  if (!l) {
+    errno = saved_errno;
+    return;
+  }
   uintptr_t flags = 0, v2;
   if (cfg) ls_map_get(&configs, (uintptr_t)cfg, 0, &flags, &v2);
   /* libevent gives a base a lock only when lock callbacks exist as it is made, and the program did
@@ -65,15 +72,18 @@ void ls_ev_base_made(struct event_base *base, const struct event_config *cfg, co
   LS_RELAXED_STORE(&l->thread_safe, __atomic_load_n(&locking, __ATOMIC_ACQUIRE) && !(flags & EVENT_BASE_FLAG_NOLOCK));
   LS_RELAXED_STORE(&l->closed, false);
   ls_map_put(&bases, (uintptr_t)base, 0, ls_creation_stack(kinds[kind_index("event_base")], caller), 0);
+  errno = saved_errno;
 }
 
 /* ---- events ---- */
 
 void ls_ev_event_made(const struct event *ev, const char *kind, const void *caller) {
+  int saved_errno = errno; /* our bookkeeping never changes the errno the program sees */
   unsigned k = kind_index(kind);
   uint32_t stack = ls_creation_stack(kinds[k], caller);
   ls_map_put(&events, (uintptr_t)ev, 0, stack | (uintptr_t)k << KIND_SHIFT, (uintptr_t)ev->ev_base);
   __atomic_add_fetch(&ls_ev_gen, 1, __ATOMIC_RELEASE); /* a re-assigned event starts unactivated */
+  errno = saved_errno;
 }
 
 void ls_ev_event_gone(const struct event *ev) {
@@ -82,12 +92,14 @@ void ls_ev_event_gone(const struct event *ev) {
 }
 
 void ls_ev_activated_slow(const struct event *ev) {
+  int saved_errno = errno; /* our bookkeeping never changes the errno the program sees */
   uint32_t gen = __atomic_load_n(&ls_ev_gen, __ATOMIC_ACQUIRE);
   uintptr_t v1, v2;
   if (ls_map_get(&events, (uintptr_t)ev, 0, &v1, &v2) && !(v1 & ACTIVATED))
     ls_map_put(&events, (uintptr_t)ev, 0, v1 | ACTIVATED, v2);
   ls_ev_last_activated = ev;
   ls_ev_last_gen = gen;
+  errno = saved_errno;
 }
 
 /* ---- one-shot work ---- */
@@ -211,22 +223,29 @@ static void forget_events_of(const struct event_base *base) {
 }
 
 void ls_ev_base_freeing(struct event_base *base) {
+  int saved_errno = errno; /* our bookkeeping never changes the errno the program sees */
   uintptr_t v1, v2;
-  if (!base || !ls_map_get(&bases, (uintptr_t)base, 0, &v1, &v2)) return;
+  if (!base || !ls_map_get(&bases, (uintptr_t)base, 0, &v1, &v2)) {
+    errno = saved_errno;
+    return;
+  }
   inspect_base(base, true);
   once_never_run(base, "event_base_free");
   forget_events_of(base);
   ls_map_del(&bases, (uintptr_t)base, 0);
   struct ls_loop *l = ls_loop_find(base);
   if (l) ls_loop_mark_closed(l);
+  errno = saved_errno;
 }
 
 /* ---- bufferevents and listeners ---- */
 
 void ls_ev_object_made(const void *obj, const char *kind, const struct event_base *base, const void *caller) {
+  int saved_errno = errno; /* our bookkeeping never changes the errno the program sees */
   unsigned k = kind_index(kind);
   uint32_t stack = ls_creation_stack(kinds[k], caller);
   ls_map_put(&objects, (uintptr_t)obj, 0, stack | (uintptr_t)k << KIND_SHIFT, (uintptr_t)base);
+  errno = saved_errno;
 }
 
 void ls_ev_object_gone(const void *obj) { ls_map_del(&objects, (uintptr_t)obj, 0); }
