@@ -1,6 +1,6 @@
 # The libevent adapter's integration tests (issue 5): the real CLI on the ev_* programs under the real
 # shim, asserting on the JSON report; built and registered as the tests in tests/CMakeLists.txt are.
-set(LS_EV_IT_TESTS it_ev_findings)
+set(LS_EV_IT_TESTS it_ev_findings it_ev_debian)
 foreach(t ${LS_EV_IT_TESTS})
   add_executable(${t} integration/${t}.c)
   target_link_libraries(${t} PRIVATE it_util)
