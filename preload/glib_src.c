@@ -30,7 +30,8 @@ enum gl_shape { SHAPE_SOURCE, SHAPE_ONCE, SHAPE_IO, SHAPE_CHILD, SHAPE_FD };
 struct gl_src {
   int ref;             /* GSourceCallbackFuncs ref/unref */
   enum gl_shape shape;
-  bool oneshot;        /* dispatched at most once by nature (idle sources, the *_once functions) */
+  bool oneshot;        /* dispatched at most once by nature (idle sources, the *_once functions); a
+                          timeout is one-shot when its site's callbacks only ever removed it */
   const char *kind;
   void *fn;            /* the program's callback, data and destroy notify */
   gpointer data;
@@ -72,11 +73,25 @@ static inline void account(const struct gl_src *s, uint64_t t0) {
   if (LS_LIKELY(s->site != LS_SITE_NONE)) ls_site_account(s->site, t0);
 }
 
+/* What a timeout site's callbacks have returned so far (bit 1: G_SOURCE_REMOVE, bit 2: CONTINUE): a
+ * timeout from a site whose callbacks only ever removed their source is one-shot, like an idle. Indexed
+ * by site id; untouched pages of it cost nothing. */
+#define RET_REMOVE 1
+#define RET_CONTINUE 2
+static uint8_t site_returns[LS_MAX_SITES];
+
+static inline void learn_return(const struct gl_src *s, gboolean r) {
+  uint8_t bit = r ? RET_CONTINUE : RET_REMOVE;
+  uint8_t *p = &site_returns[s->site];
+  if (LS_UNLIKELY(!(LS_RELAXED_LOAD(p) & bit))) __atomic_fetch_or(p, bit, __ATOMIC_RELAXED);
+}
+
 static gboolean tramp_source(gpointer data) {
   struct gl_src *s = take_current(data, "source");
   uint64_t t0 = ls_now();
   gboolean r = ((GSourceFunc)s->fn)(data);
   account(s, t0);
+  if (s->kind == K_TIMEOUT) learn_return(s, r);
   return r;
 }
 
@@ -124,7 +139,9 @@ static void cb_unref(gpointer p) {
   struct gl_src *s = p;
   if (__atomic_sub_fetch(&s->ref, 1, __ATOMIC_ACQ_REL) != 0) return;
   /* Released inside the program's unref of its context: the context is being freed. */
-  if (s->site != LS_SITE_NONE && s->oneshot && LS_RELAXED_LOAD(&s->dispatched) == 0 && s->ctx &&
+  bool oneshot = s->oneshot || (s->site != LS_SITE_NONE && s->kind == K_TIMEOUT &&
+                                LS_RELAXED_LOAD(&site_returns[s->site]) == RET_REMOVE);
+  if (s->site != LS_SITE_NONE && oneshot && LS_RELAXED_LOAD(&s->dispatched) == 0 && s->ctx &&
       gl_tls_unref_ctx == s->ctx && ls_active)
     gl_src_never_dispatched(s->site, s->ctx);
   if (s->site != LS_SITE_NONE) gl_src_closed(s);

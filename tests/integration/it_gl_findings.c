@@ -43,14 +43,17 @@ END_TEST
 
 /* ---- never-run ---- */
 
-START_TEST(never_run_idle_source_and_gtask) {
+START_TEST(never_run_idle_source_one_shot_timeout_and_gtask) {
   struct run r;
   run_prog(&r, "it_gl_never_run", LS_PROG_gl_never_run, NULL);
-  ck_assert_msg(printed(r.p.out, "ran") == 0, "program printed: %s", r.p.out);
-  exactly(&r, 2);
+  ck_assert_msg(printed(r.p.out, "ran") == 1, "program printed: %s", r.p.out);
+  exactly(&r, 3);
   json_object *idle = finding_at(&r, "never-run", "gl_never_run.c", it_marker_line("gl_never_run.c", "attach"),
                                  "on_never_idle");
   ck_assert_str_eq(it_str(idle, "kind"), "glib idle");
+  json_object *once = finding_at(&r, "never-run", "gl_never_run.c", it_marker_line("gl_never_run.c", "timeout"),
+                                 "on_once");
+  ck_assert_str_eq(it_str(once, "kind"), "glib timeout");
   json_object *task = finding_at(&r, "never-run", "gl_never_run.c", it_marker_line("gl_never_run.c", "task"),
                                  "on_task_never");
   ck_assert_str_eq(it_str(task, "kind"), "gtask");
@@ -61,7 +64,7 @@ END_TEST
 START_TEST(never_run_clean_dispatched_cancelled_or_long_lived) {
   struct run r;
   run_prog(&r, "it_gl_never_run_clean", LS_PROG_gl_never_run_clean, NULL);
-  ck_assert_msg(printed(r.p.out, "ran") == 2, "program printed: %s", r.p.out);
+  ck_assert_msg(printed(r.p.out, "ran") == 2 && printed(r.p.out, "twice") == 2, "program printed: %s", r.p.out);
   no_findings(&r, "gl_never_run_clean");
   run_free(&r);
 }
@@ -173,7 +176,7 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, unretrieved_error_gtask_error_never_propagated);
   tcase_add_test(tc, unretrieved_error_clean_propagated_or_looked_at);
-  tcase_add_test(tc, never_run_idle_source_and_gtask);
+  tcase_add_test(tc, never_run_idle_source_one_shot_timeout_and_gtask);
   tcase_add_test(tc, never_run_clean_dispatched_cancelled_or_long_lived);
   tcase_add_test(tc, loop_reentry_iteration_from_prepare);
   tcase_add_test(tc, loop_reentry_clean_nested_run_from_a_callback);

@@ -1,7 +1,8 @@
 /* never-run clean twin: the idle source runs before its context is freed; a second idle source is
  * removed on purpose (g_source_destroy) before the context goes: cancelled work is not never-run; a
- * repeating timeout that never fired when its context went is long-lived, not one-shot; the GTask
- * returns and its result is propagated. No finding at all. Prints "ran=2". */
+ * repeating timeout that never fired when its context went is long-lived, not one-shot, and so is a
+ * second timeout from a site whose callback has returned G_SOURCE_CONTINUE before; the GTask returns
+ * and its result is propagated. No finding at all. Prints "ran=2 twice=2". */
 #include <gio/gio.h>
 #include <stdio.h>
 
@@ -22,6 +23,20 @@ static gboolean on_cancelled_idle(gpointer data) {
 static gboolean on_tick(gpointer data) {
   (void)data;
   return G_SOURCE_CONTINUE;
+}
+
+static int twice;
+
+static gboolean on_twice(gpointer data) {
+  (void)data;
+  return ++twice < 2 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void add_twice(GMainContext *ctx, guint ms) {
+  GSource *t = g_timeout_source_new(ms);
+  g_source_set_callback(t, on_twice, NULL, NULL);
+  g_source_attach(t, ctx);
+  g_source_unref(t);
 }
 
 static void on_task(GObject *source, GAsyncResult *res, gpointer data) {
@@ -54,7 +69,10 @@ int main(void) {
   while (g_main_context_iteration(ctx, FALSE)) {
   }
   g_main_context_pop_thread_default(ctx);
+  add_twice(ctx, 0);
+  while (twice < 2) g_main_context_iteration(ctx, TRUE);
+  add_twice(ctx, 3600 * 1000);
   g_main_context_unref(ctx);
-  printf("ran=%d\n", ran);
+  printf("ran=%d twice=%d\n", ran, twice);
   return 0;
 }
