@@ -4,6 +4,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,6 +367,39 @@ static int build_finding(struct lsm_process *p, const struct ls_rd_finding *f, s
   return lf->message ? 0 : -ENOMEM;
 }
 
+/* allow_blocking=FUNC[,FUNC] (the process's own options): a blocking call made by one of those functions
+ * is not a finding. The shim silenced what it could name with dladdr; here every function has its name.
+ * The function that made the call is the innermost frame and the inlined frames around it. */
+static bool allowed_blocking(const struct ls_report *r, const struct lsm_finding *lf) {
+  if (!lf->f->category || strcmp(lf->f->category, "blocking-call") != 0) return false;
+  const char *list = NULL;
+  for (size_t i = 0; i < r->nopts; i++)
+    if (strcmp(r->opt_keys[i], "allow_blocking") == 0) list = r->opt_values[i];
+  if (!list || !*list) return false;
+  for (size_t f = 0; f < lf->stack.n; f++) {
+    const char *fn = lf->stack.frames[f].function;
+    char pat[256];
+    for (const char *s = list; fn && *s;) {
+      size_t n = strcspn(s, ",");
+      if (n && n < sizeof(pat)) {
+        memcpy(pat, s, n);
+        pat[n] = '\0';
+        if (fnmatch(pat, fn, 0) == 0) return true;
+      }
+      s += n;
+      if (*s) s++;
+    }
+    if (!lf->stack.frames[f].inlined) break;
+  }
+  return false;
+}
+
+static void free_finding(struct lsm_finding *lf) {
+  free(lf->stack.frames);
+  free(lf->samples);
+  free(lf->message);
+}
+
 static int build_process(struct lsm_process *p, bool debuginfod) {
   const struct ls_report *r = p->r;
   p->sym = ls_sym_new(r, debuginfod);
@@ -377,8 +411,16 @@ static int build_process(struct lsm_process *p, bool debuginfod) {
   if (rc < 0) return rc;
   p->findings = calloc(r->nfindings ? r->nfindings : 1, sizeof(*p->findings));
   if (!p->findings) return -ENOMEM;
-  for (size_t i = 0; i < r->nfindings; i++, p->nfindings++)
-    if ((rc = build_finding(p, &r->findings[i], &p->findings[i])) < 0) return rc;
+  for (size_t i = 0; i < r->nfindings; i++) {
+    struct lsm_finding *lf = &p->findings[p->nfindings];
+    memset(lf, 0, sizeof(*lf));
+    if ((rc = build_finding(p, &r->findings[i], lf)) < 0) {
+      free_finding(lf);
+      return rc;
+    }
+    if (allowed_blocking(r, lf)) free_finding(lf);
+    else p->nfindings++;
+  }
   return 0;
 }
 
@@ -408,9 +450,7 @@ static void free_process(struct lsm_process *p) {
   if (p->sites)
     for (size_t i = 0; i < r->nsites; i++) free(p->sites[i].stack.frames);
   for (size_t i = 0; i < p->nfindings; i++) {
-    free(p->findings[i].stack.frames);
-    free(p->findings[i].samples);
-    free(p->findings[i].message);
+    free_finding(&p->findings[i]);
   }
   if (p->open)
     for (size_t i = 0; i < p->nopen; i++) free(p->open[i].stack.frames);

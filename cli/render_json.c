@@ -100,6 +100,8 @@ static void loop(struct json *j, const struct lsm_loop *lo) {
   opt_u64(j, "poll_ns", l->has_poll_ns, l->poll_ns);
   opt_u64(j, "callback_ns", l->has_callback_ns, l->callback_ns);
   opt_u64(j, "long_polls", l->has_long_polls, l->long_polls);
+  opt_u64(j, "file_io", l->has_file_io, l->file_io);
+  opt_u64(j, "file_io_ns", l->has_file_io, l->file_io_ns);
   opt_u64(j, "lag_p50_ns", lo->has_lag, lo->lag_p50_ns);
   opt_u64(j, "lag_p99_ns", lo->has_lag, lo->lag_p99_ns);
   opt_u64(j, "lag_max_ns", lo->has_lag, lo->lag_max_ns);

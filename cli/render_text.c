@@ -148,6 +148,10 @@ static void loop_accounting(const struct lsm_loop *lo, char *buf, size_t len) {
   }
   if (l->has_long_polls && l->long_polls == 0) APPEND("; no poll took >= 1 s");
   else if (l->has_long_polls) APPEND("; %" PRIu64 " poll%s took >= 1 s", l->long_polls, l->long_polls == 1 ? "" : "s");
+  if (l->has_file_io && l->file_io) {
+    lsm_duration(l->file_io_ns, a, sizeof(a));
+    APPEND("; %" PRIu64 " regular-file I/O call%s took %s", l->file_io, l->file_io == 1 ? "" : "s", a);
+  }
   if (lo->closed_known) APPEND(" %s", lo->closed ? "(closed)" : "(never closed)");
 #undef APPEND
 }

@@ -40,6 +40,14 @@ static inline struct ls_site_stats *ls_stats_for(uint32_t site) {
 
 #define LS_BUMP(p, v) LS_RELAXED_STORE((p), LS_RELAXED_LOAD(p) + (v))
 
+/* A trampoline's clock start: also tells the watchdog which site the loop is running (a stall sampled
+ * now is this callback's). ls_site_account clears it. */
+static inline uint64_t ls_cb_begin(uint32_t site) {
+  struct ls_loop *l = ls_tls.loop;
+  if (l) LS_RELAXED_STORE(&l->cur_site, site);
+  return ls_now();
+}
+
 static inline void ls_site_account(uint32_t site, uint64_t t0) {
   uint64_t ns = ls_ticks_to_ns(ls_now() - t0);
   struct ls_site_stats *st = ls_stats_for(site);
@@ -53,6 +61,7 @@ static inline void ls_site_account(uint32_t site, uint64_t t0) {
   }
   struct ls_loop *l = ls_tls.loop;
   if (l) {
+    LS_RELAXED_STORE(&l->cur_site, 0);
     LS_BUMP(&l->callbacks, 1);
     LS_BUMP(&l->callback_ns, ns);
   }

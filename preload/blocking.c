@@ -3,8 +3,9 @@
  * call!"). Every hook comes from one table; a predicate per call says when it blocks (waitpid
  * without WNOHANG, getaddrinfo of a name that is not a numeric address, msync with MS_SYNC...).
  *
- * Off a loop thread a hook is the real call behind one TLS load and a branch (ls_tls.loop is set by
- * the adapters only while the thread is inside its loop's run call). On a loop thread the call is
+ * Off a loop thread a hook is the real call behind two TLS loads and a branch (ls_tls.loop is set by
+ * the adapters only while the thread is inside its loop's run call; ls_tls.gloop once the thread is a
+ * generic loop's, whose every moment outside its poll is inside an iteration). On a loop thread the call is
  * reported when the program made it: not the shim (ls_tls.guard), not the loop library doing its own
  * work (libuv reaps children with waitpid inside uv_run). One finding per (call, caller), counted,
  * with the longest and the total time blocked; its stack is unwound once.
@@ -15,7 +16,9 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <libunwind.h>
 #include <netdb.h>
@@ -151,7 +154,7 @@ static __attribute__((noinline)) const void *program_frame_above_library(const v
 /* The address that keys the finding when the program made this call (on a loop thread, in a
  * callback), else NULL: the call is passed through untimed. */
 static __attribute__((noinline)) const void *programs_call(const void *caller) {
-  struct ls_loop *l = ls_tls.loop;
+  struct ls_loop *l = ls_tls.loop ? ls_tls.loop : ls_tls.gloop;
   if (!l || ls_tls.guard || !ls_active || ls_is_shim_code(caller)) return NULL;
   int saved = errno;
   ls_tls.guard++;
@@ -162,25 +165,82 @@ static __attribute__((noinline)) const void *programs_call(const void *caller) {
   return key;
 }
 
+/* ---- what the watchdog sees ---- */
+
+/* The loop thread is about to sleep in `call`: publish it with the stack at entry, so a stall sampled
+ * meanwhile is attributed to this call (the thread is never signalled out of it). Returns the loop to
+ * unpublish from, or NULL. */
+static __attribute__((noinline)) struct ls_loop *publish_blocked(const char *call) {
+  struct ls_loop *l = ls_tls.loop ? ls_tls.loop : ls_tls.gloop;
+  if (!l) return NULL;
+  void *raw[24];
+  ls_tls.guard++;
+  int got = unw_backtrace(raw, 24), i = 0;
+  ls_tls.guard--;
+  while (i < got && ls_is_shim_code(raw[i])) i++;
+  uint32_t seq = LS_RELAXED_LOAD(&l->blk_seq);
+  __atomic_store_n(&l->blk_seq, seq + 1, __ATOMIC_RELEASE);
+  uint32_t n = 0;
+  for (; i < got && raw[i] && n < 16; i++) LS_RELAXED_STORE(&l->blk_ips[n++], raw[i]);
+  LS_RELAXED_STORE(&l->blk_n, n);
+  LS_RELAXED_STORE(&l->blk_call, n ? call : NULL);
+  __atomic_store_n(&l->blk_seq, seq + 2, __ATOMIC_RELEASE);
+  return l;
+}
+
+static inline void unpublish_blocked(struct ls_loop *l) {
+  if (l) __atomic_store_n(&l->blk_call, NULL, __ATOMIC_RELEASE);
+}
+
 /* ---- the finding ---- */
 
-static __attribute__((noinline)) void blocked(const char *call, const void *key, uint64_t t0) {
-  uint64_t ns = ls_ticks_to_ns(ls_now() - t0);
+const void *ls_blocking_key(const void *caller) { return programs_call(caller); }
+
+/* allow_blocking=FUNC[,FUNC]: the running process knows the dynamic symbol table only (dladdr); the
+ * report applies the list again with full symbols (a static function is silenced there). */
+static bool allowed(const void *key) {
+  if (!ls_opt.allow_blocking[0]) return false;
+  Dl_info di;
+  if (!dladdr(key, &di) || !di.dli_sname) return false;
+  char pat[256];
+  for (const char *p = ls_opt.allow_blocking; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n && n < sizeof(pat)) {
+      memcpy(pat, p, n);
+      pat[n] = '\0';
+      if (fnmatch(pat, di.dli_sname, 0) == 0) return true;
+    }
+    p += n;
+    if (*p) p++;
+  }
+  return false;
+}
+
+void ls_blocking_report(const char *call, const void *key, uint64_t ns) {
+  if (allowed(key)) return;
   char msg[128];
   ls_join(msg, sizeof(msg), "Blocking call ", call, "() made on the loop thread");
   struct ls_finding_info fi = {.call = call, .capture = true, .duration_ns = ns, .message = msg};
   ls_finding_keyed(LS_F_BLOCKING_CALL, (uintptr_t)call, (uintptr_t)key, &fi);
 }
 
-const void *ls_blocking_begin_slow(const void *caller, uint64_t *t0) {
+
+const void *ls_blocking_begin_slow(const char *call, const void *caller, uint64_t *t0) {
   const void *key = programs_call(caller);
-  if (key) *t0 = ls_now();
+  if (key) {
+    int saved = errno;
+    publish_blocked(call);
+    errno = saved;
+    *t0 = ls_now();
+  }
   return key;
 }
 
-void ls_blocking_end(const char *call, const void *key, uint64_t t0) {
+void ls_blocking_end(const char *call, const void *key, uint64_t t0, uint64_t min_ns) {
   int saved = errno;
-  blocked(call, key, t0);
+  unpublish_blocked(ls_tls.loop ? ls_tls.loop : ls_tls.gloop);
+  uint64_t ns = ls_ticks_to_ns(ls_now() - t0);
+  if (ns >= min_ns) ls_blocking_report(call, key, ns);
   errno = saved;
 }
 
@@ -209,15 +269,18 @@ void ls_blocking_end(const char *call, const void *key, uint64_t t0) {
     __typeof__(&name) real_ = (__typeof__(&name))real_v_;                                                    \
     const void *key_;                                                                                        \
     if (!(blocks) || !(key_ = programs_call(caller_))) PASS_##shape(real_ args);                             \
+    int saved_ = errno;                                                                                      \
+    publish_blocked(#name);                                                                                  \
+    errno = saved_;                                                                                          \
     uint64_t t0_ = ls_now();                                                                                 \
     INVOKE_##shape(real_ args);                                                                              \
-    ls_blocking_end(#name, key_, t0_);                                                                       \
+    ls_blocking_end(#name, key_, t0_, 0);                                                                       \
     RETURN_##shape;                                                                                          \
   }                                                                                                          \
   LS_EXPORT ret name params {                                                                                \
     __typeof__(&name) real_ = LS_REAL_FN(name, NULL);                                                        \
     if (LS_UNLIKELY(!real_)) return fail;                                                                    \
-    if (LS_LIKELY(ls_tls.loop == NULL)) PASS_##shape(real_ args);                                            \
+    if (LS_LIKELY(!ls_on_loop_thread())) PASS_##shape(real_ args);                                           \
     PASS_##shape(name##_on_loop ON_LOOP_ARGS args);                                                          \
   }
 BLOCKING_CALLS(GEN_HOOK)

@@ -18,6 +18,7 @@ static inline bool protected_fd(int fd) { return ls_is_report_fd(fd) || ls_is_co
 LS_EXPORT int close(int fd) {
   if (LS_UNLIKELY(protected_fd(fd))) return 0;
   if (!LS_REAL_FN(close, NULL)) return ls_enosys();
+  ls_fd_forget(fd);
   return real_close(fd);
 }
 
@@ -51,11 +52,13 @@ LS_EXPORT void closefrom(int lo) {
 LS_EXPORT int dup2(int old, int new) {
   if (!LS_REAL_FN(dup2, NULL)) return ls_enosys();
   if (LS_UNLIKELY(protected_fd(new)) && old != new) ls_fd_evacuate(new);
+  ls_fd_forget(new);
   return real_dup2(old, new);
 }
 
 LS_EXPORT int dup3(int old, int new, int flags) {
   if (!LS_REAL_FN(dup3, NULL)) return ls_enosys();
   if (LS_UNLIKELY(protected_fd(new)) && old != new) ls_fd_evacuate(new);
+  ls_fd_forget(new);
   return real_dup3(old, new, flags);
 }

@@ -91,45 +91,84 @@ static size_t fmt_seconds(char *out, uint64_t ns) {
   return n;
 }
 
-void ls_finding_slow_callback(uint32_t site, uint64_t ns) {
-  struct ls_site *s = ls_site_ptr(site);
-  char line[1024], msg[400], num[32];
-  struct sb m = {msg, sizeof(msg), 0};
-  int saved_errno = errno;
-  ls_tls.guard++;
-  sb_str(&m, "Executing ");
-  describe(&m, s->kind, s->cb);
-  sb_str(&m, " took ");
-  sb_put(&m, num, fmt_seconds(num, ns));
-  sb_str(&m, " seconds");
-
-  ls_writer_lock();
-  if (!s->finding) s->finding = ls_finding_new_id();
-  s->slow_count++;
-  s->slow_total += ns;
-  if (ns > s->slow_max) s->slow_max = ns;
-  uint64_t count = s->slow_count;
+/* The site's slow-callback record, cumulative (the reader keeps the last one per id). Writer lock held. */
+static void write_slow_locked(struct ls_site *s, uint32_t site, pid_t tid, const char *msg, size_t ml) {
+  char line[LS_REC_MAX];
   struct ls_rec r;
   ls_rec_begin(&r, line, sizeof(line), 'F');
   ls_rec_u(&r, "id", s->finding);
   ls_rec_s(&r, "category", ls_finding_table[LS_F_SLOW_CALLBACK].id);
   ls_rec_s(&r, "severity", ls_finding_table[LS_F_SLOW_CALLBACK].severity);
-  ls_rec_u(&r, "tid", (uint64_t)ls_gettid());
-  ls_rec_u(&r, "count", count);
+  ls_rec_u(&r, "tid", (uint64_t)tid);
+  ls_rec_u(&r, "count", s->slow_count);
   ls_rec_u(&r, "duration_ns", s->slow_max);
   ls_rec_u(&r, "total_ns", s->slow_total);
   ls_rec_u(&r, "site", site);
   ls_rec_s(&r, "kind", s->kind);
   ls_rec_x(&r, "cb", (uintptr_t)s->cb);
   ls_rec_u(&r, "stack", s->stack);
-  ls_rec_sn(&r, "message", msg, m.len);
+  if (s->samples) ls_rec_s(&r, "samples", s->samples);
+  if (s->has_cpu) ls_rec_u(&r, "cpu_ns", s->cpu_ns);
+  ls_rec_sn(&r, "message", msg, ml);
   ls_write_locked(&r);
+}
+
+static size_t slow_message(char *msg, size_t cap, const struct ls_site *s, uint64_t ns) {
+  char num[32];
+  struct sb m = {msg, cap, 0};
+  sb_str(&m, "Executing ");
+  describe(&m, s->kind, s->cb);
+  sb_str(&m, " took ");
+  sb_put(&m, num, fmt_seconds(num, ns));
+  sb_str(&m, " seconds");
+  return m.len;
+}
+
+void ls_finding_slow_callback(uint32_t site, uint64_t ns) {
+  struct ls_site *s = ls_site_ptr(site);
+  char msg[400];
+  int saved_errno = errno;
+  ls_tls.guard++;
+  size_t ml = slow_message(msg, sizeof(msg), s, ns);
+  ls_writer_lock();
+  if (!s->finding) s->finding = ls_finding_new_id();
+  s->slow_count++;
+  s->slow_total += ns;
+  if (ns > s->slow_max) s->slow_max = ns;
+  s->slow_last = ls_now();
+  uint64_t count = s->slow_count;
+  write_slow_locked(s, site, ls_gettid(), msg, ml);
   ls_writer_unlock();
 
   if (!s->live_suppressed) s->live_suppressed = ls_suppressed(LS_F_SLOW_CALLBACK, s->cb, s->stack) ? 2 : 1;
-  if (ls_opt.verbosity >= 1 && s->live_suppressed == 1 && worth_logging(count)) log_live(msg, m.len, count);
+  if (ls_opt.verbosity >= 1 && s->live_suppressed == 1 && worth_logging(count)) log_live(msg, ml, count);
   ls_tls.guard--;
   errno = saved_errno;
+}
+
+bool ls_finding_slow_callback_samples(uint32_t site, pid_t tid, uint64_t since, const char *samples,
+                                      uint32_t nsamples, uint64_t cpu_ns) {
+  struct ls_site *s = ls_site_ptr(site);
+  if (!s) return false;
+  bool attached = false;
+  char msg[400];
+  ls_writer_lock();
+  if (s->finding && s->slow_last >= since) {
+    attached = true;
+    if (nsamples > s->samples_n) { /* keep the best-sampled stall's picture */
+      char *copy = strdup(samples);
+      if (copy) {
+        free(s->samples);
+        s->samples = copy;
+        s->samples_n = nsamples;
+        s->cpu_ns = cpu_ns;
+        s->has_cpu = true;
+        write_slow_locked(s, site, tid, msg, slow_message(msg, sizeof(msg), s, s->slow_max));
+      }
+    }
+  }
+  ls_writer_unlock();
+  return attached;
 }
 
 /* A thread's ending nobody collected: unjoined-thread, or unretrieved-error when its result says it

@@ -42,8 +42,13 @@ struct ls_loop *ls_loop_get(const char *lib, const void *addr) {
   if (LS_LIKELY(l != NULL)) return l;
   pthread_mutex_lock(&mu);
   l = ls_loop_find(addr);
-  if (!l && (l = add_locked(lib, addr)) != NULL) ls_map_put(&by_addr, (uintptr_t)addr, 0, (uintptr_t)l, 0);
+  bool added = false;
+  if (!l && (l = add_locked(lib, addr)) != NULL) {
+    ls_map_put(&by_addr, (uintptr_t)addr, 0, (uintptr_t)l, 0);
+    added = true;
+  }
   pthread_mutex_unlock(&mu);
+  if (added) ls_watchdog_arm();
   return l;
 }
 
@@ -146,6 +151,8 @@ void ls_loops_flush_locked(void) {
     if (strcmp(l->lib, "libuv") == 0 || strcmp(l->lib, "libevent") == 0) /* has a close (free) call */
       ls_rec_u(&r, "closed", LS_RELAXED_LOAD(&l->closed));
     ls_rec_hist(&r, "lag", lag, LS_HIST_BUCKETS);
+    ls_rec_u(&r, "file_io", LS_RELAXED_LOAD(&l->file_io));
+    ls_rec_u(&r, "file_io_ns", LS_RELAXED_LOAD(&l->file_io_ns));
     if (ls_write_locked(&r) == 0) {
       l->flushed_iterations = it;
       l->flushed_callbacks = cb;
@@ -171,9 +178,12 @@ void ls_loops_reset_counts(void) {
   for (uint32_t i = 0; i < nloops; i++) {
     struct ls_loop *l = loops[i];
     l->iterations = l->callbacks = l->callback_ns = l->poll_ns = l->long_polls = 0;
+    l->file_io = l->file_io_ns = 0;
     l->flushed_iterations = l->flushed_callbacks = 0;
     l->last_poll_exit = l->last_poll_enter = 0;
     l->in_poll = false;
+    l->cur_site = 0;
+    l->blk_call = NULL;
     for (unsigned b = 0; b < LS_HIST_BUCKETS; b++) l->lag_hist[b] = 0;
     l->running = 0;
     l->written = false;

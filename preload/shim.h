@@ -165,6 +165,11 @@ struct ls_site {
   /* slow-callback finding, under the writer lock */
   uint32_t finding;
   uint64_t slow_count, slow_total, slow_max;
+  uint64_t slow_last;  /* clock ticks when the latest slow call ended */
+  char *samples;       /* loop-stall samples attached to this slow-callback ("0xIP:N,..."), or NULL */
+  uint32_t samples_n;  /* how many samples that string sums */
+  uint64_t cpu_ns;     /* CPU time of that stall */
+  bool has_cpu;
   int8_t live_suppressed; /* 0 = not yet asked, 1 = no, 2 = yes */
   uint64_t flushed_count;
 };
@@ -196,9 +201,19 @@ struct ls_loop {
   bool closed;   /* its library's close call succeeded */
   bool thread_safe; /* its library serialises calls from any thread (a libevent base with a lock) */
   uint64_t iterations, callbacks, callback_ns, poll_ns, long_polls;
+  uint64_t file_io, file_io_ns; /* regular-file reads and writes made on the loop thread, and their time */
   uint64_t last_poll_exit; /* clock ticks; 0 before the first poll */
   uint64_t last_poll_enter; /* clock ticks of the latest poll entry (the watchdog's stall end) */
   bool in_poll;             /* inside a poll now (the watchdog leaves it alone) */
+  /* What the watchdog may read of the thread running the loop (never through that thread's TLS, which
+   * goes away with the thread; loops are never freed): the callback site running now (adapters), and
+   * the hooked blocking call it is inside, with the stack taken at its entry. blk_seq is odd while
+   * blk_* are being written. */
+  uint32_t cur_site;
+  uint32_t blk_seq;
+  const char *blk_call;
+  uint32_t blk_n;
+  void *blk_ips[16];
   uint64_t lag_hist[LS_HIST_BUCKETS];
   uint64_t flushed_iterations, flushed_callbacks;
   bool written;
@@ -250,12 +265,20 @@ void ls_threads_after_fork_child(void);
 /* For such a call hooked in another file (pthread_join in threads.c): key = ls_blocking_begin(caller,
  * &t0) before the real call; when key is not NULL, ls_blocking_end(name, key, t0) after it. Off a loop
  * thread begin is one TLS load. errno is preserved. */
-const void *ls_blocking_begin_slow(const void *caller, uint64_t *t0);
-static inline const void *ls_blocking_begin(const void *caller, uint64_t *t0) {
-  if (LS_LIKELY(ls_tls.loop == NULL)) return NULL;
-  return ls_blocking_begin_slow(caller, t0);
+/* Is the calling thread inside an adapter's loop run, or a generic loop's thread? */
+static inline bool ls_on_loop_thread(void) { return ((uintptr_t)ls_tls.loop | (uintptr_t)ls_tls.gloop) != 0; }
+const void *ls_blocking_begin_slow(const char *call, const void *caller, uint64_t *t0);
+static inline const void *ls_blocking_begin(const char *call, const void *caller, uint64_t *t0) {
+  if (LS_LIKELY(!ls_on_loop_thread())) return NULL;
+  return ls_blocking_begin_slow(call, caller, t0);
 }
-void ls_blocking_end(const char *call, const void *key, uint64_t t0);
+/* min_ns: a call that took less is not reported (pthread_join of a thread that had finished). */
+void ls_blocking_end(const char *call, const void *key, uint64_t t0, uint64_t min_ns);
+/* For the calls that block sometimes (blocking_maybe.c): the key of a call the program made on a loop
+ * thread (NULL: the shim's or the loop library's own), and the finding once it blocked ns. */
+const void *ls_blocking_key(const void *caller);
+void ls_blocking_report(const char *call, const void *key, uint64_t ns);
+void ls_fd_forget(int fd); /* close: what the fd was is no longer known */
 
 /* ---- findings.c ---- */
 uint32_t ls_finding_new_id(void);
@@ -276,6 +299,11 @@ void ls_after_failed_exec(void);
 void ls_write_ending(const char *how, int status, bool take_lock);
 void ls_crash_install(void);
 void ls_finding_slow_callback(uint32_t site, uint64_t ns);
+/* The watchdog sampled a stall while this site's callback ran: where the time went goes into the site's
+ * slow-callback finding (kept when it sums more samples than what it has). False when the site has no
+ * slow-callback finding that ended at or after since (clock ticks). */
+bool ls_finding_slow_callback_samples(uint32_t site, pid_t tid, uint64_t since, const char *samples,
+                                      uint32_t nsamples, uint64_t cpu_ns);
 /* A finding that accumulates: one per (category, key1, key2), counted; written (cumulative) each time. */
 struct ls_finding_info {
   const char *call;     /* the API call it is about, or NULL */

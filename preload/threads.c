@@ -219,14 +219,15 @@ static void mark_joined(pthread_t pt) {
   free(t);
 }
 
-/* blocks: waits for the thread however long it takes (pthread_join), a blocking call on a loop thread. */
+/* blocks: waits for the thread however long it takes (pthread_join): a blocking call on a loop thread
+ * when it waited at least blocking_min_ms (joining a thread that has finished does not block). */
 #define JOIN_HOOK(name, params, args, pt, blocks)                                                           \
   LS_EXPORT int name params {                                                                               \
     if (!REAL(name)) return ENOSYS;                                                                         \
     uint64_t t0_ = 0;                                                                                       \
-    const void *blk_ = (blocks) ? ls_blocking_begin(__builtin_return_address(0), &t0_) : NULL;              \
+    const void *blk_ = (blocks) ? ls_blocking_begin(#name, __builtin_return_address(0), &t0_) : NULL;              \
     int rc = real_##name args;                                                                              \
-    if (blk_) ls_blocking_end(#name, blk_, t0_);                                                            \
+    if (blk_) ls_blocking_end(#name, blk_, t0_, ls_opt.blocking_min_ms * 1000000u);                                                            \
     if (rc == 0 && !ls_tls.guard && ls_active) {                                                            \
       int saved = errno;                                                                                    \
       mark_joined(pt);                                                                                      \

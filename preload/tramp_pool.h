@@ -37,7 +37,7 @@ struct ls_pool_slot {
   static void shape##_tramp_##n params {                                                                    \
     const struct ls_pool_slot *s_ = &shape##_slots[n];                                                      \
     pre(obj, s_->site);                                                                                     \
-    uint64_t t0_ = ls_now();                                                                                \
+    uint64_t t0_ = ls_cb_begin(s_->site);                                                                   \
     ((cbtype)s_->cb) args;                                                                                  \
     account(s_->site, t0_);                                                                                 \
   }

@@ -91,7 +91,7 @@ typedef void (*handle_status_cb)(void *h, int status);
     if (LS_UNLIKELY(!ls_binding(obj, slot, &cb_, &site_))) lost_binding(#shape, obj);                       \
     if (oneshot) ls_unbind(obj, slot);                                                                      \
     pre(obj, site_);                                                                                        \
-    uint64_t t0_ = ls_now();                                                                                \
+    uint64_t t0_ = ls_cb_begin(site_);                                                                      \
     ((cbtype)cb_)args;                                                                                      \
     account(site_, t0_);                                                                                    \
   }
@@ -110,7 +110,7 @@ static void tramp_close(uv_handle_t *h) {
   ls_unbind(h, LS_SLOT_CLOSE);
   ls_uv_handle_closed(h);
   if (!cb) return;
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(site);
   ((uv_close_cb)cb)(h);
   if (site != LS_SITE_NONE) ls_site_account(site, t0);
 }
@@ -576,7 +576,7 @@ struct walk_ctx {
 
 static void walk_tramp(uv_handle_t *h, void *arg) {
   struct walk_ctx *c = arg;
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(c->site);
   c->cb(h, c->arg);
   ls_site_account(c->site, t0);
 }

@@ -10,8 +10,11 @@
  * sampled frame): its length, the CPU time the thread used, the top frames with their sample counts
  * and the full stack of the most frequent one.
  *
- * libuv loops are left to the slow-callback finding (its adapter knows the running callback), so only
- * generic loops get loop-stall findings for now.
+ * A loop an adapter runs (libuv...) publishes the callback site it is running (ls_cb_begin): samples
+ * are counted per site, and a stall during which a callback was slow attaches its samples to that
+ * callback's slow-callback finding instead of making a second finding. A thread inside a hooked
+ * blocking call (sleep, fsync...) is described from what the hook published on the loop: the call and
+ * the stack taken at its entry.
  *
  * The handler is installed only when the signal's action is SIG_DFL at start-up; when the program
  * later installs its own handler or blocks the signal on that thread, sampling stops and the finding
@@ -25,6 +28,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -42,6 +46,8 @@
 
 struct entry {
   uintptr_t ip;
+  uint32_t site;    /* the adapter's callback running when sampled, 0 = none (a generic loop) */
+  const char *call; /* asleep in this hooked blocking call (its stack was taken at entry), or NULL */
   uint32_t count;
   uint32_t n;
   uintptr_t stack[DEPTH];
@@ -59,6 +65,8 @@ struct track {
     uint32_t count;
   } waits[WAITS];
   uint32_t nwaits;
+  uint32_t sites[WAITS]; /* callback sites seen running during the stall */
+  uint32_t nsites;
 };
 
 static struct track *tracks[MAX_TRACKED];
@@ -175,14 +183,32 @@ static bool still_ours(pid_t tid) {
   return true;
 }
 
-static void count_frames(struct track *t, const uintptr_t *ips, size_t n) {
+/* Where a sample is counted: its innermost frame outside libc and the vDSO (a loop spinning on
+ * clock_gettime or memcpy is spinning in the function that calls them; the full stack keeps the rest).
+ * Returns the index of that frame in ips (0 when every frame is libc's). */
+static size_t program_frame(const uintptr_t *ips, size_t n) {
+  static const void *libc_base, *vdso_base;
+  if (!libc_base) {
+    Dl_info di;
+    if (dladdr((void *)&getpid, &di)) libc_base = di.dli_fbase;
+    vdso_base = (const void *)getauxval(AT_SYSINFO_EHDR);
+  }
+  for (size_t i = 0; i < n; i++) {
+    Dl_info di;
+    if (!dladdr((void *)ips[i], &di)) return i;
+    if (di.dli_fbase != libc_base && di.dli_fbase != vdso_base) return i;
+  }
+  return 0;
+}
+
+static void count_frames(struct track *t, const uintptr_t *ips, size_t n, uint32_t site, const char *call) {
   if (n == 0) {
     t->lost++;
     return;
   }
-  t->cpu_samples++;
+  if (!call) t->cpu_samples++;
   for (uint32_t i = 0; i < t->ntop; i++)
-    if (t->top[i].ip == ips[0]) {
+    if (t->top[i].ip == ips[0] && t->top[i].site == site && t->top[i].call == call) {
       t->top[i].count++;
       return;
     }
@@ -192,13 +218,15 @@ static void count_frames(struct track *t, const uintptr_t *ips, size_t n) {
   }
   struct entry *e = &t->top[t->ntop++];
   e->ip = ips[0];
+  e->site = site;
+  e->call = call;
   e->count = 1;
   e->n = (uint32_t)n;
   memcpy(e->stack, ips, n * sizeof(*ips));
 }
 
 /* One signal, one reply (or none within ~2 ms: that sample is lost). */
-static void sample_running(struct track *t, pid_t tid) {
+static void sample_running(struct track *t, pid_t tid, uint32_t site) {
   if (__atomic_load_n(&wd_pending, __ATOMIC_RELAXED)) {
     if (__atomic_load_n(&wd_ack, __ATOMIC_ACQUIRE) != wd_req) {
       t->lost++;
@@ -247,7 +275,8 @@ static void sample_running(struct track *t, pid_t tid) {
     if (ls_is_shim_code(r->stall_ips[i])) continue; /* the main() wrapper further down */
     ips[n++] = (uintptr_t)r->stall_ips[i];
   }
-  count_frames(t, ips, n);
+  size_t at = program_frame(ips, n);
+  count_frames(t, ips + at, n - at, site, NULL);
 }
 
 static void sample_waiting(struct track *t, pid_t tid) {
@@ -265,11 +294,36 @@ static void sample_waiting(struct track *t, pid_t tid) {
   }
 }
 
-static void sample(struct track *t, pid_t tid) {
+/* Inside a hooked blocking call: described from what the hook published on the loop (the call and the
+ * stack at its entry), never interrupted. False when it is not (or left it while we looked). */
+static bool sample_blocked(struct track *t, struct ls_loop *l, uint32_t site) {
+  uint32_t seq = __atomic_load_n(&l->blk_seq, __ATOMIC_ACQUIRE);
+  const char *call = LS_RELAXED_LOAD(&l->blk_call);
+  if ((seq & 1) || !call) return false;
+  uintptr_t ips[16];
+  uint32_t n = LS_RELAXED_LOAD(&l->blk_n);
+  if (n > 16) n = 16;
+  for (uint32_t i = 0; i < n; i++) ips[i] = (uintptr_t)LS_RELAXED_LOAD(&l->blk_ips[i]);
+  if (__atomic_load_n(&l->blk_seq, __ATOMIC_ACQUIRE) != seq) return false;
+  count_frames(t, ips, n, site, call);
+  return true;
+}
+
+static void note_site(struct track *t, uint32_t site) {
+  if (!site) return;
+  for (uint32_t i = 0; i < t->nsites; i++)
+    if (t->sites[i] == site) return;
+  if (t->nsites < WAITS) t->sites[t->nsites++] = site;
+}
+
+static void sample(struct track *t, struct ls_loop *l, pid_t tid) {
   if (t->samples >= MAX_SAMPLES) return;
   t->samples++;
+  uint32_t site = LS_RELAXED_LOAD(&l->cur_site);
+  note_site(t, site);
+  if (sample_blocked(t, l, site)) return;
   char st = thread_state(tid);
-  if (st == 'R') sample_running(t, tid);
+  if (st == 'R') sample_running(t, tid, site);
   else if (st == 'S' || st == 'D') sample_waiting(t, tid);
   else t->lost++;
 }
@@ -333,6 +387,23 @@ static size_t put_where(char *out, size_t cap, size_t n, uintptr_t ip) {
   return put(out, cap, n, ">");
 }
 
+/* "0xIP:N,..." of the most sampled frames (of one callback site, or all of them with all = true): at
+ * most SHOW. Returns how many samples they sum. t->top is sorted. */
+static uint32_t samples_string(const struct track *t, bool all, uint32_t site, char *out, size_t cap) {
+  size_t n = 0;
+  uint32_t shown = 0, sum = 0;
+  out[0] = '\0';
+  for (uint32_t i = 0; i < t->ntop && shown < SHOW; i++) {
+    if (!all && t->top[i].site != site) continue;
+    if (shown++) n = put(out, cap, n, ",");
+    n = put_hex(out, cap, n, t->top[i].ip);
+    n = put(out, cap, n, ":");
+    n = put_u(out, cap, n, t->top[i].count);
+    sum += t->top[i].count;
+  }
+  return sum;
+}
+
 static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t end) {
   t->stalled = false;
   uint64_t ns = ls_ticks_to_ns(end - t->start);
@@ -341,13 +412,16 @@ static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t en
   if (cpu > ns) cpu = ns;
   qsort(t->top, t->ntop, sizeof(t->top[0]), by_count);
   char samples[SHOW * 32] = "", msg[400] = "";
-  size_t sn = 0, mn = 0;
-  for (uint32_t i = 0; i < t->ntop && i < SHOW; i++) {
-    if (i) sn = put(samples, sizeof(samples), sn, ",");
-    sn = put_hex(samples, sizeof(samples), sn, t->top[i].ip);
-    sn = put(samples, sizeof(samples), sn, ":");
-    sn = put_u(samples, sizeof(samples), sn, t->top[i].count);
+  size_t mn = 0;
+  /* An adapter knew which callback ran: a callback that was slow is the problem, and its slow-callback
+   * finding gets where the time went. One problem, one finding. */
+  bool explained = false;
+  for (uint32_t i = 0; i < t->nsites; i++) {
+    uint32_t n = samples_string(t, false, t->sites[i], samples, sizeof(samples));
+    if (ls_finding_slow_callback_samples(t->sites[i], tid, t->start, samples, n, cpu)) explained = true;
   }
+  if (explained) return;
+  samples_string(t, true, 0, samples, sizeof(samples));
   uint32_t waited = 0, wi = 0;
   for (uint32_t i = 0; i < t->nwaits; i++) {
     waited += t->waits[i].count;
@@ -362,6 +436,10 @@ static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t en
   uint32_t stack = 0;
   if (t->ntop && t->top[0].count >= waited) {
     mn = put(msg, sizeof(msg), mn, ": most samples in ");
+    if (t->top[0].call) {
+      mn = put(msg, sizeof(msg), mn, t->top[0].call);
+      mn = put(msg, sizeof(msg), mn, "() called from ");
+    }
     mn = put_where(msg, sizeof(msg), mn, t->top[0].ip);
     key = t->top[0].ip;
     size_t depth = ls_opt.stack_depth < t->top[0].n ? ls_opt.stack_depth : t->top[0].n;
@@ -385,7 +463,7 @@ static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t en
 
 static void check_loop(uint32_t i, struct ls_loop *l) {
   pid_t tid = LS_RELAXED_LOAD(&l->running);
-  if (!tid || strcmp(l->lib, "libuv") == 0) return;
+  if (!tid) return;
   struct track *t = tracks[i];
   if (!t && (t = tracks[i] = calloc(1, sizeof(*t))) == NULL) return;
   bool inp = __atomic_load_n(&l->in_poll, __ATOMIC_ACQUIRE);
@@ -393,7 +471,7 @@ static void check_loop(uint32_t i, struct ls_loop *l) {
   if (t->stalled) {
     if (!inp && lpe == t->start) {
       t->last_seen = ls_now();
-      sample(t, tid);
+      sample(t, l, tid);
       return;
     }
     /* Over: it ended at the poll entry that followed it, when that entry is still the latest. */
@@ -411,8 +489,8 @@ static void check_loop(uint32_t i, struct ls_loop *l) {
     t->stalled = true;
     t->start = lpe;
     t->last_seen = now;
-    t->samples = t->cpu_samples = t->lost = t->ntop = t->nwaits = 0;
-    sample(t, tid);
+    t->samples = t->cpu_samples = t->lost = t->ntop = t->nwaits = t->nsites = 0;
+    sample(t, l, tid);
   }
 }
 
@@ -456,9 +534,8 @@ void ls_watchdog_start(void) {
   }
 }
 
-/* The watchdog thread is started with the first generic loop: a program without one (a libuv
- * program, whose long iterations are slow-callback findings) pays for neither the thread nor its
- * wake-ups. Called from the thread that found the loop, inside a poll hook. */
+/* The watchdog thread is started with the first loop: a program without one pays for neither the
+ * thread nor its wake-ups. Called from the thread that found the loop (a poll hook, a run hook). */
 void ls_watchdog_arm(void) {
   static int armed;
   if (__atomic_exchange_n(&armed, 1, __ATOMIC_ACQ_REL)) return;

@@ -34,6 +34,9 @@ struct ls_options {
   uint64_t stall_ms;
   uint64_t stall_sample_ms;
   uint64_t stall_signal;
+  uint64_t blocking_min_ms;
+  uint64_t lock_wait_ms;
+  char allow_blocking[LS_PATH_MAX];
   char wrong_thread[LS_PATH_MAX];
   bool report_open_at_exit;
   bool follow_children;

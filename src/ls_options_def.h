@@ -29,6 +29,12 @@
     "how often a stalled loop thread's stack is sampled") \
   X(stall_signal,     "stall-signal",   LS_OPT_UINT,   "0",    0, 64, NULL, \
     "the real-time signal that samples a stalled thread running on a CPU; 0 = SIGRTMIN+3") \
+  X(blocking_min_ms,  "blocking-min",   LS_OPT_MS,     "1",    1, 3600000, NULL, \
+    "a read/write/recv/send/accept/connect on a blocking socket, pipe or terminal made on a loop thread is a blocking-call finding when it slept this long or longer") \
+  X(lock_wait_ms,     "lock-wait",      LS_OPT_MS,     "10",   1, 3600000, NULL, \
+    "a contended mutex/rwlock/semaphore or a condition variable waited on this long or longer on a loop thread is a blocking-call finding") \
+  X(allow_blocking,   "allow-blocking", LS_OPT_STRING, "",     0, 0, NULL, \
+    "functions allowed to block on a loop thread: comma-separated names (* and ?) of the function that makes the call; their blocking calls are not findings") \
   X(wrong_thread,     "wrong-thread",   LS_OPT_STRING, "report", 1, 0, "report|abort", \
     "what a wrong-thread call does: report it, or report it and abort at once (asyncio raises)") \
   X(report_open_at_exit, "report-open-at-exit", LS_OPT_BOOL, "0", 0, 1, NULL, \

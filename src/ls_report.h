@@ -41,6 +41,8 @@ struct ls_rd_loop {
   uint64_t lag[LS_HIST_BUCKETS]; /* loop lag (poll return -> next poll entry), all zero when !has_lag */
   bool has_poll_ns, has_callback_ns, has_long_polls, has_lag, has_closed;
   bool closed; /* uv_loop_close succeeded on it */
+  bool has_file_io;
+  uint64_t file_io, file_io_ns; /* regular-file reads/writes made on the loop thread, and their time */
 };
 
 /* A handle still open when the process exited (H). Identical handles are separate entries. */

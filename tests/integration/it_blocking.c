@@ -104,6 +104,55 @@ START_TEST(libuv_reaping_its_child_is_quiet) { run_clean("it_blocking_spawn", LS
 END_TEST
 
 /* libuv's own fsync for a synchronous uv_fs_fsync: one finding, the adapter's, not a second for fsync. */
+/* The calls that block only sometimes: each reported at its line when it slept or waited; the allowed
+ * function's read is not; the regular file is counted on the loop's line, not reported. The callback
+ * is slow as a result (it waits ~170 ms): its slow-callback finding explains the stall, so there is
+ * no loop-stall finding. */
+START_TEST(blocking_fd_and_lock_waits_are_reported) {
+  const char *src = "blk_maybe.c";
+  char *dir = it_mkdir("it_blocking_maybe");
+  struct it_proc p;
+  const char *flags[] = {"--allow-blocking=allowed_reader", NULL};
+  const char *argv[] = {LS_PROG_blk_maybe, NULL};
+  it_loopscope_run(&p, dir, flags, argv);
+  ck_assert_msg(p.code == 0, "loopscope run exited %d\nstdout:\n%s\nstderr:\n%s", p.code, p.out, p.err);
+  ck_assert_msg(strstr(p.out, "read=1 lock=1 cond=1 file=2"), "program printed: %s", p.out);
+  json_object *root = it_report_json(dir);
+  struct {
+    const char *call, *marker, *function;
+  } want[] = {{"read", "read", "read_waiting_for_writer"},
+              {"pthread_mutex_lock", "lock", "lock_contended"},
+              {"pthread_cond_timedwait", "cond", "wait_on_nobody"}};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    json_object *f = finding_for(root, want[i].call);
+    check_common(f, want[i].call, 1);
+    int line = it_marker_line(src, want[i].marker);
+    ck_assert_msg(it_frame_is(it_get(f, "stack.0"), src, line), "stack[0] is not %s:%d:\n%s", src, line,
+                  it_json_text(f));
+    ck_assert_str_eq(it_str(f, "stack.0.function"), want[i].function);
+  }
+  json_object *all[8];
+  size_t n = it_findings(root, "blocking-call", all, 8);
+  ck_assert_msg(n == 3, "%zu blocking-call findings, expected 3 (allowed_reader's read is allowed):\n%s", n,
+                it_json_text(it_need(root, "findings")));
+  ck_assert_msg(it_findings(root, "loop-stall", all, 8) == 0, "a loop-stall beside the slow-callback:\n%s",
+                it_json_text(it_need(root, "findings")));
+  ck_assert_msg(it_findings(root, NULL, all, 8) == 4, "expected 3 blocking-call + 1 slow-callback:\n%s",
+                it_json_text(it_need(root, "findings")));
+  json_object *loop = it_need(root, "processes.0.loops.0");
+  ck_assert_msg(it_int(loop, "file_io") >= 2 && it_int(loop, "file_io_ns") > 0, "file I/O not counted:\n%s",
+                it_json_text(loop));
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
+START_TEST(non_blocking_io_and_blocking_workers_are_quiet) {
+  run_clean("it_blocking_maybe_clean", LS_PROG_blk_maybe_clean, "ticks=5");
+}
+END_TEST
+
 START_TEST(libuv_fsync_for_a_sync_request_is_reported_once) {
   char *dir = it_mkdir("it_blocking_uv_fs_sync");
   struct it_proc p;
@@ -156,6 +205,8 @@ int main(void) {
   tcase_add_test(tc, libuv_reaping_its_child_is_quiet);
   tcase_add_test(tc, libuv_fsync_for_a_sync_request_is_reported_once);
   tcase_add_test(tc, sync_name_lookup_is_reported_numbers_are_not);
+  tcase_add_test(tc, blocking_fd_and_lock_waits_are_reported);
+  tcase_add_test(tc, non_blocking_io_and_blocking_workers_are_quiet);
   tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
   return it_main(s);
