@@ -102,6 +102,7 @@ static void loop(struct json *j, const struct lsm_loop *lo) {
   opt_u64(j, "long_polls", l->has_long_polls, l->long_polls);
   opt_u64(j, "file_io", l->has_file_io, l->file_io);
   opt_u64(j, "file_io_ns", l->has_file_io, l->file_io_ns);
+  opt_u64(j, "preempted_stalls", l->has_preempted_stalls, l->preempted_stalls);
   opt_u64(j, "lag_p50_ns", lo->has_lag, lo->lag_p50_ns);
   opt_u64(j, "lag_p99_ns", lo->has_lag, lo->lag_p99_ns);
   opt_u64(j, "lag_max_ns", lo->has_lag, lo->lag_max_ns);

@@ -152,6 +152,9 @@ static void loop_accounting(const struct lsm_loop *lo, char *buf, size_t len) {
     lsm_duration(l->file_io_ns, a, sizeof(a));
     APPEND("; %" PRIu64 " regular-file I/O call%s took %s", l->file_io, l->file_io == 1 ? "" : "s", a);
   }
+  if (l->preempted_stalls)
+    APPEND("; %" PRIu64 " stall%s while preempted (a busy machine, not findings)", l->preempted_stalls,
+           l->preempted_stalls == 1 ? "" : "s");
   if (lo->closed_known) APPEND(" %s", lo->closed ? "(closed)" : "(never closed)");
 #undef APPEND
 }

@@ -134,7 +134,8 @@ void ls_loops_flush_locked(void) {
   for (uint32_t i = 0; i < n; i++) {
     struct ls_loop *l = loops[i];
     uint64_t it = LS_RELAXED_LOAD(&l->iterations), cb = LS_RELAXED_LOAD(&l->callbacks);
-    if (l->written && it == l->flushed_iterations && cb == l->flushed_callbacks) continue;
+    uint64_t ps = LS_RELAXED_LOAD(&l->preempted_stalls);
+    if (l->written && it == l->flushed_iterations && cb == l->flushed_callbacks && ps == l->flushed_preempted) continue;
     uint64_t lag[LS_HIST_BUCKETS];
     for (unsigned b = 0; b < LS_HIST_BUCKETS; b++) lag[b] = LS_RELAXED_LOAD(&l->lag_hist[b]);
     struct ls_rec r;
@@ -153,9 +154,11 @@ void ls_loops_flush_locked(void) {
     ls_rec_hist(&r, "lag", lag, LS_HIST_BUCKETS);
     ls_rec_u(&r, "file_io", LS_RELAXED_LOAD(&l->file_io));
     ls_rec_u(&r, "file_io_ns", LS_RELAXED_LOAD(&l->file_io_ns));
+    ls_rec_u(&r, "preempted_stalls", LS_RELAXED_LOAD(&l->preempted_stalls));
     if (ls_write_locked(&r) == 0) {
       l->flushed_iterations = it;
       l->flushed_callbacks = cb;
+      l->flushed_preempted = ps;
       l->written = true;
     }
   }
@@ -178,7 +181,7 @@ void ls_loops_reset_counts(void) {
   for (uint32_t i = 0; i < nloops; i++) {
     struct ls_loop *l = loops[i];
     l->iterations = l->callbacks = l->callback_ns = l->poll_ns = l->long_polls = 0;
-    l->file_io = l->file_io_ns = 0;
+    l->file_io = l->file_io_ns = l->preempted_stalls = 0;
     l->flushed_iterations = l->flushed_callbacks = 0;
     l->last_poll_exit = l->last_poll_enter = 0;
     l->in_poll = false;

@@ -202,6 +202,7 @@ struct ls_loop {
   bool thread_safe; /* its library serialises calls from any thread (a libevent base with a lock) */
   uint64_t iterations, callbacks, callback_ns, poll_ns, long_polls;
   uint64_t file_io, file_io_ns; /* regular-file reads and writes made on the loop thread, and their time */
+  uint64_t preempted_stalls;    /* stalls of a thread that was runnable but hardly ran (watchdog) */
   uint64_t last_poll_exit; /* clock ticks; 0 before the first poll */
   uint64_t last_poll_enter; /* clock ticks of the latest poll entry (the watchdog's stall end) */
   bool in_poll;             /* inside a poll now (the watchdog leaves it alone) */
@@ -215,7 +216,7 @@ struct ls_loop {
   uint32_t blk_n;
   void *blk_ips[16];
   uint64_t lag_hist[LS_HIST_BUCKETS];
-  uint64_t flushed_iterations, flushed_callbacks;
+  uint64_t flushed_iterations, flushed_callbacks, flushed_preempted;
   bool written;
 };
 /* Finds or creates; NULL only when out of memory. */

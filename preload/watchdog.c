@@ -421,6 +421,16 @@ static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t en
     if (ls_finding_slow_callback_samples(t->sites[i], tid, t->start, samples, n, cpu)) explained = true;
   }
   if (explained) return;
+  uint32_t asleep = 0;
+  for (uint32_t i = 0; i < t->nwaits; i++) asleep += t->waits[i].count;
+  for (uint32_t i = 0; i < t->ntop; i++)
+    if (t->top[i].call) asleep += t->top[i].count;
+  if (cpu && cpu * 5 < ns && asleep == 0) {
+    /* Runnable but hardly running, and never seen asleep: the machine was busy, not the code. Not a
+     * finding; the loop's line counts it. */
+    LS_RELAXED_STORE(&l->preempted_stalls, l->preempted_stalls + 1);
+    return;
+  }
   samples_string(t, true, 0, samples, sizeof(samples));
   uint32_t waited = 0, wi = 0;
   for (uint32_t i = 0; i < t->nwaits; i++) {

@@ -361,12 +361,12 @@ static const struct fspec spec_E[] = {{"tid", T_U, 1},    {"end_ns", T_U, 1}, {"
 static const struct fspec spec_J[] = {{"tid", T_U, 1}, {"by", T_U, 1}, {NULL, 0, 0}};
 static const struct fspec spec_D[] = {{"tid", T_U, 1}, {NULL, 0, 0}};
 /* L: the keys after callbacks came with the libuv accounting; a report from before them still parses. */
-enum { L_ID, L_LIB, L_ADDR, L_THREAD, L_ITER, L_CBS, L_POLL, L_CBNS, L_LONG, L_LAG, L_CLOSED, L_FILE, L_FILE_NS };
+enum { L_ID, L_LIB, L_ADDR, L_THREAD, L_ITER, L_CBS, L_POLL, L_CBNS, L_LONG, L_LAG, L_CLOSED, L_FILE, L_FILE_NS, L_PREEMPTED };
 static const struct fspec spec_L[] = {{"id", T_U, 1},          {"lib", T_S, 1},         {"addr", T_X, 1},
                                       {"thread", T_U, 1},      {"iterations", T_U, 1},  {"callbacks", T_U, 1},
                                       {"poll_ns", T_U, 0},     {"callback_ns", T_U, 0}, {"long_polls", T_U, 0},
                                       {"lag", T_H, 0},         {"closed", T_U, 0},      {"file_io", T_U, 0},
-                                      {"file_io_ns", T_U, 0},  {NULL, 0, 0}};
+                                      {"file_io_ns", T_U, 0},  {"preempted_stalls", T_U, 0}, {NULL, 0, 0}};
 static const struct fspec spec_C[] = {{"id", T_U, 1}, {"kind", T_S, 1}, {"cb", T_X, 1}, {"stack", T_U, 1}, {NULL, 0, 0}};
 static const struct fspec spec_G[] = {{"site", T_U, 1},   {"count", T_U, 1}, {"total_ns", T_U, 1},
                                       {"max_ns", T_U, 1}, {"hist", T_H, 1},  {NULL, 0, 0}};
@@ -608,6 +608,8 @@ static int on_L(struct parser *p, const struct fval *v) {
   l->has_file_io = v[L_FILE].set && v[L_FILE_NS].set;
   l->file_io = l->has_file_io ? v[L_FILE].u : 0;
   l->file_io_ns = l->has_file_io ? v[L_FILE_NS].u : 0;
+  l->has_preempted_stalls = v[L_PREEMPTED].set;
+  l->preempted_stalls = v[L_PREEMPTED].set ? v[L_PREEMPTED].u : 0;
   return dup_str(p, &l->lib, v[L_LIB].s);
 }
 

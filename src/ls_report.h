@@ -43,6 +43,8 @@ struct ls_rd_loop {
   bool closed; /* uv_loop_close succeeded on it */
   bool has_file_io;
   uint64_t file_io, file_io_ns; /* regular-file reads/writes made on the loop thread, and their time */
+  bool has_preempted_stalls;
+  uint64_t preempted_stalls; /* stalls of a runnable thread that hardly ran: a busy machine, not findings */
 };
 
 /* A handle still open when the process exited (H). Identical handles are separate entries. */

@@ -7,12 +7,18 @@
  *   waitpid(WNOHANG)   on a pid that is no child (ECHILD): one syscall
  *   usleep(0)          nanosleep with zero: one syscall, then the timer slack (~50-100 us)
  *   getpwuid           an NSS lookup in /etc/passwd: microseconds
- *   on loop: waitpid   the same waitpid from inside a libuv callback: the loop-thread path of a call
- *                      in its non-blocking form (the predicate says no)
+ *   mutex lock+unlock  an uncontended pthread mutex (the lock is hooked: lock_wait_ms)
+ *   write(/dev/null)   one byte to a character device in blocking mode: one syscall (blocking_min_ms)
+ *   on loop: ...       the same calls from inside a libuv callback: the loop-thread paths (waitpid in
+ *                      its non-blocking form: the predicate says no; the mutex: trylock, uncontended;
+ *                      the write: timed, and its thread's voluntary context switches read around it,
+ *                      because the fd is a blocking one)
  *
  * Not a CTest test: the figures depend on the machine. `cmake --build BUILD --target bench-blocking`. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -31,11 +37,16 @@
 
 #define NOT_A_CHILD 0x7ffffff0
 #define RUNS 7
-#define NCASES 5
+#define NCASES 9
+#define FIRST_ON_LOOP 6
 
-static const char *const names[NCASES] = {"popen(bad mode)", "waitpid(WNOHANG)", "usleep(0)", "getpwuid",
-                                          "on loop: waitpid(WNOHANG)"};
-static const long iters[NCASES] = {2000000, 200000, 2000, 20000, 200000};
+static const char *const names[NCASES] = {"popen(bad mode)",   "waitpid(WNOHANG)",          "usleep(0)",
+                                          "getpwuid",          "mutex lock+unlock",         "write(/dev/null)",
+                                          "on loop: waitpid(WNOHANG)", "on loop: mutex lock+unlock",
+                                          "on loop: write(/dev/null)"};
+static const long iters[NCASES] = {2000000, 200000, 2000, 20000, 5000000, 1000000, 200000, 5000000, 1000000};
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static int devnull = -1;
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -54,22 +65,33 @@ static double time_case(int c) {
       break;
     }
     case 1:
-    case 4: (void)waitpid(NOT_A_CHILD, NULL, WNOHANG); break;
+    case 6: (void)waitpid(NOT_A_CHILD, NULL, WNOHANG); break;
     case 2: usleep(0); break;
     case 3: (void)getpwuid(0); break;
+    case 4:
+    case 7:
+      pthread_mutex_lock(&mu);
+      pthread_mutex_unlock(&mu);
+      break;
+    case 5:
+    case 8:
+      if (write(devnull, "x", 1) != 1) exit(1);
+      break;
     }
   }
   return (double)(now_ns() - t0) / (double)n;
 }
 
-static double on_loop_ns;
+static double on_loop_ns[NCASES];
 static void on_timer(uv_timer_t *t) {
-  on_loop_ns = time_case(4);
+  for (int c = FIRST_ON_LOOP; c < NCASES; c++) on_loop_ns[c] = time_case(c);
   uv_close((uv_handle_t *)t, NULL);
 }
 
 static int child(void) {
-  for (int c = 0; c < 4; c++) printf("%.2f\n", time_case(c));
+  devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (devnull < 0) return 1;
+  for (int c = 0; c < FIRST_ON_LOOP; c++) printf("%.2f\n", time_case(c));
   uv_loop_t loop;
   uv_timer_t t;
   uv_loop_init(&loop);
@@ -77,7 +99,7 @@ static int child(void) {
   uv_timer_start(&t, on_timer, 0, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
-  printf("%.2f\n", on_loop_ns);
+  for (int c = FIRST_ON_LOOP; c < NCASES; c++) printf("%.2f\n", on_loop_ns[c]);
   return 0;
 }
 
