@@ -125,6 +125,7 @@ static struct {
   void *code;
 } loop_libs[] = {
     {"libuv", "uv_run", "libuv.so.1", NULL},
+    {"libevent", "event_base_loop", "libevent-2.1.so.7", NULL},
 };
 
 static const void *loop_library_code(const struct ls_loop *l) {
