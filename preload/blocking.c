@@ -217,12 +217,44 @@ static bool allowed(const void *key) {
   return false;
 }
 
-void ls_blocking_report(const char *call, const void *key, uint64_t ns) {
-  if (allowed(key)) return;
+static void report_now(const char *call, const void *key, uint64_t ns, uint32_t stack) {
   char msg[128];
   ls_join(msg, sizeof(msg), "Blocking call ", call, "() made on the loop thread");
-  struct ls_finding_info fi = {.call = call, .capture = true, .duration_ns = ns, .message = msg};
+  struct ls_finding_info fi = {.call = call, .stack = stack, .capture = stack == 0, .duration_ns = ns, .message = msg};
   ls_finding_keyed(LS_F_BLOCKING_CALL, (uintptr_t)call, (uintptr_t)key, &fi);
+}
+
+/* On a generic loop an iteration runs from a poll's return to the next poll: a call is inside one only
+ * once the thread polls again. One made after the last poll is the program shutting down (joining its
+ * workers after its loop ended, as Node.js does), not a blocked loop. So the report waits for the next
+ * poll (ls_blocking_flush, from the poll hooks), with the stack taken now; a thread that never polls
+ * again drops it. */
+void ls_blocking_report(const char *call, const void *key, uint64_t ns) {
+  if (allowed(key)) return;
+  if (ls_tls.loop || !ls_tls.gloop) {
+    report_now(call, key, ns, 0);
+    return;
+  }
+  if (ls_tls.nblk_pending == LS_BLK_PENDING) ls_blocking_flush(); /* full: this iteration is long enough */
+  ls_tls.guard++;
+  uint32_t stack = ls_stack_capture();
+  ls_tls.guard--;
+  struct ls_blk_pending *p = &ls_tls.blk_pending[ls_tls.nblk_pending++];
+  p->call = call;
+  p->key = key;
+  p->ns = ns;
+  p->stack = stack;
+}
+
+void ls_blocking_flush(void) {
+  int saved = errno;
+  uint32_t n = ls_tls.nblk_pending;
+  ls_tls.nblk_pending = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const struct ls_blk_pending *p = &ls_tls.blk_pending[i];
+    report_now(p->call, p->key, p->ns, p->stack);
+  }
+  errno = saved;
 }
 
 

@@ -107,6 +107,7 @@ static inline struct ls_loop *poll_loop(const void *caller, bool has_fds, const 
     if (LS_UNLIKELY(!real_)) return ls_enosys();                                                             \
     struct ls_loop *l_ = poll_loop(CALLER, (has_fds), lib, (const void *)real_);                              \
     if (LS_LIKELY(!l_)) return real_ args;                                                                   \
+    if (LS_UNLIKELY(ls_tls.nblk_pending)) ls_blocking_flush();                                               \
     uint64_t t0_ = ls_poll_enter_loop(l_);                                                                   \
     int rc_ = real_ args;                                                                                    \
     if (t0_) {                                                                                               \

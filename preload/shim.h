@@ -52,6 +52,15 @@ struct ls_tls {
     void *tramp;
     uint32_t site;
   } reg_cache[32];
+  /* blocking-call findings of a generic loop thread waiting for its next poll (blocking.c). */
+#define LS_BLK_PENDING 8
+  struct ls_blk_pending {
+    const char *call;
+    const void *key;
+    uint64_t ns;
+    uint32_t stack;
+  } blk_pending[LS_BLK_PENDING];
+  uint32_t nblk_pending;
   /* The stall sampler (watchdog.c): its signal handler unwinds into these, on this thread. */
   void *stall_ips[48];
   int stall_n;
@@ -280,6 +289,7 @@ void ls_blocking_end(const char *call, const void *key, uint64_t t0, uint64_t mi
 const void *ls_blocking_key(const void *caller);
 void ls_blocking_report(const char *call, const void *key, uint64_t ns);
 void ls_fd_forget(int fd); /* close: what the fd was is no longer known */
+void ls_blocking_flush(void); /* a generic loop polls again: its pending blocking calls are findings */
 
 /* ---- findings.c ---- */
 uint32_t ls_finding_new_id(void);
