@@ -63,19 +63,18 @@ void ls_ev_null_bev_event(struct bufferevent *bev, short what, void *ctx) {
 void ls_ev_bev_unretrieved(const void *bev, short what) {
   int err = errno; /* libevent's EVUTIL_SOCKET_ERROR() for this error, unless the callback was deferred */
   void *ignored;
-  uint32_t site;
-  if (!ls_active || !ls_binding(bev, LS_SLOT_CLOSE, &ignored, &site)) return;
-  struct ls_site *s = ls_site_ptr(site);
+  uint32_t stack;
+  if (!ls_active || !ls_binding(bev, LS_SLOT_CLOSE, &ignored, &stack)) return;
   const char *msg = (what & BEV_EVENT_ERROR)
                         ? "a bufferevent hit an error and no event callback was set to see it"
                         : "a bufferevent reached end of file and no event callback was set to see it";
-  struct ls_finding_info fi = {.call = "bufferevent_setcb", .kind = s->kind, .site = site, .stack = s->stack,
+  struct ls_finding_info fi = {.call = "bufferevent_setcb", .kind = "bufferevent event", .stack = stack,
                                .message = msg};
   if ((what & BEV_EVENT_ERROR) && err) {
     fi.has_status = true;
     fi.status = -err;
   }
-  ls_finding_keyed(LS_F_UNRETRIEVED_ERROR, site, (uintptr_t)(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)), &fi);
+  ls_finding_keyed(LS_F_UNRETRIEVED_ERROR, stack, (uintptr_t)(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)), &fi);
   errno = err;
 }
 
@@ -90,9 +89,8 @@ static void swap_bev_cbs(struct bufferevent *bev, bufferevent_data_cb *r, buffer
     *e = (bufferevent_event_cb)ls_ev_wrap(ls_ev_take_bev_event, "bufferevent event", (void *)*e, caller, &site);
     return;
   }
-  site = ls_site_get("bufferevent event", NULL, caller, NULL);
-  if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return;
-  ls_bind(bev, LS_SLOT_CLOSE, NULL, site);
+  /* No site (nothing of the program's runs): the binding keeps where the callbacks were set instead. */
+  ls_bind(bev, LS_SLOT_CLOSE, NULL, ls_creation_stack("bufferevent event", caller));
   *e = ls_ev_null_bev_event;
 }
 
