@@ -1,0 +1,224 @@
+/* The libevent adapter's coverage: every callback kind it wraps is a site named after the program's
+ * callback, with the registration line and the count the program itself counted, in a program that
+ * frees everything and must give no finding (ev_cover); and loopscope-report(1) lists every libevent
+ * function the shim exports, while every function of libevent's event, bufferevent and listener
+ * headers that takes a callback is either exported (wrapped) or named as not wrapped there. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "it_util.h"
+
+static const struct {
+  const char *marker, *function, *kind;
+} cover_sites[] = {
+    {"read", "on_read", "event read"},
+    {"write", "on_write", "event write"},
+    {"timer", "on_timer", "timer"},
+    {"signal", "on_signal", "signal"},
+    {"once", "on_once", "event once"},
+    {"assign", "on_assign", "timer"},
+    {"bev_read", "on_bev_read", "bufferevent read"},
+    {"bev_write", "on_bev_write", "bufferevent write"},
+    {"bev_event", "on_bev_event", "bufferevent event"},
+    {"listener", "on_accept", "evconnlistener"},
+    {"set", "on_set", "timer"},
+};
+
+/* "MARKER=N" from the program's output. */
+static long printed(const char *out, const char *marker) {
+  char key[64];
+  snprintf(key, sizeof(key), "\n%s=", marker);
+  char *text;
+  ck_assert_int_ge(asprintf(&text, "\n%s", out), 0);
+  const char *p = strstr(text, key);
+  long n = p ? strtol(p + strlen(key), NULL, 10) : -1;
+  free(text);
+  return n;
+}
+
+/* The one site registered at src:line (stack[0]). */
+static json_object *site_at(json_object *proc, const char *src, int line) {
+  json_object *sites = it_need(proc, "sites"), *found = NULL;
+  size_t m = 0;
+  for (size_t i = 0; i < json_object_array_length(sites); i++) {
+    json_object *s = json_object_array_get_idx(sites, i);
+    if (it_frame_is(it_get(s, "stack.0"), src, line)) found = s, m++;
+  }
+  ck_assert_msg(m == 1, "%zu sites registered at %s:%d, expected 1:\n%s", m, src, line, it_json_text(sites));
+  return found;
+}
+
+START_TEST(every_callback_kind_is_a_site_and_the_clean_program_is_quiet) {
+  char *dir = it_mkdir("it_ev_coverage");
+  const char *argv[] = {LS_PROG_ev_cover, NULL};
+  struct it_proc p;
+  it_loopscope_run(&p, dir, NULL, argv);
+  ck_assert_msg(p.code == 0, "ev_cover exited %d\nstdout:\n%s\nstderr:\n%s", p.code, p.out, p.err);
+  json_object *root = it_report_json(dir), *f[1];
+  size_t nf = it_findings(root, NULL, f, 1);
+  ck_assert_msg(nf == 0, "ev_cover gave %zu findings:\n%s", nf, it_json_text(it_need(root, "findings")));
+  json_object *proc = it_need(root, "processes.0");
+  int64_t callbacks = 0;
+  for (size_t k = 0; k < sizeof(cover_sites) / sizeof(cover_sites[0]); k++) {
+    long want = printed(p.out, cover_sites[k].marker);
+    ck_assert_msg(want > 0, "the program ran no %s callback:\n%s", cover_sites[k].marker, p.out);
+    json_object *s = site_at(proc, "ev_cover.c", it_marker_line("ev_cover.c", cover_sites[k].marker));
+    ck_assert_str_eq(it_str(s, "callback.function"), cover_sites[k].function);
+    ck_assert_str_eq(it_str(s, "kind"), cover_sites[k].kind);
+    ck_assert_msg(it_int(s, "count") == want, "%s: the program counted %ld, the report %lld:\n%s",
+                  cover_sites[k].marker, want, (long long)it_int(s, "count"), it_json_text(s));
+    callbacks += want;
+  }
+  /* two bases (event_base_new, event_init), both run and freed by the main thread; libevent's own
+   * callbacks (the bufferevents' and the listener's events, event_base_loopexit's) are not counted */
+  json_object *loops = it_need(proc, "loops");
+  ck_assert_msg(json_object_array_length(loops) == 2, "two libevent loops expected:\n%s", it_json_text(loops));
+  int64_t sum = 0;
+  for (size_t i = 0; i < 2; i++) {
+    json_object *l = json_object_array_get_idx(loops, i);
+    ck_assert_str_eq(it_str(l, "library"), "libevent");
+    ck_assert_int_eq(it_int(l, "thread"), it_int(proc, "pid"));
+    ck_assert_msg(json_object_get_boolean(it_need(l, "closed")), "a base not closed:\n%s", it_json_text(l));
+    sum += it_int(l, "callbacks");
+  }
+  ck_assert_msg(sum == callbacks, "loops counted %lld callbacks, the program %lld:\n%s", (long long)sum,
+                (long long)callbacks, it_json_text(loops));
+  ck_assert_msg(json_object_array_length(it_need(proc, "still_open_at_exit")) == 0, "ev_cover freed everything:\n%s",
+                it_json_text(it_need(proc, "still_open_at_exit")));
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
+static bool libevent_name(const char *n) {
+  return strncmp(n, "event_", 6) == 0 || strncmp(n, "bufferevent_", 12) == 0 || strncmp(n, "evconnlistener_", 15) == 0 ||
+         strncmp(n, "evthread_", 9) == 0;
+}
+
+/* The WRAPPED LIBEVENT FUNCTIONS section, NUL-terminated (free the returned buffer's *base). */
+static char *man_section(char **base) {
+  size_t len;
+  *base = it_read_file(LS_MAN_DIR "/loopscope-report.1", &len);
+  ck_assert_ptr_nonnull(*base);
+  char *sec = strstr(*base, ".SH WRAPPED LIBEVENT FUNCTIONS");
+  ck_assert_ptr_nonnull(sec);
+  char *end = strstr(sec + 1, "\n.SH ");
+  if (end) *end = 0;
+  return sec;
+}
+
+/* name as a whole word in text */
+static bool names(const char *text, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = strstr(text, name); p; p = strstr(p + 1, name)) {
+    bool left = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+    bool right = !(isalnum((unsigned char)p[n]) || p[n] == '_');
+    if (left && right) return true;
+  }
+  return false;
+}
+
+START_TEST(every_wrapped_libevent_function_is_in_the_man_page) {
+  char *man, *sec = man_section(&man);
+  FILE *nm = popen("nm -D --defined-only " LS_SHIM, "r");
+  ck_assert_ptr_nonnull(nm);
+  char line[512];
+  size_t n = 0;
+  while (fgets(line, sizeof(line), nm)) {
+    char *name = strrchr(line, ' ');
+    if (!name) continue;
+    name++;
+    name[strcspn(name, "\n")] = 0;
+    if (!libevent_name(name) ) continue;
+    n++;
+    ck_assert_msg(names(sec, name), "%s is exported by the shim but not in WRAPPED LIBEVENT FUNCTIONS", name);
+  }
+  ck_assert_int_eq(pclose(nm), 0);
+  ck_assert_msg(n >= 40, "only %zu libevent hooks exported", n);
+  free(man);
+}
+END_TEST
+
+/* Every function of these headers with a callback parameter: exported by the shim (wrapped), or named
+ * in the man section's "Not wrapped" paragraph. */
+START_TEST(every_libevent_function_taking_a_callback_is_wrapped_or_listed) {
+  static const char *const headers[] = {"event.h", "event_compat.h", "bufferevent.h", "bufferevent_compat.h",
+                                        "listener.h"};
+  static const char *const cb_types[] = {"event_callback_fn", "bufferevent_data_cb", "bufferevent_event_cb",
+                                         "evconnlistener_cb", "evconnlistener_errorcb", "evbuffercb", "everrorcb",
+                                         "event_finalize_callback_fn", "event_base_foreach_event_cb",
+                                         "event_log_cb", "event_fatal_cb", "(*"};
+  char *man, *sec = man_section(&man);
+  char *not_wrapped = strstr(sec, "Not wrapped");
+  ck_assert_ptr_nonnull(not_wrapped);
+  char exported[16384] = " ";
+  FILE *nm = popen("nm -D --defined-only " LS_SHIM, "r");
+  ck_assert_ptr_nonnull(nm);
+  char line[512];
+  while (fgets(line, sizeof(line), nm)) {
+    char *name = strrchr(line, ' ');
+    if (!name) continue;
+    name[1 + strcspn(name + 1, "\n")] = 0;
+    if (strlen(exported) + strlen(name) + 2 < sizeof(exported)) strcat(strcat(exported, name + 1), " ");
+  }
+  ck_assert_int_eq(pclose(nm), 0);
+  size_t found = 0;
+  for (size_t h = 0; h < sizeof(headers) / sizeof(headers[0]); h++) {
+    char path[256];
+    snprintf(path, sizeof(path), "%s/event2/%s", LS_EVENT_INCLUDE, headers[h]);
+    char *text = it_read_file(path, NULL);
+    ck_assert_msg(text, "cannot read %s", path);
+    /* comments and preprocessor lines out, then one declaration per ';' */
+    for (char *p = text; *p; p++) {
+      if (p[0] == '/' && p[1] == '*') {
+        char *e = strstr(p + 2, "*/");
+        char *stop = e ? e + 2 : p + strlen(p);
+        memset(p, ' ', (size_t)(stop - p));
+        p = stop - 1;
+      } else if (*p == '#' && (p == text || p[-1] == '\n')) {
+        while (*p && *p != '\n') *p++ = ' ';
+        if (!*p) break;
+      }
+    }
+    for (char *decl = strtok(text, ";"); decl; decl = strtok(NULL, ";")) {
+      if (strstr(decl, "typedef") || !strchr(decl, '(')) continue;
+      bool takes_cb = false;
+      const char *params = strchr(decl, '(');
+      for (size_t t = 0; t < sizeof(cb_types) / sizeof(cb_types[0]); t++)
+        if (strstr(params + 1, cb_types[t])) takes_cb = true;
+      if (!takes_cb) continue;
+      /* the function's name: the identifier before the first '(' */
+      const char *e = params;
+      while (e > decl && isspace((unsigned char)e[-1])) e--;
+      const char *b = e;
+      while (b > decl && (isalnum((unsigned char)b[-1]) || b[-1] == '_')) b--;
+      char name[128], word[132];
+      snprintf(name, sizeof(name), "%.*s", (int)(e - b), b);
+      if (!name[0]) continue;
+      found++;
+      snprintf(word, sizeof(word), " %s ", name);
+      ck_assert_msg(strstr(exported, word) || names(not_wrapped, name),
+                    "%s (event2/%s) takes a callback but is neither wrapped nor listed as not wrapped", name,
+                    headers[h]);
+    }
+    free(text);
+  }
+  ck_assert_msg(found >= 15, "only %zu functions with a callback found in libevent's headers", found);
+  free(man);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("it_ev_coverage");
+  TCase *tc = tcase_create("libevent");
+  tcase_add_test(tc, every_callback_kind_is_a_site_and_the_clean_program_is_quiet);
+  tcase_add_test(tc, every_wrapped_libevent_function_is_in_the_man_page);
+  tcase_add_test(tc, every_libevent_function_taking_a_callback_is_wrapped_or_listed);
+  tcase_set_timeout(tc, 300);
+  suite_add_tcase(s, tc);
+  return it_main(s);
+}
