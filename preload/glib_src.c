@@ -45,7 +45,7 @@ struct gl_src {
 /* Site kinds (one object each: a record's kind is compared by address). */
 static const char K_IDLE[] = "glib idle", K_TIMEOUT[] = "glib timeout", K_IO[] = "glib io watch",
                   K_CHILD[] = "glib child watch", K_FD[] = "glib unix fd", K_SIGNAL[] = "glib unix signal",
-                  K_CUSTOM[] = "glib source";
+                  K_CUSTOM[] = "glib source", K_INVOKE[] = "glib invoke";
 
 static __attribute__((noreturn, noinline)) void lost(const char *what) {
   /* GLib called a trampoline without asking our get first: calling anything would be a guess. */
@@ -256,7 +256,7 @@ static struct gl_src *src_new(enum gl_shape shape, const char *kind, void *fn, g
                               GSource *source) {
   struct gl_src *s = calloc(1, sizeof(*s));
   if (!s) return NULL;
-  *s = (struct gl_src){.ref = 1, .shape = shape, .oneshot = shape == SHAPE_ONCE || kind == K_IDLE, .kind = kind,
+  *s = (struct gl_src){.ref = 1, .shape = shape, .oneshot = shape == SHAPE_ONCE || kind == K_IDLE || kind == K_INVOKE, .kind = kind,
                        .fn = fn, .data = data, .notify = notify, .source = source};
   return s;
 }
@@ -270,8 +270,8 @@ static void src_attached(struct gl_src *s, GMainContext *ctx, const void *caller
 
 /* ---- g_*_add: new source, priority, our callback record, attach to the default context ---- */
 
-static guint add_source(GSource *source, gint priority, enum gl_shape shape, const char *kind, void *fn,
-                        gpointer data, GDestroyNotify notify, const void *caller) {
+static guint add_source_to(GSource *source, GMainContext *ctx, gint priority, enum gl_shape shape, const char *kind,
+                           void *fn, gpointer data, GDestroyNotify notify, const void *caller) {
   __typeof__(&g_source_set_callback_indirect) set_cb = REAL(g_source_set_callback_indirect);
   __typeof__(&g_source_set_priority) set_prio = REAL(g_source_set_priority);
   __typeof__(&g_source_attach) attach = REAL(g_source_attach);
@@ -279,12 +279,17 @@ static guint add_source(GSource *source, gint priority, enum gl_shape shape, con
   struct gl_src *s = src_new(shape, kind, fn, data, notify, source);
   if (!s || !set_cb || !set_prio || !attach || !unref) abort(); /* out of memory: g_malloc would abort too */
   set_prio(source, priority);
-  src_attached(s, NULL, caller);
+  src_attached(s, ctx, caller);
   ls_bind(source, LS_SLOT_MAIN, s, 0);
   set_cb(source, s, &cb_funcs);
-  guint id = attach(source, NULL);
+  guint id = attach(source, ctx);
   unref(source);
   return id;
+}
+
+static guint add_source(GSource *source, gint priority, enum gl_shape shape, const char *kind, void *fn,
+                        gpointer data, GDestroyNotify notify, const void *caller) {
+  return add_source_to(source, NULL, priority, shape, kind, fn, data, notify, caller);
 }
 
 #define MAKE(fn, args) ({ __typeof__(&fn) f_ = REAL(fn); f_ ? f_ args : NULL; })
@@ -334,6 +339,76 @@ static guint add_source(GSource *source, gint priority, enum gl_shape shape, con
     return add_source(source_, priority, shape, kind, (void *)fn, data, notify_, GL_CALLER);                \
   }
 GL_ADDS(GEN_ADD)
+
+/* ---- g_main_context_invoke: called at once where the caller may run the context, else an idle ----
+ *
+ * GLib's documented rule: called directly when the context is owned by the calling thread, or when
+ * it is the calling thread's default and g_main_context_acquire succeeds (released afterwards);
+ * otherwise an idle source attached to the context calls it. The direct call is timed on its site
+ * like a dispatch; the idle source is ours as for g_idle_add. */
+
+LS_REAL_SLOT(g_main_context_is_owner);
+LS_REAL_SLOT(g_main_context_acquire);
+LS_REAL_SLOT(g_main_context_release);
+LS_REAL_SLOT(g_main_context_get_thread_default);
+LS_REAL_SLOT(g_main_context_invoke_full);
+
+static void invoke(GMainContext *ctx, gint priority, GSourceFunc fn, gpointer data, GDestroyNotify notify,
+                   const void *caller) {
+  __typeof__(&g_main_context_is_owner) is_owner = REAL(g_main_context_is_owner);
+  __typeof__(&g_main_context_acquire) acquire = REAL(g_main_context_acquire);
+  __typeof__(&g_main_context_release) release = REAL(g_main_context_release);
+  __typeof__(&g_main_context_get_thread_default) thread_default = REAL(g_main_context_get_thread_default);
+  __typeof__(&g_main_context_invoke_full) real_ = REAL(g_main_context_invoke_full);
+  GMainContext *c = gl_context(ctx);
+  if (!is_owner || !acquire || !release || !thread_default || !c) {
+    real_(ctx, priority, fn, data, notify);
+    return;
+  }
+  GMainContext *def = thread_default();
+  bool acquired = false, direct = is_owner(c);
+  if (!direct && (def ? def : gl_context(NULL)) == c && acquire(c)) direct = acquired = true;
+  if (!direct) {
+    GSource *source = MAKE(g_idle_source_new, ());
+    if (!source) {
+      real_(ctx, priority, fn, data, notify);
+      return;
+    }
+    add_source_to(source, c, priority, SHAPE_SOURCE, K_INVOKE, (void *)fn, data, notify, caller);
+    return;
+  }
+  uint32_t site = site_for(K_INVOKE, (const void *)fn, caller);
+  bool again;
+  do { /* GLib calls it again while it returns G_SOURCE_CONTINUE */
+    uint64_t t0 = ls_now();
+    again = fn(data);
+    if (site != LS_SITE_NONE) ls_site_account(site, t0);
+  } while (again);
+  if (acquired) release(c);
+  if (notify) notify(data);
+}
+
+LS_EXPORT void g_main_context_invoke_full(GMainContext *ctx, gint priority, GSourceFunc fn, gpointer data,
+                                          GDestroyNotify notify) {
+  __typeof__(&g_main_context_invoke_full) real_ = REAL(g_main_context_invoke_full);
+  if (!real_) return;
+  if (!fn || !gl_programs_call(GL_CALLER)) {
+    real_(ctx, priority, fn, data, notify);
+    return;
+  }
+  invoke(ctx, priority, fn, data, notify, GL_CALLER);
+}
+
+LS_REAL_SLOT(g_main_context_invoke);
+LS_EXPORT void g_main_context_invoke(GMainContext *ctx, GSourceFunc fn, gpointer data) {
+  __typeof__(&g_main_context_invoke) real_ = REAL(g_main_context_invoke);
+  if (!real_) return;
+  if (!fn || !gl_programs_call(GL_CALLER)) {
+    real_(ctx, fn, data);
+    return;
+  }
+  invoke(ctx, G_PRIORITY_DEFAULT, fn, data, NULL, GL_CALLER);
+}
 
 /* ---- sources the program builds itself ---- */
 

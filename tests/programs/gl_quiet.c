@@ -5,10 +5,13 @@
  *   timeout_full, timeout_once, timeout_seconds, io (g_io_add_watch on a pipe), unix_fd
  *   (g_unix_fd_add on a pipe), child (g_child_watch_add), custom (g_source_new + g_source_attach),
  *   set_callback (g_timeout_source_new + g_source_set_callback + g_source_attach on a private
- *   context iterated with g_main_context_iteration). g_source_remove_by_user_data must still find a
- *   source by the program's data. */
+ *   context iterated with g_main_context_iteration), invoke_direct (g_main_context_invoke on a
+ *   context the caller can acquire: called at once), invoke_thread (g_main_context_invoke from another
+ *   thread while the main thread runs the loop: an idle source). g_source_remove_by_user_data must
+ *   still find a source by the program's data. */
 #include <glib-unix.h>
 #include <glib.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -16,8 +19,8 @@
 
 static GMainLoop *loop;
 static int n_idle, n_idle_full, n_idle_once, n_timeout, n_timeout_full, n_timeout_once, n_seconds, n_io, n_fd,
-    n_child, n_custom, n_set_cb, notified;
-static int pending = 11; /* callbacks still to come before the loop quits */
+    n_child, n_custom, n_set_cb, notified, n_invoke_direct, n_invoke_thread;
+static int pending = 12; /* callbacks still to come before the loop quits */
 static int pipe_io[2], pipe_fd[2];
 static char removable_data[] = "removable";
 
@@ -128,6 +131,37 @@ static gboolean on_set_cb(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
+static gboolean on_invoke_direct(gpointer data) {
+  (void)data;
+  n_invoke_direct++;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean on_invoke_thread(gpointer data) {
+  (void)data;
+  n_invoke_thread++;
+  one_done();
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean loop_running(gpointer data);
+
+static void *invoker(void *arg) {
+  (void)arg;
+  g_main_context_invoke(NULL, on_invoke_thread, NULL); /* LS-SITE: invoke_thread */
+  return NULL;
+}
+
+static pthread_t invoker_thread;
+
+/* The first dispatch: the main thread owns the default context now, so the other thread's invoke
+ * goes through an idle source. */
+static gboolean loop_running(gpointer data) {
+  (void)data;
+  if (pthread_create(&invoker_thread, NULL, invoker, NULL) != 0) abort();
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean never_called(gpointer data) {
   (void)data;
   abort();
@@ -156,9 +190,12 @@ int main(void) {
   /* A source the program finds and removes by its own data: our record must not hide it. */
   g_timeout_add_seconds(3600, never_called, removable_data);
   if (!g_source_remove_by_user_data(removable_data)) return 2;
+  g_main_context_invoke(NULL, on_invoke_direct, NULL);          /* LS-SITE: invoke_direct */
+  g_idle_add_full(G_PRIORITY_HIGH, loop_running, NULL, NULL);
   if (write(pipe_io[1], "x", 1) != 1 || write(pipe_fd[1], "x", 1) != 1) return 1;
   g_main_loop_run(loop);
   g_main_loop_unref(loop);
+  pthread_join(invoker_thread, NULL);
 
   GMainContext *ctx = g_main_context_new();
   GSource *t = g_timeout_source_new(1);
@@ -169,8 +206,8 @@ int main(void) {
   g_main_context_unref(ctx);
 
   printf("idle=%d idle_full=%d idle_once=%d timeout=%d timeout_full=%d timeout_once=%d timeout_seconds=%d io=%d "
-         "unix_fd=%d child=%d custom=%d set_callback=%d notified=%d\n",
+         "unix_fd=%d child=%d custom=%d set_callback=%d invoke_direct=%d invoke_thread=%d notified=%d\n",
          n_idle, n_idle_full, n_idle_once, n_timeout, n_timeout_full, n_timeout_once, n_seconds, n_io, n_fd, n_child,
-         n_custom, n_set_cb, notified);
+         n_custom, n_set_cb, n_invoke_direct, n_invoke_thread, notified);
   return 0;
 }
