@@ -140,15 +140,12 @@ LS_EXPORT void event_get_assignment(const struct event *ev, struct event_base **
   }
 EV_CHECKED(GEN_CHECKED)
 
-/* event_active: checked, and remembered as one-shot work (never-run if the base goes first). */
+/* event_active: checked. Whether its callback ever ran is asked of libevent when the base goes. */
 LS_REAL_SLOT(event_active);
 LS_EXPORT void event_active(struct event *ev, int res, short ncalls) {
   __typeof__(&event_active) real_ = EV_REAL_FN(event_active);
   if (LS_UNLIKELY(!real_)) return;
-  if (LS_LIKELY(ev != NULL)) {
-    ls_ev_check_thread(ev->ev_base, "event_active", CALLER);
-    if (LS_LIKELY(ls_active && !ls_tls.guard)) ls_ev_activated(ev);
-  }
+  if (LS_LIKELY(ev != NULL)) ls_ev_check_thread(ev->ev_base, "event_active", CALLER);
   real_(ev, res, ncalls);
 }
 

@@ -64,16 +64,6 @@ void ls_ev_base_freeing(struct event_base *base);
 /* Events the program assigned: creation stack and kind, for the findings at event_base_free. */
 void ls_ev_event_made(const struct event *ev, const char *kind, const void *caller);
 void ls_ev_event_gone(const struct event *ev);
-/* event_active by the program: one-shot work. Cheap when the same event is activated again. */
-void ls_ev_activated_slow(const struct event *ev);
-extern uint32_t ls_ev_gen; /* bumped whenever an event is forgotten: invalidates the per-thread cache */
-extern LS_TLS const struct event *ls_ev_last_activated;
-extern LS_TLS uint32_t ls_ev_last_gen;
-static inline void ls_ev_activated(const struct event *ev) {
-  if (LS_LIKELY(ev == ls_ev_last_activated && ls_ev_last_gen == LS_RELAXED_LOAD(&ls_ev_gen))) return;
-  ls_ev_activated_slow(ev);
-}
-
 /* event_base_once: our context stands in for the program's argument (libevent keeps the event to
  * itself, so nothing the program can ask for shows it). */
 struct ls_ev_once {

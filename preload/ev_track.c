@@ -19,7 +19,6 @@ static const char *const kinds[] = {
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 #define KIND_SHIFT 32
-#define ACTIVATED ((uintptr_t)1 << 40) /* the program called event_active on it */
 
 static unsigned kind_index(const char *kind) {
   for (unsigned i = 0; i < N_KINDS; i++)
@@ -28,7 +27,7 @@ static unsigned kind_index(const char *kind) {
 }
 static const char *kind_of(uintptr_t v1) { return kinds[(v1 >> KIND_SHIFT) & 0xff]; }
 
-/* ev -> (stack | kind << 32 | ACTIVATED, base) */
+/* ev -> (stack | kind << 32, base) */
 static struct ls_map events;
 /* base -> (creation stack, 0) for bases not freed */
 static struct ls_map bases;
@@ -39,10 +38,6 @@ static struct ls_map onces;
 /* bufferevent / listener -> (stack | kind << 32, base) */
 static struct ls_map objects;
 static bool locking; /* evthread_set_lock_callbacks installed locks */
-
-uint32_t ls_ev_gen;
-LS_TLS const struct event *ls_ev_last_activated;
-LS_TLS uint32_t ls_ev_last_gen;
 
 /* ---- bases ---- */
 
@@ -82,25 +77,10 @@ void ls_ev_event_made(const struct event *ev, const char *kind, const void *call
   unsigned k = kind_index(kind);
   uint32_t stack = ls_creation_stack(kinds[k], caller);
   ls_map_put(&events, (uintptr_t)ev, 0, stack | (uintptr_t)k << KIND_SHIFT, (uintptr_t)ev->ev_base);
-  __atomic_add_fetch(&ls_ev_gen, 1, __ATOMIC_RELEASE); /* a re-assigned event starts unactivated */
   errno = saved_errno;
 }
 
-void ls_ev_event_gone(const struct event *ev) {
-  ls_map_del(&events, (uintptr_t)ev, 0);
-  __atomic_add_fetch(&ls_ev_gen, 1, __ATOMIC_RELEASE);
-}
-
-void ls_ev_activated_slow(const struct event *ev) {
-  int saved_errno = errno; /* our bookkeeping never changes the errno the program sees */
-  uint32_t gen = __atomic_load_n(&ls_ev_gen, __ATOMIC_ACQUIRE);
-  uintptr_t v1, v2;
-  if (ls_map_get(&events, (uintptr_t)ev, 0, &v1, &v2) && !(v1 & ACTIVATED))
-    ls_map_put(&events, (uintptr_t)ev, 0, v1 | ACTIVATED, v2);
-  ls_ev_last_activated = ev;
-  ls_ev_last_gen = gen;
-  errno = saved_errno;
-}
+void ls_ev_event_gone(const struct event *ev) { ls_map_del(&events, (uintptr_t)ev, 0); }
 
 /* ---- one-shot work ---- */
 
@@ -194,10 +174,13 @@ static int inspect_event(const struct event_base *b, const struct event *ev, voi
                                  .message = "an event was still added when its base was freed (event_base_free)"};
     ls_finding_keyed(LS_F_UNCLOSED_RESOURCE, (uintptr_t)kind, stack, &fi);
   }
-  if ((fl & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) && (v1 & ACTIVATED)) {
-    struct ls_finding_info fi = {.call = "event_active", .kind = kind, .cb = cb, .site = site, .stack = stack,
-                                 .message = in->freeing ? "an activated event's callback never ran before event_base_free"
-                                                        : "an activated event's callback never ran before exit"};
+  /* Active and no longer waiting for anything: made active by event_active, or a one-shot event that
+   * fired (libevent deleted it). Its callback was due and never ran. A persistent event still added is
+   * not one-shot work. */
+  if ((fl & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) && !(fl & (EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_SIGNAL))) {
+    struct ls_finding_info fi = {.kind = kind, .cb = cb, .site = site, .stack = stack,
+                                 .message = in->freeing ? "an active event's callback never ran before event_base_free"
+                                                        : "an active event's callback never ran before exit"};
     ls_finding_keyed(LS_F_NEVER_RUN, (uintptr_t)ev, stack, &fi);
   }
   return 0;
@@ -218,7 +201,6 @@ static void forget_events_of(const struct event_base *base) {
   struct ent_list c = {.only_v2 = (uintptr_t)base};
   ls_map_each(&events, collect, &c);
   for (size_t i = 0; i < c.n; i++) ls_map_del(&events, c.items[i].k1, 0);
-  if (c.n) __atomic_add_fetch(&ls_ev_gen, 1, __ATOMIC_RELEASE);
   free(c.items);
 }
 
