@@ -256,8 +256,9 @@ static struct gl_src *src_new(enum gl_shape shape, const char *kind, void *fn, g
                               GSource *source) {
   struct gl_src *s = calloc(1, sizeof(*s));
   if (!s) return NULL;
-  *s = (struct gl_src){.ref = 1, .shape = shape, .oneshot = shape == SHAPE_ONCE || kind == K_IDLE || kind == K_INVOKE, .kind = kind,
-                       .fn = fn, .data = data, .notify = notify, .source = source};
+  bool oneshot = shape == SHAPE_ONCE || kind == K_IDLE || kind == K_INVOKE;
+  *s = (struct gl_src){.ref = 1, .shape = shape, .oneshot = oneshot, .kind = kind, .fn = fn, .data = data,
+                       .notify = notify, .source = source};
   return s;
 }
 
@@ -436,7 +437,9 @@ struct gl_funcs {
 };
 static struct ls_map wrapped; /* the program's funcs -> our copy (never freed: funcs are static data) */
 
-static inline const GSourceFuncs *orig_of(GSource *source) { return ((const struct gl_funcs *)source->source_funcs)->orig; }
+static inline const GSourceFuncs *orig_of(GSource *source) {
+  return ((const struct gl_funcs *)source->source_funcs)->orig;
+}
 
 static gboolean w_prepare(GSource *source, gint *timeout) {
   GMainContext *outer = gl_tls_prepare_ctx;
@@ -531,8 +534,10 @@ LS_EXPORT void g_source_set_funcs(GSource *source, GSourceFuncs *funcs) {
 
 /* Lookups by funcs must find the sources we gave our copy. */
 LS_REAL_SLOT(g_main_context_find_source_by_funcs_user_data);
-LS_EXPORT GSource *g_main_context_find_source_by_funcs_user_data(GMainContext *ctx, GSourceFuncs *funcs, gpointer data) {
-  __typeof__(&g_main_context_find_source_by_funcs_user_data) real_ = REAL(g_main_context_find_source_by_funcs_user_data);
+LS_EXPORT GSource *g_main_context_find_source_by_funcs_user_data(GMainContext *ctx, GSourceFuncs *funcs,
+                                                                 gpointer data) {
+  __typeof__(&g_main_context_find_source_by_funcs_user_data) real_ =
+      REAL(g_main_context_find_source_by_funcs_user_data);
   return real_ ? real_(ctx, as_known(funcs), data) : NULL;
 }
 

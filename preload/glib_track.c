@@ -32,7 +32,9 @@ void gl_obj_unref(const void *obj) {
   else ls_map_put(&objs, (uintptr_t)obj, 0, v1, refs - 1);
 }
 
-void gl_src_open(const void *key, uint32_t site, const void *ctx) { ls_map_put(&srcs, (uintptr_t)key, 0, site, (uintptr_t)ctx); }
+void gl_src_open(const void *key, uint32_t site, const void *ctx) {
+  ls_map_put(&srcs, (uintptr_t)key, 0, site, (uintptr_t)ctx);
+}
 
 void gl_src_closed(const void *key) { ls_map_del(&srcs, (uintptr_t)key, 0); }
 

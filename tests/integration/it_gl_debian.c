@@ -130,7 +130,8 @@ static json_object *glib_loop_on(json_object *proc, int64_t tid, int64_t min_cal
   json_object *loops = it_need(proc, "loops");
   for (size_t i = 0; i < json_object_array_length(loops); i++) {
     json_object *l = json_object_array_get_idx(loops, i);
-    if (strcmp(it_str(l, "library"), "glib") == 0 && it_int(l, "thread") == tid && it_int(l, "callbacks") >= min_callbacks)
+    if (strcmp(it_str(l, "library"), "glib") == 0 && it_int(l, "thread") == tid &&
+        it_int(l, "callbacks") >= min_callbacks)
       return l;
   }
   return NULL;
@@ -139,7 +140,8 @@ static json_object *glib_loop_on(json_object *proc, int64_t tid, int64_t min_cal
 static void no_findings(json_object *root, const struct it_proc *p) {
   json_object *f[1];
   size_t n = it_findings(root, NULL, f, 1);
-  ck_assert_msg(n == 0, "gdbus gave %zu findings:\n%s\nstderr:\n%s", n, it_json_text(it_need(root, "findings")), p->err);
+  ck_assert_msg(n == 0, "gdbus gave %zu findings:\n%s\nstderr:\n%s", n, it_json_text(it_need(root, "findings")),
+                p->err);
 }
 
 START_TEST(gdbus_call_get_id) {
