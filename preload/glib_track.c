@@ -8,6 +8,8 @@
 #include "glib.h"
 #include "map.h"
 
+LS_REAL_SLOT(g_main_loop_get_context);
+
 static const char *const obj_kinds[] = {[GL_OBJ_CONTEXT] = "glib main context", [GL_OBJ_LOOP] = "glib main loop"};
 
 /* obj -> (stack | kind << 32, the program's references) */
@@ -99,7 +101,11 @@ static void report_open(bool as_findings) {
   ls_map_each(&objs, collect, &o);
   for (size_t i = 0; i < o.n; i++) {
     enum gl_obj_kind k = (enum gl_obj_kind)(o.items[i].v1 >> 32);
-    const void *ctx = k == GL_OBJ_CONTEXT ? (const void *)o.items[i].key : NULL;
+    /* A main loop the program still holds is alive: its context says which loop it belongs to. */
+    __typeof__(&g_main_loop_get_context) get = LS_REAL_FN(g_main_loop_get_context, GL_SONAME);
+    const void *ctx = k == GL_OBJ_CONTEXT ? (const void *)o.items[i].key
+                      : get             ? (const void *)get((GMainLoop *)o.items[i].key)
+                                        : NULL;
     open_one(obj_kinds[k], (uint32_t)o.items[i].v1, ctx, as_findings);
   }
   free(o.items);

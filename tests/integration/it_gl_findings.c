@@ -170,6 +170,41 @@ START_TEST(open_at_exit_as_findings_when_asked) {
 }
 END_TEST
 
+/* ---- a hang: --timeout's dump names GLib's open sources ---- */
+
+START_TEST(hang_dump_lists_glib_sources) {
+  char *dir = it_mkdir("it_gl_hang");
+  struct it_proc p;
+  const char *flags[] = {"--timeout=1s", "--kill-after=5s", NULL};
+  const char *argv[] = {LS_PROG_gl_hang, NULL};
+  it_loopscope_run(&p, dir, flags, argv);
+  ck_assert_msg(p.code == 124, "exit %d, expected 124:\n%s", p.code, p.err);
+  ck_assert_str_eq(p.out, "started\n");
+  json_object *root = it_report_json(dir);
+  json_object *proc = it_need(root, "processes.0"), *hang = it_need(proc, "hang");
+  json_object *open = it_need(hang, "open");
+  static const struct {
+    const char *marker, *kind;
+  } want[] = {{"timeout", "glib timeout"}, {"loop", "glib main loop"}};
+  for (size_t k = 0; k < 2; k++) {
+    int line = it_marker_line("gl_hang.c", want[k].marker), hits = 0;
+    for (size_t i = 0; i < json_object_array_length(open); i++) {
+      json_object *h = json_object_array_get_idx(open, i);
+      if (strcmp(it_str(h, "kind"), want[k].kind) != 0 || !it_frame_is(it_get(h, "stack.0"), "gl_hang.c", line))
+        continue;
+      ck_assert_ptr_nonnull(it_str(h, "loop")); /* on the main thread's glib loop */
+      hits++;
+    }
+    ck_assert_msg(hits == 1, "no %s at gl_hang.c:%d in hang.open:\n%s", want[k].kind, line, it_json_text(hang));
+  }
+  json_object *f[1];
+  ck_assert_msg(it_findings(root, NULL, f, 1) == 0, "findings:\n%s", it_json_text(it_need(root, "findings")));
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_gl_findings");
   TCase *tc = tcase_create("glib");
@@ -184,6 +219,7 @@ int main(void) {
   tcase_add_test(tc, pool_wait_clean_free_threads);
   tcase_add_test(tc, open_at_exit_listed_not_findings);
   tcase_add_test(tc, open_at_exit_as_findings_when_asked);
+  tcase_add_test(tc, hang_dump_lists_glib_sources);
   suite_add_tcase(s, tc);
   return it_main(s);
 }
