@@ -65,19 +65,34 @@ static __attribute__((noinline)) void reentry(GMainContext *ctx, const char *cal
   ls_finding_keyed(LS_F_LOOP_REENTRY, (uintptr_t)ctx, (uintptr_t)caller, &fi);
 }
 
-/* Before a call that iterates ctx on this thread: the loop to restore afterwards in *outer. Returns
- * whether the thread's loop was changed. */
-static bool enter(GMainContext *ctx, const char *call, const void *caller, struct ls_loop **outer) {
+/* What a call that iterates a context changes on this thread, to be put back when it returns. */
+struct iterating {
+  struct ls_loop *loop, *outer;
+  pid_t outer_running;
+};
+
+/* Before a call that iterates ctx on this thread: the context's loop becomes the thread's, and the
+ * thread is the one running it (the watchdog samples a running loop that stays out of its poll).
+ * Returns whether anything was changed. */
+static bool enter(GMainContext *ctx, const char *call, const void *caller, struct iterating *it) {
   if (!ls_active || ls_tls.guard) return false;
   ctx = gl_context(ctx);
   if (!ctx) return false;
   if (LS_UNLIKELY(gl_tls_prepare_ctx == ctx) && !ls_is_shim_code(caller)) reentry(ctx, call, caller);
   struct ls_loop *l = ls_loop_get(GL_LIB, ctx);
   if (!l) return false;
-  LS_RELAXED_STORE(&l->thread, ls_gettid());
-  *outer = ls_tls.loop;
+  pid_t me = ls_gettid();
+  LS_RELAXED_STORE(&l->thread, me);
+  it->loop = l;
+  it->outer = ls_tls.loop;
+  it->outer_running = __atomic_exchange_n(&l->running, me, __ATOMIC_ACQ_REL);
   ls_tls.loop = l;
   return true;
+}
+
+static void leave(const struct iterating *it) {
+  ls_tls.loop = it->outer;
+  __atomic_store_n(&it->loop->running, it->outer_running, __ATOMIC_RELEASE);
 }
 
 LS_REAL_SLOT(g_main_loop_run);
@@ -85,20 +100,20 @@ LS_EXPORT void g_main_loop_run(GMainLoop *loop) {
   __typeof__(&g_main_loop_run) real_ = LS_REAL_FN(g_main_loop_run, GL_SONAME);
   if (!real_) return;
   __typeof__(&g_main_loop_get_context) get = LS_REAL_FN(g_main_loop_get_context, GL_SONAME);
-  struct ls_loop *outer = NULL;
-  bool in = loop && get && enter(get(loop), "g_main_loop_run", GL_CALLER, &outer);
+  struct iterating it;
+  bool in = loop && get && enter(get(loop), "g_main_loop_run", GL_CALLER, &it);
   real_(loop);
-  if (in) ls_tls.loop = outer;
+  if (in) leave(&it);
 }
 
 LS_REAL_SLOT(g_main_context_iteration);
 LS_EXPORT gboolean g_main_context_iteration(GMainContext *ctx, gboolean may_block) {
   __typeof__(&g_main_context_iteration) real_ = LS_REAL_FN(g_main_context_iteration, GL_SONAME);
   if (!real_) return FALSE;
-  struct ls_loop *outer = NULL;
-  bool in = enter(ctx, "g_main_context_iteration", GL_CALLER, &outer);
+  struct iterating it;
+  bool in = enter(ctx, "g_main_context_iteration", GL_CALLER, &it);
   gboolean r = real_(ctx, may_block);
-  if (in) ls_tls.loop = outer;
+  if (in) leave(&it);
   return r;
 }
 
@@ -108,10 +123,10 @@ LS_REAL_SLOT(g_main_context_dispatch);
 LS_EXPORT void g_main_context_dispatch(GMainContext *ctx) {
   __typeof__(&g_main_context_dispatch) real_ = LS_REAL_FN(g_main_context_dispatch, GL_SONAME);
   if (!real_) return;
-  struct ls_loop *outer = NULL;
-  bool in = enter(ctx, "g_main_context_dispatch", GL_CALLER, &outer);
+  struct iterating it;
+  bool in = enter(ctx, "g_main_context_dispatch", GL_CALLER, &it);
   real_(ctx);
-  if (in) ls_tls.loop = outer;
+  if (in) leave(&it);
 }
 
 /* The steps that GLib refuses to run recursively from prepare/check are findings there too. */

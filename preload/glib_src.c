@@ -88,7 +88,7 @@ static inline void learn_return(const struct gl_src *s, gboolean r) {
 
 static gboolean tramp_source(gpointer data) {
   struct gl_src *s = take_current(data, "source");
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(s->site);
   gboolean r = ((GSourceFunc)s->fn)(data);
   account(s, t0);
   if (s->kind == K_TIMEOUT) learn_return(s, r);
@@ -97,7 +97,7 @@ static gboolean tramp_source(gpointer data) {
 
 static gboolean tramp_once(gpointer data) {
   struct gl_src *s = take_current(data, "once");
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(s->site);
   ((GSourceOnceFunc)s->fn)(data);
   account(s, t0);
   return G_SOURCE_REMOVE;
@@ -105,7 +105,7 @@ static gboolean tramp_once(gpointer data) {
 
 static gboolean tramp_io(GIOChannel *ch, GIOCondition cond, gpointer data) {
   struct gl_src *s = take_current(data, "io watch");
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(s->site);
   gboolean r = ((GIOFunc)s->fn)(ch, cond, data);
   account(s, t0);
   return r;
@@ -113,14 +113,14 @@ static gboolean tramp_io(GIOChannel *ch, GIOCondition cond, gpointer data) {
 
 static void tramp_child(GPid pid, gint status, gpointer data) {
   struct gl_src *s = take_current(data, "child watch");
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(s->site);
   ((GChildWatchFunc)s->fn)(pid, status, data);
   account(s, t0);
 }
 
 static gboolean tramp_fd(gint fd, GIOCondition cond, gpointer data) {
   struct gl_src *s = take_current(data, "unix fd");
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(s->site);
   gboolean r = ((GUnixFDSourceFunc)s->fn)(fd, cond, data);
   account(s, t0);
   return r;
@@ -381,7 +381,7 @@ static void invoke(GMainContext *ctx, gint priority, GSourceFunc fn, gpointer da
   uint32_t site = site_for(K_INVOKE, (const void *)fn, caller);
   bool again;
   do { /* GLib calls it again while it returns G_SOURCE_CONTINUE */
-    uint64_t t0 = ls_now();
+    uint64_t t0 = site != LS_SITE_NONE ? ls_cb_begin(site) : ls_now();
     again = fn(data);
     if (site != LS_SITE_NONE) ls_site_account(site, t0);
   } while (again);
@@ -462,7 +462,7 @@ static gboolean w_dispatch(GSource *source, GSourceFunc cb, gpointer data) {
   void *fn;
   uint32_t site;
   if (!ls_binding(source, LS_SLOT_ALLOC, &fn, &site)) return o->dispatch(source, cb, data);
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(site);
   gboolean r = o->dispatch(source, cb, data);
   ls_site_account(site, t0);
   return r;

@@ -78,7 +78,7 @@ static void task_tramp(GObject *source, GAsyncResult *res, gpointer data) {
   void *cb;
   uint32_t site;
   if (LS_UNLIKELY(!ls_binding(res, LS_SLOT_MAIN, &cb, &site))) lost("callback");
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(site);
   ((GAsyncReadyCallback)cb)(source, res, data);
   ls_site_account(site, t0);
 }

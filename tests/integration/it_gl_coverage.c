@@ -88,6 +88,16 @@ START_TEST(slow_timeout_and_slow_custom_dispatch) {
   json_object *c = finding_at(&r, "slow-callback", SRC_S, it_marker_line(SRC_S, "attach"), "custom_dispatch");
   ck_assert_str_eq(it_str(c, "kind"), "glib source ls-custom"); /* g_source_set_name names it */
   ck_assert_int_ge(it_int(c, "duration_ns"), 250000000);
+  /* The watchdog sampled the glib loop while each callback spun (250 ms against stall_ms=100): the
+   * samples are in the slow-callback, the busy-wait on top, and no separate loop-stall (counted above). */
+  json_object *both[] = {t, c};
+  for (size_t i = 0; i < 2; i++) {
+    json_object *samples = it_need(both[i], "samples");
+    ck_assert_msg(json_object_array_length(samples) >= 1, "no samples:\n%s", it_json_text(both[i]));
+    const char *top = it_str(json_object_array_get_idx(samples, 0), "frame.function");
+    ck_assert_msg(top && (strcmp(top, "now_ns") == 0 || strcmp(top, "busy_wait_ms") == 0),
+                  "top sampled frame is %s, not the busy-wait:\n%s", top ? top : "(none)", it_json_text(both[i]));
+  }
   ck_assert_msg(strstr(r.p.err, "Executing <glib timeout"), "no live line:\n%s", r.p.err);
   run_free(&r);
 }
