@@ -12,11 +12,13 @@ foreach(suite programs node)
                        SKIP_RETURN_CODE 77)
 endforeach()
 
-# redis-server from Debian (.ci/run installs it) under the shim, driven by a raw-socket client.
+# Real servers from Debian (.ci/run installs redis-server and nginx-light), one CTest test each.
 add_executable(it_real_servers integration/it_real_servers.c)
 target_link_libraries(it_real_servers PRIVATE it_util)
 set_target_properties(it_real_servers PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/integration)
 add_dependencies(it_real_servers loopscope loopscope_shim)
-add_test(NAME it_real_servers COMMAND it_real_servers)
-set_tests_properties(it_real_servers PROPERTIES ENVIRONMENT "${LS_TEST_ENV}" LABELS integration TIMEOUT 600
-                     SKIP_RETURN_CODE 77)
+foreach(server redis nginx)
+  add_test(NAME it_real_${server} COMMAND it_real_servers ${server})
+  set_tests_properties(it_real_${server} PROPERTIES ENVIRONMENT "${LS_TEST_ENV}" LABELS integration TIMEOUT 600
+                       SKIP_RETURN_CODE 77)
+endforeach()

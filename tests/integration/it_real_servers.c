@@ -1,17 +1,22 @@
-/* Issue 4 item 4: a real server from Debian, run unchanged under the shim. redis-server (the
- * redis-server package; .ci/run installs it without starting the service) is an epoll loop of its own
- * (ae.c) on the main thread plus background threads (bio_*, jemalloc's) that block on condvars.
+/* Issue 4 item 4: real servers from Debian, run unchanged under the shim, each once alone and once
+ * under `loopscope run`, with a private config and directory, on a free loopback port; a raw-socket
+ * client of ours waits until the server answers, sends a bounded number of requests (every reply
+ * checked and kept), and stops it. Both runs must give the same replies and the same exit status; the
+ * report must be complete, show the server's loop(s) and have no finding at all.
  *
- * The server runs in the foreground on a free loopback port, with a private config and directory, once
- * alone and once under `loopscope run`. A raw-socket client of ours waits until it answers PING, sends
- * a bounded number of commands (SET, GET, INCR, one at a time, each reply checked), then DBSIZE, and
- * stops it with SIGTERM (sent to `loopscope run`, which passes it on). Both runs must give the same
- * replies and the same exit status (0: redis shuts down cleanly on SIGTERM); under the shim stdout
- * (redis's log) has no line of ours, and the report shows one epoll loop on the main thread with at
- * least one iteration per command, and no finding at all.
+ *   redis   redis-server (the redis-server package): ae's own epoll loop on the main thread, and
+ *           background threads (bio_*, jemalloc's) that block on condvars. 100 SET/GET/INCR each and
+ *           DBSIZE over RESP, then SIGTERM (sent to `loopscope run`, which passes it on): exit 0.
+ *           Its log (stdout) has no line of ours.
+ *   nginx   nginx from nginx-light: a master process that forks two worker processes, each an epoll
+ *           loop of its own; every process gets its own report. 50 HTTP/1.0 GETs answered by a
+ *           `return 200` location, then SIGQUIT (graceful: what `nginx -s quit` sends) to the master,
+ *           by the pid in its pid file: exit 0, every process's report complete, exit 0, no finding.
  *
- * Exits 77 (CTest: skipped) when redis-server is not installed. Every wait is bounded: a child still
- * running after CHILD_TIMEOUT_S is killed with its process group and the test fails. */
+ * One binary, one CTest test per server (it_real_redis, it_real_nginx): the argument picks it, and a
+ * server that is not installed exits 77 (CTest: skipped), never a silent pass. .ci/run installs both
+ * without starting their services. Every wait is bounded: a child still running after
+ * CHILD_TIMEOUT_S is killed with its process group and the test fails. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,8 +35,10 @@
 #include "it_util.h"
 
 #define REDIS "/usr/bin/redis-server"
+#define NGINX "/usr/sbin/nginx"
 #define CHILD_TIMEOUT_S 60
 #define COMMANDS 100 /* SET, GET and INCR each */
+#define REQUESTS 50  /* HTTP GETs */
 
 /* ---- a child in its own process group, output captured, every wait bounded ---- */
 
@@ -133,10 +140,10 @@ static int free_port(void) {
   return ntohs(sa.sin_port);
 }
 
-/* ---- a raw RESP client ---- */
+/* ---- raw clients: RESP for redis, HTTP/1.0 for nginx ---- */
 
 /* A connection to 127.0.0.1:port, or -1 when nothing listens yet. */
-static int redis_connect(int port) {
+static int tcp_connect(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
@@ -235,7 +242,7 @@ static void run_redis(struct it_proc *p, const char *dir, const char *tag, const
                    tag, p->code, port, p->out, p->err);
     }
     if (elapsed_s(&c.start) > CHILD_TIMEOUT_S) child_fail(&c, "the server did not listen in time: killed");
-    fd = redis_connect(port);
+    fd = tcp_connect(port);
     if (fd < 0) {
       struct timespec ts = {0, 20000000};
       nanosleep(&ts, NULL);
@@ -351,14 +358,207 @@ START_TEST(redis_serves_unchanged_and_clean) {
 }
 END_TEST
 
-int main(void) {
-  if (access(REDIS, X_OK) != 0) {
-    fprintf(stderr, "it_real_servers: SKIP: %s is not installed (CI installs redis-server: see .ci/run)\n", REDIS);
+/* ---- nginx ---- */
+
+/* Private config: prefix, port, pid file and temporary directories in dir, the error log on stderr,
+ * no access log; every request answered by the config itself (no file to read as the workers' user). */
+static char *nginx_conf(const char *dir, const char *tag, int port, char **pidfile) {
+  char *path, *text;
+  ck_assert_int_ge(asprintf(&path, "%s/%s.nginx.conf", dir, tag), 0);
+  ck_assert_int_ge(asprintf(pidfile, "%s/%s.nginx.pid", dir, tag), 0);
+  int n = asprintf(&text,
+                   "daemon off;\n"
+                   "master_process on;\n"
+                   "worker_processes 2;\n"
+                   "pid %s;\n"
+                   "error_log stderr notice;\n"
+                   "events { worker_connections 64; }\n"
+                   "http {\n"
+                   "  access_log off;\n"
+                   "  client_body_temp_path %s/tmp;\n"
+                   "  proxy_temp_path %s/tmp;\n"
+                   "  fastcgi_temp_path %s/tmp;\n"
+                   "  uwsgi_temp_path %s/tmp;\n"
+                   "  scgi_temp_path %s/tmp;\n"
+                   "  server { listen 127.0.0.1:%d; location / { return 200 \"hello $uri\\n\"; } }\n"
+                   "}\n",
+                   *pidfile, dir, dir, dir, dir, dir, port);
+  ck_assert_int_ge(n, 0);
+  it_write_file(path, text, (size_t)n);
+  free(text);
+  return path;
+}
+
+/* GET path over HTTP/1.0 (the server closes after the reply); the reply's status line and body as
+ * "STATUS | BODY" in out. False when nothing listens or the reply is cut short. */
+static bool http_get(int port, const char *path, char *out, size_t cap) {
+  int fd = tcp_connect(port);
+  if (fd < 0) return false;
+  char req[128], resp[4096];
+  int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+  ck_assert(n > 0 && (size_t)n < sizeof(req));
+  size_t len = 0;
+  bool ok = write(fd, req, (size_t)n) == n;
+  while (ok && len + 1 < sizeof(resp)) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int r = poll(&pfd, 1, 10000);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) ok = false;
+    ssize_t k = ok ? read(fd, resp + len, sizeof(resp) - 1 - len) : -1;
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    len += (size_t)k;
+  }
+  close(fd);
+  resp[len] = '\0';
+  char *eol = strstr(resp, "\r\n"), *body = strstr(resp, "\r\n\r\n");
+  if (!ok || !eol || !body) return false;
+  snprintf(out, cap, "%.*s | %s", (int)(eol - resp), resp, body + 4);
+  return true;
+}
+
+/* The pid nginx wrote to pidfile, or 0 while there is none. */
+static pid_t read_pid(const char *pidfile) {
+  char *s = it_read_file(pidfile, NULL);
+  pid_t pid = s ? (pid_t)strtol(s, NULL, 10) : 0;
+  free(s);
+  return pid;
+}
+
+/* Runs argv, waits until nginx answers and has written its pid file, sends REQUESTS GETs, then
+ * SIGQUIT to the master (whose pid goes to master_out: nginx removes its pid file as it exits); the
+ * replies go to transcript. */
+static void run_nginx(struct it_proc *p, const char *dir, const char *tag, const char *const argv[], int port,
+                      const char *pidfile, char **transcript, pid_t *master_out) {
+  struct child c;
+  child_start(&c, dir, tag, argv);
+  char reply[256], why[512];
+  int status;
+  pid_t master = 0;
+  while (!master || !http_get(port, "/ready", reply, sizeof(reply))) {
+    if (child_ended(&c, &status)) {
+      child_wait(&c, p);
+      ck_abort_msg("%s: nginx ended (status %d) before it answered on 127.0.0.1:%d\nstderr:\n%s", tag, p->code, port,
+                   p->err);
+    }
+    if (elapsed_s(&c.start) > CHILD_TIMEOUT_S) child_fail(&c, "nginx did not answer in time: killed");
+    master = read_pid(pidfile);
+    struct timespec ts = {0, 20000000};
+    nanosleep(&ts, NULL);
+  }
+  size_t cap = 64 * 1024, len = 0;
+  char *t = calloc(1, cap);
+  ck_assert_ptr_nonnull(t);
+  for (int i = 0; i < REQUESTS; i++) {
+    char path[32], want[64];
+    snprintf(path, sizeof(path), "/r/%d", i);
+    snprintf(want, sizeof(want), "HTTP/1.1 200 OK | hello /r/%d\n", i);
+    bool ok = http_get(port, path, reply, sizeof(reply));
+    if (!ok || strcmp(reply, want) != 0) {
+      snprintf(why, sizeof(why), "%s: GET %s answered '%s', expected '%s'", tag, path, ok ? reply : "(nothing)", want);
+      child_fail(&c, why);
+    }
+    len += (size_t)snprintf(t + len, cap - len, "GET %s -> %s", path, reply);
+    ck_assert_uint_lt(len, cap);
+  }
+  *transcript = t;
+  *master_out = master;
+  ck_assert_msg(kill(master, SIGQUIT) == 0, "kill %d: %s", (int)master, strerror(errno));
+  child_wait(&c, p);
+}
+
+START_TEST(nginx_serves_unchanged_and_clean) {
+  char *dir = it_mkdir("it_real_nginx");
+  int port = free_port();
+  char *pid_plain, *pid_run;
+  char *conf = nginx_conf(dir, "plain", port, &pid_plain);
+  const char *argv[] = {NGINX, "-p", dir, "-c", conf, "-e", "stderr", NULL};
+  struct it_proc plain, run;
+  char *t_plain, *t_run;
+  pid_t master;
+  run_nginx(&plain, dir, "plain", argv, port, pid_plain, &t_plain, &master);
+  ck_assert_msg(plain.code == 0, "nginx exited %d on SIGQUIT without loopscope\nstderr:\n%s", plain.code, plain.err);
+
+  port = free_port();
+  char *conf2 = nginx_conf(dir, "run", port, &pid_run), *tmpl;
+  ck_assert_int_ge(asprintf(&tmpl, "%s/report.%%p.%%s.lsr", dir), 0);
+  const char *largv[] = {LS_CLI, "run", "-o", tmpl, "--", NGINX, "-p", dir, "-c", conf2, "-e", "stderr", NULL};
+  run_nginx(&run, dir, "run", largv, port, pid_run, &t_run, &master);
+
+  ck_assert_msg(run.code == plain.code, "exit %d under loopscope run, %d alone\nstderr:\n%s", run.code, plain.code,
+                run.err);
+  ck_assert_msg(strcmp(t_plain, t_run) == 0, "replies differ\n--- alone:\n%s\n--- loopscope run:\n%s", t_plain, t_run);
+  ck_assert_msg(run.outlen == 0 && plain.outlen == 0, "stdout: alone:\n%s\nloopscope run:\n%s", plain.out, run.out);
+  /* its log (stderr, timestamped) says the same things: it started its workers and exited */
+  ck_assert_msg(strstr(run.err, "start worker processes") && strstr(run.err, "[notice]") && strstr(run.err, ": exit\n") &&
+                    !strstr(run.err, "[alert]") && !strstr(run.err, "[emerg]") && !strstr(run.err, "[crit]"),
+                "nginx's log under loopscope run:\n%s", run.err);
+
+  json_object *root = it_report_json(dir);
+  json_object *t = it_need(root, "truncated");
+  ck_assert_msg(json_object_is_type(t, json_type_boolean) && !json_object_get_boolean(t), "report truncated");
+  json_object *f[4];
+  size_t nf = it_findings(root, NULL, f, 4);
+  ck_assert_msg(nf == 0, "%zu findings, expected none:\n%s", nf, it_json_text(it_need(root, "findings")));
+  /* the master and its two workers, each with its own complete report and a clean exit; each worker
+   * runs one epoll loop on its main thread, and between them they served every request */
+  json_object *procs = it_need(root, "processes");
+  size_t masters = 0, workers = 0;
+  int64_t iterations = 0;
+  for (size_t i = 0; i < json_object_array_length(procs); i++) {
+    json_object *pr = json_object_array_get_idx(procs, i);
+    const char *text = it_json_text(pr);
+    ck_assert_msg(it_str(pr, "exit.how") && strcmp(it_str(pr, "exit.how"), "exit") == 0 && it_int(pr, "exit.status") == 0,
+                  "a process that did not exit with status 0:\n%s", text);
+    if (it_int(pr, "pid") == master) {
+      masters++;
+      continue;
+    }
+    ck_assert_msg(it_int(pr, "ppid") == master, "a process that is neither the master (%d) nor its child:\n%s",
+                  (int)master, text);
+    workers++;
+    json_object *loops = it_need(pr, "loops");
+    ck_assert_msg(json_object_array_length(loops) == 1 && strcmp(it_str(loops, "0.library"), "epoll") == 0 &&
+                      it_int(loops, "0.thread") == it_int(pr, "pid"),
+                  "a worker without one epoll loop on its main thread:\n%s", text);
+    iterations += it_int(loops, "0.iterations");
+  }
+  ck_assert_msg(masters == 1 && workers == 2, "%zu master(s) (pid %d) and %zu workers:\n%s", masters, (int)master,
+                workers, it_json_text(procs));
+  ck_assert_msg(iterations >= REQUESTS, "the workers' loops ran %lld iterations for %d requests:\n%s",
+                (long long)iterations, REQUESTS, it_json_text(procs));
+  fprintf(stderr, "it_real_servers: nginx: %zu processes, the workers' loops %lld iterations, exit %d\n",
+          json_object_array_length(procs), (long long)iterations, run.code);
+
+  json_object_put(root);
+  it_proc_free(&plain);
+  it_proc_free(&run);
+  free(t_plain);
+  free(t_run);
+  free(conf);
+  free(conf2);
+  free(pid_plain);
+  free(pid_run);
+  free(tmpl);
+  it_done(dir);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  const char *which = argc > 1 ? argv[1] : "";
+  bool redis = strcmp(which, "redis") == 0;
+  const char *bin = redis ? REDIS : strcmp(which, "nginx") == 0 ? NGINX : NULL;
+  if (!bin) {
+    fprintf(stderr, "usage: it_real_servers redis|nginx\n");
+    return 2;
+  }
+  if (access(bin, X_OK) != 0) {
+    fprintf(stderr, "it_real_servers: SKIP: %s is not installed (CI installs it: see .ci/run)\n", bin);
     return 77;
   }
   Suite *s = suite_create("it_real_servers");
-  TCase *tc = tcase_create("redis");
-  tcase_add_test(tc, redis_serves_unchanged_and_clean);
+  TCase *tc = tcase_create(which);
+  tcase_add_test(tc, redis ? redis_serves_unchanged_and_clean : nginx_serves_unchanged_and_clean);
   tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
   return it_main(s);
