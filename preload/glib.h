@@ -23,6 +23,15 @@
 #define GOBJECT_SONAME "libgobject-2.0.so.0"
 #define GL_CALLER __builtin_return_address(0)
 
+/* What sites.c's bindings hold for a GSource: our callback record (glib_src.c), the site of a custom
+ * source's dispatch, the name the program gave it before attaching it. For a GTask: its callback, its
+ * thread function. */
+#define GL_SLOT_RECORD LS_SLOT_MAIN
+#define GL_SLOT_DISPATCH LS_SLOT_ALLOC
+#define GL_SLOT_NAME LS_SLOT_CLOSE
+#define GL_SLOT_TASK_CB LS_SLOT_MAIN
+#define GL_SLOT_TASK_WORK LS_SLOT_WORK
+
 /* Is this code address inside GLib's own libraries (libglib, libgio, libgobject, libgmodule)? */
 bool gl_from_glib(const void *caller);
 static inline bool gl_programs_call(const void *caller) {

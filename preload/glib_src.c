@@ -147,9 +147,9 @@ static void cb_unref(gpointer p) {
   if (s->site != LS_SITE_NONE) gl_src_closed(s);
   void *cb;
   uint32_t site;
-  if (ls_binding(s->source, LS_SLOT_MAIN, &cb, &site) && cb == s) {
-    ls_unbind(s->source, LS_SLOT_MAIN);
-    ls_unbind(s->source, LS_SLOT_CLOSE); /* a name never consumed by an attach */
+  if (ls_binding(s->source, GL_SLOT_RECORD, &cb, &site) && cb == s) {
+    ls_unbind(s->source, GL_SLOT_RECORD);
+    ls_unbind(s->source, GL_SLOT_NAME); /* a name never consumed by an attach */
   }
   if (s->notify) s->notify(s->data);
   free(s);
@@ -225,8 +225,8 @@ static const char *intern(const char *text) {
 static const char *kind_for(const char *base, GSource *source) {
   void *name;
   uint32_t unused;
-  if (!ls_binding(source, LS_SLOT_CLOSE, &name, &unused)) return base;
-  ls_unbind(source, LS_SLOT_CLOSE);
+  if (!ls_binding(source, GL_SLOT_NAME, &name, &unused)) return base;
+  ls_unbind(source, GL_SLOT_NAME);
   char buf[160];
   ls_join(buf, sizeof(buf), base, " ", name);
   const char *k = intern(buf);
@@ -241,7 +241,7 @@ static const char *kind_for(const char *base, GSource *source) {
     if (!real_) return;                                                                                     \
     if (source && n && *n && gl_programs_call(GL_CALLER)) {                                                 \
       const char *k = intern(n);                                                                            \
-      if (k) ls_bind(source, LS_SLOT_CLOSE, (void *)k, 0);                                                  \
+      if (k) ls_bind(source, GL_SLOT_NAME, (void *)k, 0);                                                  \
     }                                                                                                       \
     real_(source, n);                                                                                       \
   }
@@ -281,7 +281,7 @@ static guint add_source_to(GSource *source, GMainContext *ctx, gint priority, en
   if (!s || !set_cb || !set_prio || !attach || !unref) abort(); /* out of memory: g_malloc would abort too */
   set_prio(source, priority);
   src_attached(s, ctx, caller);
-  ls_bind(source, LS_SLOT_MAIN, s, 0);
+  ls_bind(source, GL_SLOT_RECORD, s, 0);
   set_cb(source, s, &cb_funcs);
   guint id = attach(source, ctx);
   unref(source);
@@ -425,7 +425,7 @@ LS_EXPORT void g_source_set_callback(GSource *source, GSourceFunc fn, gpointer d
     return;
   }
   if (source->context) src_attached(s, source->context, GL_CALLER); /* attached already */
-  ls_bind(source, LS_SLOT_MAIN, s, 0);
+  ls_bind(source, GL_SLOT_RECORD, s, 0);
   set_cb(source, s, &cb_funcs);
 }
 
@@ -461,7 +461,7 @@ static gboolean w_dispatch(GSource *source, GSourceFunc cb, gpointer data) {
   const GSourceFuncs *o = orig_of(source);
   void *fn;
   uint32_t site;
-  if (!ls_binding(source, LS_SLOT_ALLOC, &fn, &site)) return o->dispatch(source, cb, data);
+  if (!ls_binding(source, GL_SLOT_DISPATCH, &fn, &site)) return o->dispatch(source, cb, data);
   uint64_t t0 = ls_cb_begin(site);
   gboolean r = o->dispatch(source, cb, data);
   ls_site_account(site, t0);
@@ -471,11 +471,11 @@ static gboolean w_dispatch(GSource *source, GSourceFunc cb, gpointer data) {
 static void w_finalize(GSource *source) {
   const GSourceFuncs *o = orig_of(source);
   if (o->finalize) o->finalize(source);
-  ls_unbind(source, LS_SLOT_CLOSE);
+  ls_unbind(source, GL_SLOT_NAME);
   void *fn;
   uint32_t site;
-  if (ls_binding(source, LS_SLOT_ALLOC, &fn, &site)) {
-    ls_unbind(source, LS_SLOT_ALLOC);
+  if (ls_binding(source, GL_SLOT_DISPATCH, &fn, &site)) {
+    ls_unbind(source, GL_SLOT_DISPATCH);
     gl_src_closed(source);
   }
 }
@@ -555,13 +555,13 @@ LS_EXPORT guint g_source_attach(GSource *source, GMainContext *ctx) {
   if (!source || !gl_programs_call(GL_CALLER)) return real_(source, ctx);
   void *cb;
   uint32_t site;
-  if (ls_binding(source, LS_SLOT_MAIN, &cb, &site)) {
+  if (ls_binding(source, GL_SLOT_RECORD, &cb, &site)) {
     src_attached(cb, ctx, GL_CALLER); /* before the real attach: another thread may dispatch at once */
   } else if (is_wrapped(source->source_funcs)) {
     const GSourceFuncs *o = orig_of(source);
     site = site_for(kind_for(K_CUSTOM, source), (const void *)o->dispatch, GL_CALLER);
     if (site != LS_SITE_NONE) {
-      ls_bind(source, LS_SLOT_ALLOC, (void *)o->dispatch, site);
+      ls_bind(source, GL_SLOT_DISPATCH, (void *)o->dispatch, site);
       gl_src_open(source, site, gl_context(ctx));
     }
   }

@@ -51,8 +51,8 @@ static void task_gone(gpointer data, GObject *where) {
   if (!ls_map_get(&tasks, (uintptr_t)where, KEY_STATE, &v1, &site)) return;
   ls_map_del(&tasks, (uintptr_t)where, KEY_STATE);
   ls_map_del(&tasks, (uintptr_t)where, KEY_QUEUED);
-  ls_unbind(where, LS_SLOT_MAIN);
-  ls_unbind(where, LS_SLOT_WORK);
+  ls_unbind(where, GL_SLOT_TASK_CB);
+  ls_unbind(where, GL_SLOT_TASK_WORK);
   if (!ls_active) return;
   uint32_t flags = (uint32_t)(v1 >> 32), stack = (uint32_t)v1;
   const void *cb = site ? ls_site_ptr((uint32_t)site)->cb : NULL;
@@ -77,7 +77,7 @@ static void task_gone(gpointer data, GObject *where) {
 static void task_tramp(GObject *source, GAsyncResult *res, gpointer data) {
   void *cb;
   uint32_t site;
-  if (LS_UNLIKELY(!ls_binding(res, LS_SLOT_MAIN, &cb, &site))) lost("callback");
+  if (LS_UNLIKELY(!ls_binding(res, GL_SLOT_TASK_CB, &cb, &site))) lost("callback");
   uint64_t t0 = ls_cb_begin(site);
   ((GAsyncReadyCallback)cb)(source, res, data);
   ls_site_account(site, t0);
@@ -95,7 +95,7 @@ LS_EXPORT GTask *g_task_new(gpointer source, GCancellable *cancellable, GAsyncRe
   GTask *t = real_(source, cancellable, site != LS_SITE_NONE ? task_tramp : cb, data);
   if (!t) return t;
   /* Bound before anyone can return the task: the caller has not seen it yet. */
-  if (site != LS_SITE_NONE) ls_bind(t, LS_SLOT_MAIN, (void *)cb, site);
+  if (site != LS_SITE_NONE) ls_bind(t, GL_SLOT_TASK_CB, (void *)cb, site);
   uint32_t stack = site != LS_SITE_NONE ? ls_site_ptr(site)->stack : ls_creation_stack(K_TASK, GL_CALLER);
   ls_map_put(&tasks, (uintptr_t)t, KEY_STATE, stack, site);
   weak_ref((GObject *)t, task_gone, NULL);
@@ -175,8 +175,8 @@ GL_TASK_PROPAGATES(GEN_PROPAGATE)
 static void thread_tramp(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable) {
   void *fn;
   uint32_t site;
-  if (LS_UNLIKELY(!ls_binding(task, LS_SLOT_WORK, &fn, &site))) lost("thread function");
-  ls_unbind(task, LS_SLOT_WORK); /* a task runs in a thread once */
+  if (LS_UNLIKELY(!ls_binding(task, GL_SLOT_TASK_WORK, &fn, &site))) lost("thread function");
+  ls_unbind(task, GL_SLOT_TASK_WORK); /* a task runs in a thread once */
   uintptr_t queued;
   uint64_t t0 = ls_now();
   if (ls_map_get(&tasks, (uintptr_t)task, KEY_QUEUED, &queued, NULL)) {
@@ -198,7 +198,7 @@ static GTaskThreadFunc queue_work(GTask *task, GTaskThreadFunc fn, const void *c
   if (!task || !fn || !gl_programs_call(caller)) return fn;
   uint32_t site = ls_site_get(K_THREAD, (const void *)fn, caller, NULL);
   if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return fn;
-  ls_bind(task, LS_SLOT_WORK, (void *)fn, site);
+  ls_bind(task, GL_SLOT_TASK_WORK, (void *)fn, site);
   ls_map_put(&tasks, (uintptr_t)task, KEY_QUEUED, ls_now(), 0);
   return thread_tramp;
 }
