@@ -42,6 +42,10 @@ void *ls_ev_take_bev_data(uint32_t site, void *cb);
 void *ls_ev_take_bev_event(uint32_t site, void *cb);
 void *ls_ev_take_listener(uint32_t site, void *cb);
 void *ls_ev_take_listener_err(uint32_t site, void *cb);
+void *ls_ev_take_ptr2(uint32_t site, void *cb); /* (object, argument): evhttp, evdns server */
+void *ls_ev_take_http_err(uint32_t site, void *cb);
+void *ls_ev_take_dns_resolve(uint32_t site, void *cb);
+void *ls_ev_take_dns_gai(uint32_t site, void *cb);
 /* What to hand to libevent in place of cb registered from caller: a pooled trampoline for its site, or
  * cb itself (NULL, ours already, libevent's own registration, the pool of that shape exhausted). *site
  * is the site, or LS_SITE_NONE. */

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/http.h>
 #include <event2/listener.h>
 
 #include "ev.h"
@@ -67,6 +69,17 @@ LS_TRAMP_POOL(listener, evconnlistener_cb,
               (l, fd, sa, len, arg), NULL, pre_none, ls_site_account)
 LS_TRAMP_POOL(listener_err, evconnlistener_errorcb, (struct evconnlistener * l, void *arg), (l, arg), NULL,
               pre_none, ls_site_account)
+/* evhttp's request, chunk and complete callbacks, its connection close and chunk-sent callbacks, and
+ * evdns's server callbacks all take (object, argument). */
+typedef void (*ptr2_fn)(void *, void *);
+typedef void (*http_err_fn)(enum evhttp_request_error, void *);
+LS_TRAMP_POOL(ptr2, ptr2_fn, (void *obj, void *arg), (obj, arg), NULL, pre_none, ls_site_account)
+LS_TRAMP_POOL(http_err, http_err_fn, (enum evhttp_request_error err, void *arg), (err, arg), NULL, pre_none,
+              ls_site_account)
+LS_TRAMP_POOL(dns_resolve, evdns_callback_type, (int result, char type, int count, int ttl, void *addrs, void *arg),
+              (result, type, count, ttl, addrs, arg), NULL, pre_none, ls_site_account)
+LS_TRAMP_POOL(dns_gai, evdns_getaddrinfo_cb, (int result, struct evutil_addrinfo *res, void *arg), (result, res, arg),
+              NULL, pre_none, ls_site_account)
 
 /* Each take remembers tramp -> (cb, site) for the getters: a binding keyed by the trampoline itself. */
 #define TAKE(shape)                                                                                         \
@@ -80,6 +93,10 @@ TAKE(bev_data)
 TAKE(bev_event)
 TAKE(listener)
 TAKE(listener_err)
+TAKE(ptr2)
+TAKE(http_err)
+TAKE(dns_resolve)
+TAKE(dns_gai)
 
 /* ---- the swap ---- */
 
