@@ -2,13 +2,16 @@
 # with libevent (libevent_core + libevent_pthreads where a base needs a lock). -g -O0 as the others.
 loopscope_require(LIBEVENT_CORE libevent_core libevent-dev)
 loopscope_require(LIBEVENT_PTHREADS libevent_pthreads libevent-dev)
+loopscope_require(LIBEVENT_EXTRA libevent_extra libevent-dev)
 set(LS_EV_PROGRAMS ev_f_slow ev_f_slow_clean ev_f_wrong_thread ev_f_wrong_thread_clean ev_f_reentry
      ev_f_reentry_clean ev_f_never_run ev_f_never_run_clean ev_f_unclosed ev_f_unclosed_clean ev_f_open_at_exit
-     ev_f_unretrieved ev_f_unretrieved_clean ev_cover)
+     ev_f_unretrieved ev_f_unretrieved_clean ev_cover
+     ev_cover_http)
 foreach(p ${LS_EV_PROGRAMS})
   add_executable(${p} programs/${p}.c)
   target_compile_options(${p} PRIVATE -g -O0)
-  target_link_libraries(${p} PRIVATE PkgConfig::LIBEVENT_CORE PkgConfig::LIBEVENT_PTHREADS Threads::Threads)
+  target_link_libraries(${p} PRIVATE PkgConfig::LIBEVENT_CORE PkgConfig::LIBEVENT_EXTRA PkgConfig::LIBEVENT_PTHREADS
+                        Threads::Threads)
   set_target_properties(${p} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${LS_PROG_DIR})
 endforeach()
 list(APPEND LS_ALL_PROGRAMS ${LS_EV_PROGRAMS})

@@ -1,8 +1,9 @@
 /* The libevent adapter's coverage: every callback kind it wraps is a site named after the program's
- * callback, with the registration line and the count the program itself counted, in a program that
- * frees everything and must give no finding (ev_cover); and loopscope-report(1) lists every libevent
- * function the shim exports, while every function of libevent's event, bufferevent and listener
- * headers that takes a callback is either exported (wrapped) or named as not wrapped there. */
+ * callback, with the registration line and the count the program itself counted, in programs that
+ * free everything and must give no finding (ev_cover: the event core, bufferevents, listeners;
+ * ev_cover_http: evhttp and evdns); and loopscope-report(1) lists every libevent function the shim
+ * exports, while every function of libevent's event, bufferevent, listener, http and dns headers that
+ * takes a callback is either exported (wrapped) or named as not wrapped there. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <stdio.h>
@@ -11,20 +12,34 @@
 
 #include "it_util.h"
 
-static const struct {
+struct cover_site {
   const char *marker, *function, *kind;
-} cover_sites[] = {
-    {"read", "on_read", "event read"},
-    {"write", "on_write", "event write"},
-    {"timer", "on_timer", "timer"},
-    {"signal", "on_signal", "signal"},
-    {"once", "on_once", "event once"},
-    {"assign", "on_assign", "timer"},
-    {"bev_read", "on_bev_read", "bufferevent read"},
-    {"bev_write", "on_bev_write", "bufferevent write"},
-    {"bev_event", "on_bev_event", "bufferevent event"},
-    {"listener", "on_accept", "evconnlistener"},
-    {"set", "on_set", "timer"},
+  bool outside; /* run inside the registering call, before any loop runs: no loop counts it */
+};
+
+static const struct cover_site cover_sites[] = {
+    {"read", "on_read", "event read", false},
+    {"write", "on_write", "event write", false},
+    {"timer", "on_timer", "timer", false},
+    {"signal", "on_signal", "signal", false},
+    {"once", "on_once", "event once", false},
+    {"assign", "on_assign", "timer", false},
+    {"bev_read", "on_bev_read", "bufferevent read", false},
+    {"bev_write", "on_bev_write", "bufferevent write", false},
+    {"bev_event", "on_bev_event", "bufferevent event", false},
+    {"listener", "on_accept", "evconnlistener", false},
+    {"set", "on_set", "timer", false},
+    {NULL, NULL, NULL, false},
+};
+
+static const struct cover_site http_sites[] = {
+    {"hello", "on_hello", "evhttp request", false},
+    {"other", "on_other", "evhttp request", false},
+    {"response", "on_response", "evhttp response", false},
+    {"complete", "on_complete", "evhttp complete", false},
+    {"close", "on_close", "evhttp close", false},
+    {"gai", "on_gai", "evdns getaddrinfo", true},
+    {NULL, NULL, NULL, false},
 };
 
 /* "MARKER=N" from the program's output. */
@@ -51,33 +66,36 @@ static json_object *site_at(json_object *proc, const char *src, int line) {
   return found;
 }
 
-START_TEST(every_callback_kind_is_a_site_and_the_clean_program_is_quiet) {
-  char *dir = it_mkdir("it_ev_coverage");
-  const char *argv[] = {LS_PROG_ev_cover, NULL};
+/* Runs prog (whose source is src) under loopscope: no finding, each marker's site of its kind naming
+ * its function and counting what the program counted, every base run by the main thread and freed,
+ * the loops' callbacks exactly the program's (libevent's own are not counted), nothing still open. */
+static void cover(const char *name, const char *prog, const char *src, const struct cover_site *want,
+                  size_t want_loops) {
+  char *dir = it_mkdir(name);
+  const char *argv[] = {prog, NULL};
   struct it_proc p;
   it_loopscope_run(&p, dir, NULL, argv);
-  ck_assert_msg(p.code == 0, "ev_cover exited %d\nstdout:\n%s\nstderr:\n%s", p.code, p.out, p.err);
+  ck_assert_msg(p.code == 0, "%s exited %d\nstdout:\n%s\nstderr:\n%s", prog, p.code, p.out, p.err);
   json_object *root = it_report_json(dir), *f[1];
   size_t nf = it_findings(root, NULL, f, 1);
-  ck_assert_msg(nf == 0, "ev_cover gave %zu findings:\n%s", nf, it_json_text(it_need(root, "findings")));
+  ck_assert_msg(nf == 0, "%s gave %zu findings:\n%s", src, nf, it_json_text(it_need(root, "findings")));
   json_object *proc = it_need(root, "processes.0");
   int64_t callbacks = 0;
-  for (size_t k = 0; k < sizeof(cover_sites) / sizeof(cover_sites[0]); k++) {
-    long want = printed(p.out, cover_sites[k].marker);
-    ck_assert_msg(want > 0, "the program ran no %s callback:\n%s", cover_sites[k].marker, p.out);
-    json_object *s = site_at(proc, "ev_cover.c", it_marker_line("ev_cover.c", cover_sites[k].marker));
-    ck_assert_str_eq(it_str(s, "callback.function"), cover_sites[k].function);
-    ck_assert_str_eq(it_str(s, "kind"), cover_sites[k].kind);
-    ck_assert_msg(it_int(s, "count") == want, "%s: the program counted %ld, the report %lld:\n%s",
-                  cover_sites[k].marker, want, (long long)it_int(s, "count"), it_json_text(s));
-    callbacks += want;
+  for (const struct cover_site *k = want; k->marker; k++) {
+    long n = printed(p.out, k->marker);
+    ck_assert_msg(n > 0, "the program ran no %s callback:\n%s", k->marker, p.out);
+    json_object *s = site_at(proc, src, it_marker_line(src, k->marker));
+    ck_assert_str_eq(it_str(s, "callback.function"), k->function);
+    ck_assert_str_eq(it_str(s, "kind"), k->kind);
+    ck_assert_msg(it_int(s, "count") == n, "%s: the program counted %ld, the report %lld:\n%s", k->marker, n,
+                  (long long)it_int(s, "count"), it_json_text(s));
+    if (!k->outside) callbacks += n;
   }
-  /* two bases (event_base_new, event_init), both run and freed by the main thread; libevent's own
-   * callbacks (the bufferevents' and the listener's events, event_base_loopexit's) are not counted */
   json_object *loops = it_need(proc, "loops");
-  ck_assert_msg(json_object_array_length(loops) == 2, "two libevent loops expected:\n%s", it_json_text(loops));
+  ck_assert_msg(json_object_array_length(loops) == want_loops, "%zu libevent loops expected:\n%s", want_loops,
+                it_json_text(loops));
   int64_t sum = 0;
-  for (size_t i = 0; i < 2; i++) {
+  for (size_t i = 0; i < want_loops; i++) {
     json_object *l = json_object_array_get_idx(loops, i);
     ck_assert_str_eq(it_str(l, "library"), "libevent");
     ck_assert_int_eq(it_int(l, "thread"), it_int(proc, "pid"));
@@ -86,17 +104,29 @@ START_TEST(every_callback_kind_is_a_site_and_the_clean_program_is_quiet) {
   }
   ck_assert_msg(sum == callbacks, "loops counted %lld callbacks, the program %lld:\n%s", (long long)sum,
                 (long long)callbacks, it_json_text(loops));
-  ck_assert_msg(json_object_array_length(it_need(proc, "still_open_at_exit")) == 0, "ev_cover freed everything:\n%s",
+  ck_assert_msg(json_object_array_length(it_need(proc, "still_open_at_exit")) == 0, "%s freed everything:\n%s", src,
                 it_json_text(it_need(proc, "still_open_at_exit")));
   json_object_put(root);
   it_proc_free(&p);
   it_done(dir);
 }
+
+/* two bases (event_base_new, event_init); the bufferevents' and the listener's own events and
+ * event_base_loopexit's are libevent's */
+START_TEST(every_callback_kind_is_a_site_and_the_clean_program_is_quiet) {
+  cover("it_ev_coverage", LS_PROG_ev_cover, "ev_cover.c", cover_sites, 2);
+}
+END_TEST
+
+/* one base: evhttp's own requests, bufferevents and timers are libevent's */
+START_TEST(evhttp_and_evdns_callbacks_are_sites_and_the_clean_program_is_quiet) {
+  cover("it_ev_coverage_http", LS_PROG_ev_cover_http, "ev_cover_http.c", http_sites, 1);
+}
 END_TEST
 
 static bool libevent_name(const char *n) {
   return strncmp(n, "event_", 6) == 0 || strncmp(n, "bufferevent_", 12) == 0 || strncmp(n, "evconnlistener_", 15) == 0 ||
-         strncmp(n, "evthread_", 9) == 0;
+         strncmp(n, "evthread_", 9) == 0 || strncmp(n, "evhttp_", 7) == 0 || strncmp(n, "evdns_", 6) == 0;
 }
 
 /* The WRAPPED LIBEVENT FUNCTIONS section, NUL-terminated (free the returned buffer's *base). */
@@ -147,11 +177,13 @@ END_TEST
  * in the man section's "Not wrapped" paragraph. */
 START_TEST(every_libevent_function_taking_a_callback_is_wrapped_or_listed) {
   static const char *const headers[] = {"event.h", "event_compat.h", "bufferevent.h", "bufferevent_compat.h",
-                                        "listener.h"};
+                                        "listener.h", "http.h", "dns.h"};
   static const char *const cb_types[] = {"event_callback_fn", "bufferevent_data_cb", "bufferevent_event_cb",
                                          "evconnlistener_cb", "evconnlistener_errorcb", "evbuffercb", "everrorcb",
                                          "event_finalize_callback_fn", "event_base_foreach_event_cb",
-                                         "event_log_cb", "event_fatal_cb", "(*"};
+                                         "event_log_cb", "event_fatal_cb", "evdns_callback_type",
+                                         "evdns_getaddrinfo_cb", "evdns_request_callback_fn_type",
+                                         "evdns_debug_log_fn_type", "_foreach_fn", "(*"};
   char *man, *sec = man_section(&man);
   char *not_wrapped = strstr(sec, "Not wrapped");
   ck_assert_ptr_nonnull(not_wrapped);
@@ -216,6 +248,7 @@ int main(void) {
   Suite *s = suite_create("it_ev_coverage");
   TCase *tc = tcase_create("libevent");
   tcase_add_test(tc, every_callback_kind_is_a_site_and_the_clean_program_is_quiet);
+  tcase_add_test(tc, evhttp_and_evdns_callbacks_are_sites_and_the_clean_program_is_quiet);
   tcase_add_test(tc, every_wrapped_libevent_function_is_in_the_man_page);
   tcase_add_test(tc, every_libevent_function_taking_a_callback_is_wrapped_or_listed);
   tcase_set_timeout(tc, 300);
