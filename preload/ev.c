@@ -74,7 +74,7 @@ static void once_tramp(evutil_socket_t fd, short what, void *arg) {
   uint32_t site = o->site;
   ls_ev_once_ran(o);
   free(o); /* libevent frees its event after this returns; the callback may free the base */
-  uint64_t t0 = ls_now();
+  uint64_t t0 = ls_cb_begin(site); /* the watchdog knows which callback a stall is in */
   cb(fd, what, cbarg);
   ls_site_account(site, t0);
 }
