@@ -103,6 +103,44 @@ START_TEST(slow_timeout_and_slow_custom_dispatch) {
 }
 END_TEST
 
+/* Four contexts, each iterated by its own thread: four glib loops, each on its thread, counting the
+ * callbacks dispatched there; sources added to the main thread's context from the workers are sites
+ * of their own, and no finding (GMainContext is thread-safe). */
+START_TEST(each_thread_iterates_its_own_context) {
+  struct run r;
+  run_prog(&r, "it_gl_coverage_threads", LS_PROG_gl_threads, NULL);
+  ck_assert_msg(printed(r.p.out, "worker_ticks") == 15 && printed(r.p.out, "cross") == 3, "program printed: %s",
+                r.p.out);
+  no_findings(&r, "gl_threads");
+  json_object *loops = it_need(r.proc, "loops");
+  ck_assert_msg(json_object_array_length(loops) == 4, "four glib loops expected:\n%s", it_json_text(loops));
+  int64_t pid = it_int(r.proc, "pid"), tids[4], worker_callbacks = 0;
+  for (size_t i = 0; i < 4; i++) {
+    json_object *l = json_object_array_get_idx(loops, i);
+    ck_assert_str_eq(it_str(l, "library"), "glib");
+    tids[i] = it_int(l, "thread");
+    for (size_t j = 0; j < i; j++)
+      ck_assert_msg(tids[j] != tids[i], "two loops on tid %lld:\n%s", (long long)tids[i], it_json_text(loops));
+    if (tids[i] == pid) {
+      ck_assert_int_eq(it_int(l, "callbacks"), 3); /* the three cross-thread idles */
+    } else {
+      ck_assert_int_eq(it_int(l, "callbacks"), 5); /* its own timeouts */
+      worker_callbacks += it_int(l, "callbacks");
+    }
+  }
+  ck_assert_int_eq(worker_callbacks, 15);
+  json_object *w = site_at(&r, "gl_threads.c", it_marker_line("gl_threads.c", "worker"));
+  ck_assert_int_eq(it_int(w, "count"), 15);
+  ck_assert_str_eq(it_str(w, "callback.function"), "on_worker_tick");
+  json_object *c = site_at(&r, "gl_threads.c", it_marker_line("gl_threads.c", "cross"));
+  ck_assert_int_eq(it_int(c, "count"), 3);
+  ck_assert_str_eq(it_str(c, "callback.function"), "on_cross");
+  ck_assert_msg(json_object_array_length(it_need(r.proc, "still_open_at_exit")) == 0, "open at exit:\n%s",
+                it_json_text(it_need(r.proc, "still_open_at_exit")));
+  run_free(&r);
+}
+END_TEST
+
 /* Every g_* function libloopscope.so exports (its hooks: nothing else is exported) is named in the
  * WRAPPED GLIB FUNCTIONS section of loopscope-report(1), and the section names no function the shim
  * does not export. */
@@ -154,6 +192,7 @@ int main(void) {
   tcase_add_test(tc, every_callback_kind_is_a_site_and_the_clean_program_is_quiet);
   tcase_add_test(tc, slow_timeout_and_slow_custom_dispatch);
   tcase_add_test(tc, every_wrapped_glib_function_is_in_the_man_page);
+  tcase_add_test(tc, each_thread_iterates_its_own_context);
   suite_add_tcase(s, tc);
   return it_main(s);
 }
