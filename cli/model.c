@@ -296,7 +296,10 @@ static char *new_category_message(struct lsm_finding *lf) {
     char st[128];
     if (name) snprintf(st, sizeof(st), "%" PRId64 " (%s)", f->status, name);
     else snprintf(st, sizeof(st), "%" PRId64, f->status);
-    if (f->call)
+    if (lf->kind && strcmp(lf->kind, "bufferevent event") == 0) /* libevent: the error of a bufferevent */
+      rc = asprintf(&msg, "a bufferevent failed with %s and no event callback was set to see it%s", st,
+                    times(n, sizeof(n), f->count, "time"));
+    else if (f->call)
       rc = asprintf(&msg, "%s() failed with %s and no callback was there to see it%s", f->call, st,
                     times(n, sizeof(n), f->count, "request"));
     else

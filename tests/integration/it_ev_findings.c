@@ -120,8 +120,8 @@ END_TEST
 
 /* ---- wrong-thread ---- */
 
-static void wrong_thread(const char *name, const char *arg) {
-  int line = it_marker_line("ev_f_wrong_thread.c", "wrong");
+static void wrong_thread(const char *name, const char *arg, const char *call, const char *marker) {
+  int line = it_marker_line("ev_f_wrong_thread.c", marker);
   struct run r;
   run_prog(&r, name, LS_PROG_ev_f_wrong_thread, arg, NULL);
   int loop_tid = 0;
@@ -129,7 +129,7 @@ static void wrong_thread(const char *name, const char *arg) {
   json_object *f;
   only(&r, "wrong-thread", &f, 1);
   str_is(f, "severity", "error");
-  str_is(f, "call", "event_add");
+  str_is(f, "call", call);
   frame0_at(f, "ev_f_wrong_thread.c", line, "main");
   ck_assert_int_eq(it_int(f, "tid"), it_int(r.root, "processes.0.pid"));
   ck_assert_int_eq(it_int(f, "other_tid"), loop_tid);
@@ -137,10 +137,18 @@ static void wrong_thread(const char *name, const char *arg) {
   run_free(&r);
 }
 
-START_TEST(wrong_thread_base_without_evthread) { wrong_thread("it_ev_f_wrong_thread", NULL); }
+START_TEST(wrong_thread_base_without_evthread) { wrong_thread("it_ev_f_wrong_thread", NULL, "event_add", "wrong"); }
 END_TEST
 
-START_TEST(wrong_thread_base_made_with_nolock_flag) { wrong_thread("it_ev_f_wrong_thread_nolock", "nolock-flag"); }
+START_TEST(wrong_thread_base_made_with_nolock_flag) {
+  wrong_thread("it_ev_f_wrong_thread_nolock", "nolock-flag", "event_add", "wrong");
+}
+END_TEST
+
+/* the bufferevent's own event_add inside bufferevent_write is libevent's: one finding, the program's call */
+START_TEST(wrong_thread_bufferevent_write) {
+  wrong_thread("it_ev_f_wrong_thread_bev", "bufferevent", "bufferevent_write", "wrong_bev");
+}
 END_TEST
 
 START_TEST(wrong_thread_clean_base_has_a_lock) {
@@ -325,6 +333,22 @@ START_TEST(unretrieved_error_bufferevent_eof_without_event_callback) {
 }
 END_TEST
 
+START_TEST(unretrieved_error_bufferevent_connect_refused_without_callbacks) {
+  int line = it_marker_line("ev_f_unretrieved.c", "connect_nocb");
+  struct run r;
+  run_prog(&r, "it_ev_f_unretrieved_connect", LS_PROG_ev_f_unretrieved, "connect", NULL);
+  printed(&r, "error_unseen");
+  json_object *f;
+  only(&r, "unretrieved-error", &f, 1);
+  str_is(f, "kind", "bufferevent event");
+  ck_assert_int_eq(it_int(f, "status"), -111); /* -ECONNREFUSED, as libevent saw it */
+  const char *msg = it_str(f, "message");
+  ck_assert_msg(msg && strstr(msg, "ECONNREFUSED") && strstr(msg, "no event callback"), "message: %s", msg);
+  frame0_at(f, "ev_f_unretrieved.c", line, "refused");
+  run_free(&r);
+}
+END_TEST
+
 START_TEST(unretrieved_error_clean_event_callback_sees_eof) {
   struct run r;
   run_prog(&r, "it_ev_f_unretrieved_clean", LS_PROG_ev_f_unretrieved_clean, NULL, NULL);
@@ -349,6 +373,7 @@ int main(void) {
   tc = tcase(s, "wrong_thread");
   tcase_add_test(tc, wrong_thread_base_without_evthread);
   tcase_add_test(tc, wrong_thread_base_made_with_nolock_flag);
+  tcase_add_test(tc, wrong_thread_bufferevent_write);
   tcase_add_test(tc, wrong_thread_clean_base_has_a_lock);
   tc = tcase(s, "loop_reentry");
   tcase_add_test(tc, loop_reentry_from_its_own_callback);
@@ -363,6 +388,7 @@ int main(void) {
   tcase_add_test(tc, open_at_exit_is_a_finding_when_asked);
   tc = tcase(s, "unretrieved_error");
   tcase_add_test(tc, unretrieved_error_bufferevent_eof_without_event_callback);
+  tcase_add_test(tc, unretrieved_error_bufferevent_connect_refused_without_callbacks);
   tcase_add_test(tc, unretrieved_error_clean_event_callback_sees_eof);
   return it_main(s);
 }

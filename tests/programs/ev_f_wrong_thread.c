@@ -2,14 +2,17 @@
  * on it. Without arguments the base has no lock because evthread_use_pthreads never ran; with
  * "nolock-flag" it ran, but the base was made with EVENT_BASE_FLAG_NOLOCK. Either way loopscope must
  * report one wrong-thread naming event_add at the "wrong" line, from main, with the loop's thread as
- * other_tid. The loop thread stops itself (its own tick sees the flag): no other cross-thread call.
- * Prints "loop_tid=N". */
+ * other_tid. With "bufferevent" main writes to a bufferevent of that base instead: one wrong-thread
+ * naming bufferevent_write at the "wrong_bev" line. The loop thread stops itself (its own tick sees
+ * the flag): no other cross-thread call. Prints "loop_tid=N". */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -50,13 +53,23 @@ int main(int argc, char **argv) {
   late_ev = event_new(base, -1, 0, on_late, NULL);
   struct timeval tick = {0, 10000}, hour = {3600, 0};
   if (!tick_ev || !late_ev || event_add(tick_ev, &tick) != 0) return 1;
+  struct bufferevent *pair[2] = {NULL, NULL};
+  bool bev = argc > 1 && strcmp(argv[1], "bufferevent") == 0;
+  if (bev && bufferevent_pair_new(base, 0, pair) != 0) return 1;
   pthread_t t;
   if (pthread_create(&t, NULL, loop_main, NULL) != 0) return 1;
   while (!__atomic_load_n(&loop_running, __ATOMIC_ACQUIRE)) usleep(1000);
-  event_add(late_ev, &hour); /* LS-SITE: wrong */
+  if (bev)
+    bufferevent_write(pair[0], "x", 1); /* LS-SITE: wrong_bev */
+  else
+    event_add(late_ev, &hour); /* LS-SITE: wrong */
   __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
   pthread_join(t, NULL);
   printf("loop_tid=%d\n", loop_tid);
+  if (bev) {
+    bufferevent_free(pair[0]);
+    bufferevent_free(pair[1]);
+  }
   event_free(tick_ev);
   event_free(late_ev);
   event_base_free(base);
