@@ -116,6 +116,24 @@ static int build_sites(struct lsm_process *p) {
   return 0;
 }
 
+/* The poll functions of loop libraries, by the library's name: a generic loop polling from one of them
+ * runs that library linked statically (an official Node.js build, a program linked with libuv_a.a). */
+static const struct {
+  const char *lib, *poll_fn;
+} loop_poll_fns[] = {{"libuv", "uv__io_poll"}};
+
+static void static_library(struct lsm_process *p, struct lsm_loop *lo) {
+  const char *lib = lo->l->lib;
+  if (!lib || (strcmp(lib, "epoll") != 0 && strcmp(lib, "poll") != 0 && strcmp(lib, "select") != 0)) return;
+  struct ls_frame f = function_frame(p->sym, lo->l->addr);
+  for (size_t i = 0; f.function && i < sizeof(loop_poll_fns) / sizeof(loop_poll_fns[0]); i++)
+    if (strcmp(f.function, loop_poll_fns[i].poll_fn) == 0) {
+      lo->static_lib = loop_poll_fns[i].lib;
+      lo->static_module = f.module;
+      lo->static_poll_fn = loop_poll_fns[i].poll_fn;
+    }
+}
+
 static int build_loops(struct lsm_process *p) {
   const struct ls_report *r = p->r;
   p->loops = calloc(r->nloops ? r->nloops : 1, sizeof(*p->loops));
@@ -137,6 +155,7 @@ static int build_loops(struct lsm_process *p) {
     /* Only loops with a close call (libuv's uv_loop_close) say whether they were closed. */
     lo->closed_known = l->has_closed;
     lo->closed = l->closed;
+    static_library(p, lo);
   }
   return 0;
 }

@@ -36,6 +36,9 @@ struct lsm_loop {
   bool has_lag;
   uint64_t lag_p50_ns, lag_p99_ns, lag_max_ns; /* lag_max_ns: upper bound of the highest non-empty bucket */
   bool closed_known, closed;
+  /* A generic loop whose poll call site is a loop library's own poll function: that library is linked
+   * statically into `static_module`, where no adapter can see its callbacks. NULL otherwise. */
+  const char *static_lib, *static_module, *static_poll_fn;
 };
 
 /* Handles still open at exit (or at the hang dump), identical ones (loop, kind, stack, active, ref, closing) merged. */

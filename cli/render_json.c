@@ -107,6 +107,10 @@ static void loop(struct json *j, const struct lsm_loop *lo) {
   opt_u64(j, "lag_p99_ns", lo->has_lag, lo->lag_p99_ns);
   opt_u64(j, "lag_max_ns", lo->has_lag, lo->lag_max_ns);
   opt_bool(j, "closed", lo->closed_known, lo->closed);
+  if (lo->static_lib) {
+    json_string(j, "static_library", lo->static_lib);
+    json_string(j, "static_module", lo->static_module);
+  }
   json_end_object(j);
 }
 

@@ -175,6 +175,11 @@ static void loops(struct tout *out, const struct lsm_process *p) {
     else
       line(out, "    %s loop 0x%" PRIx64 " %s: %" PRIu64 " iterations, %" PRIu64 " callbacks%s", str(l->lib), l->addr,
            where, l->iterations, l->callbacks, acc);
+    const struct lsm_loop *lo = &p->loops[i];
+    if (lo->static_lib)
+      line(out, "      %s is linked statically into %s (this loop polls from %s): no adapter can see its callbacks; "
+                "only thread, poll and stall findings are available",
+           lo->static_lib, lo->static_module ? lo->static_module : "the program", lo->static_poll_fn);
   }
 }
 

@@ -235,6 +235,7 @@ void ls_finish(const char *how, int status) {
   if (!ls_active || __atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL)) return;
   int saved = errno;
   ls_tls.guard++;
+  ls_watchdog_finish();
   ls_uv_finish();
   ls_adapters_finish();
   ls_flush_aggregates();

@@ -21,7 +21,10 @@
 #include "shim.h"
 
 #define CALLER __builtin_return_address(0)
-#define LS_POLL_LOOP_AFTER 3u /* the 3rd poll in a row from one call site makes a loop */
+/* The 2nd poll in a row from one call site makes a loop: Node.js runs a 50 ms timer after its 2nd poll,
+ * and a stall in that first timer must be seen. Telling a loop apart needs no more: a thread that polls
+ * twice and never again has no iteration to stall or block (both wait for the next poll). */
+#define LS_POLL_LOOP_AFTER 2u
 #define LS_POLL_NEVER UINT32_MAX
 
 /* glibc's fortified entry points (-D_FORTIFY_SOURCE with a known array size). */

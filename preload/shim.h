@@ -264,7 +264,8 @@ void ls_adapters_dump_open(void);
 
 /* ---- watchdog.c: loop-stall ---- */
 void ls_watchdog_start(void); /* options and the signal handler, at start-up */
-void ls_watchdog_arm(void);   /* the thread, with the first generic loop */
+void ls_watchdog_arm(void);   /* the thread, with the first loop */
+void ls_watchdog_finish(void); /* at exit: stalls that ended since the last round are written */
 
 /* ---- threads.c ---- */
 void ls_threads_init_main(void);

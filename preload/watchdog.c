@@ -70,6 +70,8 @@ struct track {
 };
 
 static struct track *tracks[MAX_TRACKED];
+static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER; /* tracks: the watchdog's rounds, and the exit */
+static bool wd_finished;
 static int stall_sig;
 static bool handler_ok;            /* our handler is installed */
 static const char *sampling_stopped; /* why sampling stopped, or NULL */
@@ -471,6 +473,14 @@ static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t en
   ls_finding_keyed(LS_F_LOOP_STALL, (uintptr_t)l, key, &fi);
 }
 
+/* The stall is over (the thread polled again): it ended at the poll entry that followed it, when that
+ * entry is still the latest. */
+static void end_over_stall(struct ls_loop *l, struct track *t, pid_t tid, bool inp, uint64_t lpe) {
+  uint64_t enter = LS_RELAXED_LOAD(&l->last_poll_enter);
+  bool exact = enter > t->start && (inp ? lpe == t->start : enter <= lpe);
+  end_stall(l, t, tid, exact ? enter : t->last_seen);
+}
+
 static void check_loop(uint32_t i, struct ls_loop *l) {
   pid_t tid = LS_RELAXED_LOAD(&l->running);
   if (!tid) return;
@@ -484,10 +494,7 @@ static void check_loop(uint32_t i, struct ls_loop *l) {
       sample(t, l, tid);
       return;
     }
-    /* Over: it ended at the poll entry that followed it, when that entry is still the latest. */
-    uint64_t enter = LS_RELAXED_LOAD(&l->last_poll_enter);
-    bool exact = enter > t->start && (inp ? lpe == t->start : enter <= lpe);
-    end_stall(l, t, tid, exact ? enter : t->last_seen);
+    end_over_stall(l, t, tid, inp, lpe);
   }
   if (inp || !lpe) return;
   if (lpe != t->seen_start) { /* a new iteration: its CPU time starts about now */
@@ -513,11 +520,40 @@ static void *wd_main(void *arg) {
     while (syscall(SYS_nanosleep, &left, &left) != 0 && errno == EINTR) {
     }
     if (!ls_active) continue;
-    uint32_t n = ls_loop_count();
-    if (n > MAX_TRACKED) n = MAX_TRACKED;
-    for (uint32_t i = 0; i < n; i++) check_loop(i, ls_loop_at(i));
+    pthread_mutex_lock(&wd_mu);
+    if (!wd_finished) {
+      uint32_t n = ls_loop_count();
+      if (n > MAX_TRACKED) n = MAX_TRACKED;
+      for (uint32_t i = 0; i < n; i++) check_loop(i, ls_loop_at(i));
+    }
+    pthread_mutex_unlock(&wd_mu);
   }
   return NULL;
+}
+
+/* At exit: a stall that ended since the watchdog last looked (a program that spins in its last
+ * iteration but one, then exits within stall_sample_ms) is written now. One still going on is the
+ * program exiting from inside an iteration: not a stall. Nothing is sampled after this. */
+void ls_watchdog_finish(void) {
+  struct timespec d = {0, 100000};
+  int tries = 50; /* the watchdog holds the lock for at most a sample's reply wait (2 ms) */
+  while (pthread_mutex_trylock(&wd_mu) != 0) {
+    if (--tries == 0) return;
+    syscall(SYS_nanosleep, &d, NULL);
+  }
+  wd_finished = true;
+  uint32_t n = ls_loop_count();
+  if (n > MAX_TRACKED) n = MAX_TRACKED;
+  for (uint32_t i = 0; i < n; i++) {
+    struct ls_loop *l = ls_loop_at(i);
+    struct track *t = tracks[i];
+    pid_t tid = LS_RELAXED_LOAD(&l->running);
+    if (!t || !t->stalled || !tid) continue;
+    bool inp = __atomic_load_n(&l->in_poll, __ATOMIC_ACQUIRE);
+    uint64_t lpe = LS_RELAXED_LOAD(&l->last_poll_exit);
+    if (inp || lpe != t->start) end_over_stall(l, t, tid, inp, lpe);
+  }
+  pthread_mutex_unlock(&wd_mu);
 }
 
 /* Called from ls_init with the guard up. */
