@@ -133,6 +133,7 @@ void ls_loops_flush_locked(void) {
   uint32_t n = __atomic_load_n(&nloops, __ATOMIC_ACQUIRE);
   for (uint32_t i = 0; i < n; i++) {
     struct ls_loop *l = loops[i];
+    if (LS_RELAXED_LOAD(&l->provisional)) continue;
     uint64_t it = LS_RELAXED_LOAD(&l->iterations), cb = LS_RELAXED_LOAD(&l->callbacks);
     uint64_t ps = LS_RELAXED_LOAD(&l->preempted_stalls);
     if (l->written && it == l->flushed_iterations && cb == l->flushed_callbacks && ps == l->flushed_preempted) continue;

@@ -21,10 +21,12 @@
 #include "shim.h"
 
 #define CALLER __builtin_return_address(0)
-/* The 2nd poll in a row from one call site makes a loop: Node.js runs a 50 ms timer after its 2nd poll,
- * and a stall in that first timer must be seen. Telling a loop apart needs no more: a thread that polls
- * twice and never again has no iteration to stall or block (both wait for the next poll). */
-#define LS_POLL_LOOP_AFTER 2u
+/* The 3rd poll in a row from one call site makes a loop. The 2nd already makes it a provisional one,
+ * watched but not described in the report until the 3rd confirms it: Node.js runs a 50 ms timer after
+ * its 2nd poll, and a stall in that first timer must be seen, while a thread that polls twice and never
+ * again (a client waiting for two answers) is no loop. */
+#define LS_POLL_LOOP_AFTER 3u
+#define LS_POLL_WATCH_AFTER 2u
 #define LS_POLL_NEVER UINT32_MAX
 
 /* glibc's fortified entry points (-D_FORTIFY_SOURCE with a known array size). */
@@ -53,7 +55,7 @@ static __attribute__((noinline)) struct ls_loop *classify(const void *caller, bo
     ls_tls.poll_site = caller;
     ls_tls.poll_count = libc ? LS_POLL_NEVER : 0;
   }
-  if (ls_tls.poll_count == LS_POLL_NEVER || ++ls_tls.poll_count < LS_POLL_LOOP_AFTER) return NULL;
+  if (ls_tls.poll_count == LS_POLL_NEVER || ++ls_tls.poll_count < LS_POLL_WATCH_AFTER) return NULL;
   ls_tls.guard++;
   struct ls_loop *l = ls_loop_new(lib, caller);
   ls_tls.guard--;
@@ -64,7 +66,8 @@ static __attribute__((noinline)) struct ls_loop *classify(const void *caller, bo
   pid_t me = ls_gettid();
   LS_RELAXED_STORE(&l->thread, me);
   LS_RELAXED_STORE(&l->running, me);
-  LS_RELAXED_STORE(&l->iterations, (uint64_t)(LS_POLL_LOOP_AFTER - 1)); /* the polls that made it a loop */
+  LS_RELAXED_STORE(&l->iterations, (uint64_t)(LS_POLL_WATCH_AFTER - 1)); /* the polls before this one */
+  LS_RELAXED_STORE(&l->provisional, true);
   ls_tls.gloop = l;
   return l;
 }
@@ -74,7 +77,11 @@ static inline struct ls_loop *poll_loop(const void *caller, bool has_fds, const 
   struct ls_loop *l = ls_tls.loop;
   if (l) return l;
   l = ls_tls.gloop;
-  if (LS_LIKELY(l != NULL)) return l->addr == caller ? l : NULL;
+  if (LS_LIKELY(l != NULL)) {
+    if (l->addr != caller) return NULL;
+    if (LS_UNLIKELY(l->provisional) && l->iterations + 1 >= LS_POLL_LOOP_AFTER) LS_RELAXED_STORE(&l->provisional, false);
+    return l;
+  }
   return classify(caller, has_fds, lib, real);
 }
 
