@@ -310,6 +310,11 @@ static char *new_category_message(struct lsm_finding *lf) {
                     lf->kind, times(n, sizeof(n), f->count, "handle"));
     else
       rc = asprintf(&msg, "%s handle still open when the process exited%s", lf->kind, times(n, sizeof(n), f->count, "handle"));
+  } else if (strcmp(c, "unretrieved-error") == 0 && lf->kind && strcmp(lf->kind, "gtask") == 0 &&
+             repr(lf, NULL, rp, sizeof(rp))) { /* GLib: asyncio's "Task exception was never retrieved" */
+    rc = asprintf(&msg, "Task exception was never retrieved: the GTask of %s returned an error nobody propagated "
+                        "(no g_task_propagate_* or g_task_had_error before it was destroyed)%s",
+                  rp, times(n, sizeof(n), f->count, "task"));
   } else if (strcmp(c, "unretrieved-error") == 0 && f->has_status && (f->call || lf->kind)) {
     const char *name = lsm_status_name(f->status);
     char st[128];

@@ -28,6 +28,7 @@ START_TEST(unretrieved_error_gtask_error_never_propagated) {
                               it_marker_line("gl_task_unretrieved.c", "task"), "on_done");
   ck_assert_str_eq(it_str(f, "severity"), "error");
   ck_assert_str_eq(it_str(f, "kind"), "gtask");
+  ck_assert_msg(strstr(it_str(f, "message"), "Task exception was never retrieved"), "message: %s", it_str(f, "message"));
   run_free(&r);
 }
 END_TEST
