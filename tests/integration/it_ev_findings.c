@@ -177,6 +177,24 @@ START_TEST(loop_reentry_from_its_own_callback) {
 }
 END_TEST
 
+START_TEST(loop_reentry_from_a_second_thread) {
+  int line = it_marker_line("ev_f_reentry.c", "reentry_thread");
+  struct run r;
+  /* main's callback spins until the second thread has tried: on a loaded machine that may take 100 ms */
+  const char *flags[] = {"--slow-callback=60s", NULL};
+  run_prog(&r, "it_ev_f_reentry_thread", LS_PROG_ev_f_reentry, "thread", flags);
+  int main_tid = 0;
+  ck_assert_msg(sscanf(r.p.out, "second=-1 main_tid=%d", &main_tid) == 1, "program printed: %s", r.p.out);
+  json_object *f;
+  only(&r, "loop-reentry", &f, 1);
+  str_is(f, "call", "event_base_loop");
+  frame0_at(f, "ev_f_reentry.c", line, "second_main");
+  ck_assert_int_eq(it_int(f, "other_tid"), main_tid);
+  ck_assert_int_ne(it_int(f, "tid"), main_tid);
+  run_free(&r);
+}
+END_TEST
+
 START_TEST(loop_reentry_clean_runs_another_base) {
   struct run r;
   run_prog(&r, "it_ev_f_reentry_clean", LS_PROG_ev_f_reentry_clean, NULL, NULL);
@@ -377,6 +395,7 @@ int main(void) {
   tcase_add_test(tc, wrong_thread_clean_base_has_a_lock);
   tc = tcase(s, "loop_reentry");
   tcase_add_test(tc, loop_reentry_from_its_own_callback);
+  tcase_add_test(tc, loop_reentry_from_a_second_thread);
   tcase_add_test(tc, loop_reentry_clean_runs_another_base);
   tc = tcase(s, "never_run");
   tcase_add_test(tc, never_run_once_and_activated_event_at_base_free);
