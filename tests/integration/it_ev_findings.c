@@ -376,6 +376,41 @@ START_TEST(unretrieved_error_clean_event_callback_sees_eof) {
 }
 END_TEST
 
+/* ---- a hang: --timeout's dump names what the libevent program holds open ---- */
+
+START_TEST(hang_dump_lists_bases_bufferevents_and_listeners) {
+  char *dir = it_mkdir("it_ev_hang");
+  struct it_proc p;
+  /* 3 s: time to print "started" even on a loaded machine (the dump is what is checked, not the time) */
+  const char *flags[] = {"--timeout=3s", "--kill-after=5s", NULL};
+  const char *argv[] = {LS_PROG_ev_hang, NULL};
+  it_loopscope_run(&p, dir, flags, argv);
+  ck_assert_msg(p.code == 124, "exit %d, expected 124:\n%s", p.code, p.err);
+  ck_assert_str_eq(p.out, "started\n");
+  json_object *root = it_report_json(dir);
+  json_object *hang = it_need(root, "processes.0.hang"), *open = it_need(hang, "open");
+  static const struct {
+    const char *marker, *kind;
+  } want[] = {{"base", "event_base"}, {"bev", "bufferevent"}, {"listener", "evconnlistener"}};
+  for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+    int line = it_marker_line("ev_hang.c", want[k].marker), hits = 0;
+    for (size_t i = 0; i < json_object_array_length(open); i++) {
+      json_object *h = json_object_array_get_idx(open, i);
+      if (strcmp(it_str(h, "kind"), want[k].kind) != 0 || !it_frame_is(it_get(h, "stack.0"), "ev_hang.c", line))
+        continue;
+      ck_assert_ptr_nonnull(it_str(h, "loop")); /* on the base's loop */
+      hits++;
+    }
+    ck_assert_msg(hits == 1, "no %s at ev_hang.c:%d in hang.open:\n%s", want[k].kind, line, it_json_text(hang));
+  }
+  json_object *f[1];
+  ck_assert_msg(it_findings(root, NULL, f, 1) == 0, "findings:\n%s", it_json_text(it_need(root, "findings")));
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name) {
   TCase *tc = tcase_create(name);
   tcase_set_timeout(tc, 300);
@@ -409,5 +444,7 @@ int main(void) {
   tcase_add_test(tc, unretrieved_error_bufferevent_eof_without_event_callback);
   tcase_add_test(tc, unretrieved_error_bufferevent_connect_refused_without_callbacks);
   tcase_add_test(tc, unretrieved_error_clean_event_callback_sees_eof);
+  tc = tcase(s, "hang");
+  tcase_add_test(tc, hang_dump_lists_bases_bufferevents_and_listeners);
   return it_main(s);
 }
