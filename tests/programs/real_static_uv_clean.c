@@ -4,7 +4,8 @@
  * over loopback (server and client on the same loop). Inside a static libuv the shim cannot tell
  * libuv's own calls from the program's, so this is where a false positive from libuv's internals
  * (its locks, eventfd, the pool's hand-off, accept/read/write on non-blocking sockets) would show.
- * loopscope must see the loop and report nothing. Prints "shared libuv: none", then
+ * After its loop has ended the main thread joins a thread still running (shutdown, not a blocked
+ * loop). loopscope must see the loop and report nothing. Prints "shared libuv: none", then
  * "ticks=N work=W async=A echoed=E". */
 #define _GNU_SOURCE
 #include <link.h>
@@ -48,10 +49,12 @@ static void on_async(uv_async_t *a) {
   uv_close((uv_handle_t *)a, NULL);
 }
 
+/* Wakes the loop, then outlives it: the main thread's join after uv_run really waits. */
 static void *waker(void *arg) {
   (void)arg;
   usleep(30000);
   uv_async_send(&async);
+  usleep(300000); /* the loop ends after TICKS * 5 ms = 200 ms */
   return NULL;
 }
 

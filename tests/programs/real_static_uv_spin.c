@@ -2,9 +2,9 @@
  * embed it: the shim's libuv hooks never see its uv_* calls, so no adapter site and no "libuv" loop can
  * appear; what remains is the generic poll loop (libuv's own epoll_wait call site) and loop-stall.
  * A 5 ms repeating timer ticks TICKS times; on tick SPIN_TICK the callback calls spin_in_static_libuv,
- * which runs 400 ms of its own CPU time (4x the default stall_ms) in its own instructions, not in
- * the clock read, so the sampled top frame is that function. The earlier ticks make the poll site a loop
- * (the shim wants a few polls in a row from one site) before the stall happens.
+ * which runs about 500 ms of its own CPU time (5x the default stall_ms) in its own instructions, so
+ * the sampled top frame is that function. The earlier ticks make the poll site a loop (the shim
+ * wants a few polls in a row from one site) before the stall happens.
  * Prints "shared libuv: none" when no libuv shared object is mapped (the build is what the test relies
  * on), then "ticks=N". */
 #define _GNU_SOURCE
@@ -17,29 +17,43 @@
 
 #define TICKS 20
 #define SPIN_TICK 10
-#define SPIN_MS 400
+#define SPIN_MS 500
 
 static int ticks;
 volatile unsigned long spin_sink;
 
-/* The spin is measured in the thread's own CPU time, not on the wall clock: however loaded the
- * machine, it has really run SPIN_MS on a CPU (and taken at least that long), so the stall is the
- * code's, never a preempted thread's. */
+/* The spin is a fixed amount of plain arithmetic, no clock read inside it, so nearly every sample
+ * lands in its own frame (a clock read is a syscall where a preempted thread resumes, and gathers
+ * samples on a loaded machine). Its length is calibrated in the thread's CPU time before the loop
+ * starts: however loaded the machine, the stall is SPIN_MS of the code's own work, never a
+ * preempted thread's, and lasts at least about that long. */
+#define CHUNK 100000UL
+#define CALIBRATE_MS 50
+static unsigned long chunks_per_calibration;
+
 static uint64_t thread_cpu_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Long stretches of plain arithmetic between clock reads: nearly every sample lands in this frame. */
-__attribute__((noinline)) void spin_in_static_libuv(uint64_t ms) {
-  uint64_t until = thread_cpu_ns() + ms * 1000000u;
-  while (thread_cpu_ns() < until)
-    for (unsigned long i = 0; i < 200000; i++) spin_sink += i; /* LS-SITE: spin */
+__attribute__((noinline)) void spin_in_static_libuv(unsigned long chunks) {
+  for (unsigned long c = 0; c < chunks; c++)
+    for (unsigned long i = 0; i < CHUNK; i++) spin_sink += i; /* LS-SITE: spin */
+}
+
+/* How many chunks take CALIBRATE_MS of CPU time (before any loop: not a stall). */
+static void calibrate(void) {
+  uint64_t start = thread_cpu_ns();
+  while (thread_cpu_ns() - start < CALIBRATE_MS * 1000000u) {
+    spin_in_static_libuv(1);
+    chunks_per_calibration++;
+  }
 }
 
 static void on_tick(uv_timer_t *timer) {
-  if (++ticks == SPIN_TICK) spin_in_static_libuv(SPIN_MS); /* LS-SITE: spin call */
+  unsigned long chunks = chunks_per_calibration * SPIN_MS / CALIBRATE_MS;
+  if (++ticks == SPIN_TICK) spin_in_static_libuv(chunks); /* LS-SITE: spin call */
   if (ticks == TICKS) uv_close((uv_handle_t *)timer, NULL);
 }
 
@@ -53,6 +67,7 @@ int main(void) {
   int shared = 0;
   dl_iterate_phdr(find_libuv, &shared);
   printf("shared libuv: %s\n", shared ? "mapped" : "none");
+  calibrate();
   uv_loop_t loop;
   uv_timer_t timer;
   if (uv_loop_init(&loop) != 0) return 1;
