@@ -1,6 +1,6 @@
 # Issue 4's real-target programs (it_real_targets): each built like the others in tests/CMakeLists.txt
 # (-g -O0, one program per file), appended to LS_ALL_PROGRAMS so it_util gets LS_PROG_<name>.
-set(LS_REAL_PROGRAMS real_mt_clean)
+set(LS_REAL_PROGRAMS real_epoll_blocking real_mt_clean)
 foreach(p ${LS_REAL_PROGRAMS})
   add_executable(${p} programs/${p}.c)
   target_compile_options(${p} PRIVATE -g -O0)
