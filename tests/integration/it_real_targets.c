@@ -28,6 +28,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <glob.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -270,6 +271,55 @@ END_TEST
 /* ---- node: libuv embedded, JIT frames ---- */
 
 #define NODE "/usr/bin/node"
+
+/* What node itself does that the shim reports, one line each, with why; applied when the report is
+ * rendered (loopscope report --suppressions), so the findings array must still be exactly what the
+ * program did. Both are shim limitations reported to the lead; drop a line once it is fixed.
+ *  - At exit node joins its platform's worker threads (node::TearDownOncePerProcess ->
+ *    NodePlatform::Shutdown -> uv_thread_join), then polls libuv's default loop once (another epoll
+ *    fd, the same uv__io_poll call site): the shim takes that poll for the main loop's next iteration
+ *    and reports the join, whenever the workers were not gone yet (a busy machine).
+ *  - V8's scavenger, run on the main thread, waits on a condition variable for its helper threads;
+ *    on a busy machine that wait passes lock_wait_ms: the runtime's own wait, not the script's. */
+static const char NODE_SUPP[] = "blocking-call:node::TearDownOncePerProcess*\n"
+                                "blocking-call:v8::internal::Heap::CollectGarbage*\n";
+
+/* `loopscope report --format=json --suppressions=NODE_SUPP DIR/report.*.lsr`, parsed; what was
+ * suppressed is said on stderr (so a run shows when the known cases happened). */
+static json_object *node_report_json(const char *dir) {
+  char *supp, *pat;
+  ck_assert_int_ge(asprintf(&supp, "%s/node.supp", dir), 0);
+  it_write_file(supp, NODE_SUPP, strlen(NODE_SUPP));
+  char *flag;
+  ck_assert_int_ge(asprintf(&flag, "--suppressions=%s", supp), 0);
+  ck_assert_int_ge(asprintf(&pat, "%s/report.*.lsr", dir), 0);
+  glob_t g;
+  ck_assert_msg(glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0, "no report matches %s", pat);
+  const char **argv = calloc(g.gl_pathc + 5, sizeof(char *));
+  ck_assert_ptr_nonnull(argv);
+  size_t n = 0;
+  argv[n++] = LS_CLI;
+  argv[n++] = "report";
+  argv[n++] = "--format=json";
+  argv[n++] = flag;
+  for (size_t i = 0; i < g.gl_pathc; i++) argv[n++] = g.gl_pathv[i];
+  struct it_proc p;
+  it_run(&p, dir, argv, NULL, NULL);
+  ck_assert_msg(p.code == 0, "loopscope report exited %d\nstderr:\n%s", p.code, p.err);
+  json_object *root = json_tokener_parse(p.out);
+  ck_assert_msg(root && json_object_is_type(root, json_type_object), "not a JSON object:\n%s", p.out);
+  json_object *sup = it_get(root, "suppressed");
+  for (size_t i = 0; sup && i < json_object_array_length(sup); i++)
+    fprintf(stderr, "it_real_targets: node: suppressed (a known shim limitation): %s\n",
+            it_str(json_object_array_get_idx(sup, i), "message"));
+  it_proc_free(&p);
+  free(argv);
+  globfree(&g);
+  free(pat);
+  free(flag);
+  free(supp);
+  return root;
+}
 /* Ticks every 5 ms (the first ticks make libuv's epoll_pwait site a loop), busy-waits 400 ms on tick
  * 10, stops at tick 20; an exit code of its own, so that passing it through means something. */
 #define NODE_JS                                                                                          \
@@ -299,7 +349,7 @@ START_TEST(node_stall_unwinds_through_jit_frames) {
   free(a);
   free(b);
 
-  json_object *root = it_report_json(dir);
+  json_object *root = node_report_json(dir);
   json_object *proc = only_process(root);
   json_object *f[4];
   size_t n = it_findings(root, NULL, f, 4);
@@ -379,7 +429,7 @@ START_TEST(node_clean_has_no_finding) {
   it_loopscope_run(&p, dir, NULL, argv);
   ck_assert_msg(p.code == 0 && strcmp(p.out, "ticks=20 done=4\n") == 0, "exit %d, printed:\n%s\nstderr:\n%s", p.code,
                 p.out, p.err);
-  json_object *root = it_report_json(dir);
+  json_object *root = node_report_json(dir);
   json_object *all[8];
   size_t n = it_findings(root, NULL, all, 8);
   ck_assert_msg(n == 0, "%zu findings, expected none:\n%s", n, it_json_text(it_need(root, "findings")));
