@@ -7,8 +7,9 @@
  *   set_callback (g_timeout_source_new + g_source_set_callback + g_source_attach on a private
  *   context iterated with g_main_context_iteration), invoke_direct (g_main_context_invoke on a
  *   context the caller can acquire: called at once), invoke_thread (g_main_context_invoke from another
- *   thread while the main thread runs the loop: an idle source). g_source_remove_by_user_data must
- *   still find a source by the program's data. */
+ *   thread while the main thread runs the loop: an idle source), manual (an idle on a third context
+ *   that the program iterates step by step: prepare, query, g_poll, check, g_main_context_dispatch).
+ *   g_source_remove_by_user_data must still find a source by the program's data. */
 #include <glib-unix.h>
 #include <glib.h>
 #include <pthread.h>
@@ -19,7 +20,7 @@
 
 static GMainLoop *loop;
 static int n_idle, n_idle_full, n_idle_once, n_timeout, n_timeout_full, n_timeout_once, n_seconds, n_io, n_fd,
-    n_child, n_custom, n_set_cb, notified, n_invoke_direct, n_invoke_thread;
+    n_child, n_custom, n_set_cb, notified, n_invoke_direct, n_invoke_thread, n_manual;
 static int pending = 12; /* callbacks still to come before the loop quits */
 static int pipe_io[2], pipe_fd[2];
 static char removable_data[] = "removable";
@@ -162,6 +163,24 @@ static gboolean loop_running(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
+static gboolean on_manual(gpointer data) {
+  (void)data;
+  n_manual++;
+  return G_SOURCE_REMOVE;
+}
+
+/* One iteration run by hand, as a program that embeds GLib in another loop does. */
+static void iterate_by_hand(GMainContext *ctx) {
+  gint prio, timeout;
+  GPollFD fds[16];
+  if (!g_main_context_acquire(ctx)) abort();
+  g_main_context_prepare(ctx, &prio);
+  gint n = g_main_context_query(ctx, prio, &timeout, fds, 16);
+  g_poll(fds, (guint)n, timeout);
+  if (g_main_context_check(ctx, prio, fds, n)) g_main_context_dispatch(ctx);
+  g_main_context_release(ctx);
+}
+
 static gboolean never_called(gpointer data) {
   (void)data;
   abort();
@@ -205,9 +224,17 @@ int main(void) {
   while (n_set_cb == 0) g_main_context_iteration(ctx, TRUE);
   g_main_context_unref(ctx);
 
+  GMainContext *manual = g_main_context_new();
+  GSource *idle = g_idle_source_new();
+  g_source_set_callback(idle, on_manual, NULL, NULL);
+  g_source_attach(idle, manual);                                  /* LS-SITE: manual */
+  g_source_unref(idle);
+  while (n_manual == 0) iterate_by_hand(manual);
+  g_main_context_unref(manual);
+
   printf("idle=%d idle_full=%d idle_once=%d timeout=%d timeout_full=%d timeout_once=%d timeout_seconds=%d io=%d "
-         "unix_fd=%d child=%d custom=%d set_callback=%d invoke_direct=%d invoke_thread=%d notified=%d\n",
+         "unix_fd=%d child=%d custom=%d set_callback=%d invoke_direct=%d invoke_thread=%d manual=%d notified=%d\n",
          n_idle, n_idle_full, n_idle_once, n_timeout, n_timeout_full, n_timeout_once, n_seconds, n_io, n_fd, n_child,
-         n_custom, n_set_cb, n_invoke_direct, n_invoke_thread, notified);
+         n_custom, n_set_cb, n_invoke_direct, n_invoke_thread, n_manual, notified);
   return 0;
 }
