@@ -490,7 +490,8 @@ START_TEST(nginx_serves_unchanged_and_clean) {
   ck_assert_msg(strcmp(t_plain, t_run) == 0, "replies differ\n--- alone:\n%s\n--- loopscope run:\n%s", t_plain, t_run);
   ck_assert_msg(run.outlen == 0 && plain.outlen == 0, "stdout: alone:\n%s\nloopscope run:\n%s", plain.out, run.out);
   /* its log (stderr, timestamped) says the same things: it started its workers and exited */
-  ck_assert_msg(strstr(run.err, "start worker processes") && strstr(run.err, "[notice]") && strstr(run.err, ": exit\n") &&
+  ck_assert_msg(strstr(run.err, "start worker processes") && strstr(run.err, "[notice]") &&
+                    strstr(run.err, ": exit\n") &&
                     !strstr(run.err, "[alert]") && !strstr(run.err, "[emerg]") && !strstr(run.err, "[crit]"),
                 "nginx's log under loopscope run:\n%s", run.err);
 
@@ -508,7 +509,8 @@ START_TEST(nginx_serves_unchanged_and_clean) {
   for (size_t i = 0; i < json_object_array_length(procs); i++) {
     json_object *pr = json_object_array_get_idx(procs, i);
     const char *text = it_json_text(pr);
-    ck_assert_msg(it_str(pr, "exit.how") && strcmp(it_str(pr, "exit.how"), "exit") == 0 && it_int(pr, "exit.status") == 0,
+    ck_assert_msg(it_str(pr, "exit.how") && strcmp(it_str(pr, "exit.how"), "exit") == 0 &&
+                      it_int(pr, "exit.status") == 0,
                   "a process that did not exit with status 0:\n%s", text);
     if (it_int(pr, "pid") == master) {
       masters++;

@@ -403,7 +403,8 @@ END_TEST
 /* Whether node has a libuv shared object mapped (Debian's nodejs links libuv1; official builds embed
  * libuv). Asked of node itself, before any test runs. */
 static bool node_maps_libuv(void) {
-  FILE *f = popen(NODE " -p \"require('fs').readFileSync('/proc/self/maps', 'utf8').includes('/libuv')\" 2>/dev/null", "r");
+  FILE *f = popen(NODE " -p \"require('fs').readFileSync('/proc/self/maps', 'utf8').includes('/libuv')\""
+                       " 2>/dev/null", "r");
   if (!f) return false;
   char buf[16] = "";
   bool mapped = fgets(buf, sizeof(buf), f) && strncmp(buf, "true", 4) == 0;

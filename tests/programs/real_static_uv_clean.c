@@ -89,7 +89,8 @@ static void on_server_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 static void on_connection(uv_stream_t *s, int status) {
   if (status != 0) return;
   uv_tcp_init(&loop, &server_conn);
-  if (uv_accept(s, (uv_stream_t *)&server_conn) == 0) uv_read_start((uv_stream_t *)&server_conn, alloc_server, on_server_read);
+  if (uv_accept(s, (uv_stream_t *)&server_conn) == 0)
+    uv_read_start((uv_stream_t *)&server_conn, alloc_server, on_server_read);
 }
 
 /* The client checks the echo and hangs up. */
