@@ -55,7 +55,8 @@ void *ls_ev_wrap(void *(*take)(uint32_t, void *), const char *kind, void *cb, co
 void *ls_ev_orig(void *fn);
 
 /* ---- bookkeeping (ev_track.c) ---- */
-/* A base was made (outer_caller: the program's call into event_base_new/event_init, else caller). */
+/* A base was made, from caller (the program's call into event_base_new, event_init or
+ * event_base_new_with_config), with cfg (NULL: the default configuration). */
 void ls_ev_base_made(struct event_base *base, const struct event_config *cfg, const void *caller);
 /* evthread_set_lock_callbacks ran: bases made from now on get a lock (unless EVENT_BASE_FLAG_NOLOCK). */
 void ls_ev_locking(bool on);
@@ -75,7 +76,7 @@ struct ls_ev_once {
   void *arg;
   uint32_t site;
   const struct event_base *base;
-  uint64_t due; /* clock ticks when its timeout comes due; 0: due at once (no timeout) */
+  uint64_t due; /* CLOCK_MONOTONIC ns when its timeout comes due; 0: due at once (no timeout) */
 };
 struct ls_ev_once *ls_ev_once_new(event_callback_fn cb, void *arg, uint32_t site, const struct event_base *base,
                                   const struct timeval *tv);
@@ -102,10 +103,9 @@ static inline void ls_ev_check_thread(const struct event_base *base, const char 
 struct event_base *ls_ev_current_base(void);
 void ls_ev_current_base_gone(const struct event_base *base);
 
-/* The stand-in for a NULL bufferevent event callback (ev_bev.c). */
+/* The stand-in for a NULL bufferevent event callback (ev_bev.c): an error or end of file it hears of
+ * is an unretrieved-error. */
 struct bufferevent;
 void ls_ev_null_bev_event(struct bufferevent *bev, short what, void *ctx);
-/* A bufferevent's event callback hit an error or EOF with nobody to tell (the stand-in for NULL). */
-void ls_ev_bev_unretrieved(const void *bev, short what);
 
 #endif

@@ -55,12 +55,8 @@ LS_EXPORT void bufferevent_free(struct bufferevent *bev) {
 
 /* ---- callbacks ---- */
 
-void ls_ev_null_bev_event(struct bufferevent *bev, short what, void *ctx) {
-  (void)ctx;
-  if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) ls_ev_bev_unretrieved(bev, what);
-}
 
-void ls_ev_bev_unretrieved(const void *bev, short what) {
+static void bev_unretrieved(const void *bev, short what) {
   int err = errno; /* libevent's EVUTIL_SOCKET_ERROR() for this error, unless the callback was deferred */
   void *ignored;
   uint32_t stack;
@@ -76,6 +72,11 @@ void ls_ev_bev_unretrieved(const void *bev, short what) {
   }
   ls_finding_keyed(LS_F_UNRETRIEVED_ERROR, stack, (uintptr_t)(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)), &fi);
   errno = err;
+}
+
+void ls_ev_null_bev_event(struct bufferevent *bev, short what, void *ctx) {
+  (void)ctx;
+  if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) bev_unretrieved(bev, what);
 }
 
 /* The callbacks as the program's call site gave them, swapped; a NULL event callback stood in for. */

@@ -84,15 +84,13 @@ void ls_ev_event_gone(const struct event *ev) { ls_map_del(&events, (uintptr_t)e
 
 /* ---- one-shot work ---- */
 
-static uint64_t mono_ns(void) { return ls_clock_mono_ns(); }
-
 struct ls_ev_once *ls_ev_once_new(event_callback_fn cb, void *arg, uint32_t site, const struct event_base *base,
                                   const struct timeval *tv) {
   struct ls_ev_once *o = malloc(sizeof(*o));
   if (!o) return NULL;
   *o = (struct ls_ev_once){cb, arg, site, base, 0};
   if (tv && (tv->tv_sec || tv->tv_usec))
-    o->due = mono_ns() + (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+    o->due = ls_clock_mono_ns() + (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
   if (ls_map_put(&onces, (uintptr_t)o, 0, 1, 0) < 0) {
     free(o);
     return NULL;
@@ -133,7 +131,7 @@ static void collect(struct ls_map_ent *e, void *arg) {
 static void once_never_run(const struct event_base *base, const char *when) {
   struct ent_list c = {0};
   ls_map_each(&onces, collect, &c);
-  uint64_t now = mono_ns();
+  uint64_t now = ls_clock_mono_ns();
   for (size_t i = 0; i < c.n; i++) {
     struct ls_ev_once *o = (struct ls_ev_once *)c.items[i].k1;
     if (base && o->base != base) continue;
