@@ -26,9 +26,9 @@
  * Margins are wide on purpose (400-500 ms spins against the 100 ms default stall_ms, asserting >= 300 ms):
  * these tests must hold on a loaded 2-core machine. */
 #define _GNU_SOURCE
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <glob.h>
 #include <string.h>
 #include <unistd.h>
 
