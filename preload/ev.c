@@ -232,9 +232,10 @@ EV_BASE_FREE(GEN_BASE_FREE)
 /* "This event loop is already running": libevent warns and returns -1; we say where it happened. */
 static __attribute__((noinline)) void reentry(struct ls_loop *l, pid_t running, const char *call,
                                                 const void *caller) {
-  const char *msg = running == ls_gettid()
-                        ? "This event loop is already running: event_base_loop() called from inside one of its callbacks"
-                        : "This event loop is already running in another thread: event_base_loop() called again";
+  const char *msg =
+      running == ls_gettid()
+          ? "This event loop is already running: event_base_loop() called from inside one of its callbacks"
+          : "This event loop is already running in another thread: event_base_loop() called again";
   struct ls_finding_info fi = {.call = call, .capture = true, .other_tid = running, .message = msg};
   ls_finding_keyed(LS_F_LOOP_REENTRY, (uintptr_t)l, (uintptr_t)caller, &fi);
 }

@@ -158,16 +158,23 @@ BEV_CHECKED(GEN_BEV_CHECKED)
 
 /* ---- listeners ---- */
 
+static evconnlistener_cb listener_cb(evconnlistener_cb cb, const void *caller) {
+  uint32_t site;
+  return (evconnlistener_cb)ls_ev_wrap(ls_ev_take_listener, "evconnlistener", (void *)cb, caller, &site);
+}
+
+static struct evconnlistener *listener_made(struct evconnlistener *lev, struct event_base *base,
+                                            const void *caller) {
+  if (lev) ls_ev_object_made(lev, "evconnlistener", base, caller);
+  return lev;
+}
+
 LS_REAL_SLOT(evconnlistener_new);
 LS_EXPORT struct evconnlistener *evconnlistener_new(struct event_base *base, evconnlistener_cb cb, void *ptr,
                                                     unsigned flags, int backlog, evutil_socket_t fd) {
   EV_REAL_OR(evconnlistener_new, NULL);
   if (!ls_ev_programs_call(CALLER)) return real_(base, cb, ptr, flags, backlog, fd);
-  uint32_t site;
-  evconnlistener_cb cb_ = (evconnlistener_cb)ls_ev_wrap(ls_ev_take_listener, "evconnlistener", (void *)cb, CALLER, &site);
-  struct evconnlistener *lev = real_(base, cb_, ptr, flags, backlog, fd);
-  if (lev) ls_ev_object_made(lev, "evconnlistener", base, CALLER);
-  return lev;
+  return listener_made(real_(base, listener_cb(cb, CALLER), ptr, flags, backlog, fd), base, CALLER);
 }
 
 LS_REAL_SLOT(evconnlistener_new_bind);
@@ -176,20 +183,14 @@ LS_EXPORT struct evconnlistener *evconnlistener_new_bind(struct event_base *base
                                                          int socklen) {
   EV_REAL_OR(evconnlistener_new_bind, NULL);
   if (!ls_ev_programs_call(CALLER)) return real_(base, cb, ptr, flags, backlog, sa, socklen);
-  uint32_t site;
-  evconnlistener_cb cb_ = (evconnlistener_cb)ls_ev_wrap(ls_ev_take_listener, "evconnlistener", (void *)cb, CALLER, &site);
-  struct evconnlistener *lev = real_(base, cb_, ptr, flags, backlog, sa, socklen);
-  if (lev) ls_ev_object_made(lev, "evconnlistener", base, CALLER);
-  return lev;
+  return listener_made(real_(base, listener_cb(cb, CALLER), ptr, flags, backlog, sa, socklen), base, CALLER);
 }
 
 LS_REAL_SLOT(evconnlistener_set_cb);
 LS_EXPORT void evconnlistener_set_cb(struct evconnlistener *lev, evconnlistener_cb cb, void *arg) {
   __typeof__(&evconnlistener_set_cb) real_ = EV_REAL_FN(evconnlistener_set_cb);
   if (!real_) return;
-  uint32_t site;
-  if (ls_ev_programs_call(CALLER))
-    cb = (evconnlistener_cb)ls_ev_wrap(ls_ev_take_listener, "evconnlistener", (void *)cb, CALLER, &site);
+  if (ls_ev_programs_call(CALLER)) cb = listener_cb(cb, CALLER);
   real_(lev, cb, arg);
 }
 

@@ -18,7 +18,8 @@ LS_REAL_SLOT(evhttp_set_cb);
 LS_EXPORT int evhttp_set_cb(struct evhttp *http, const char *path, http_req_fn cb, void *cb_arg) {
   EV_REAL_OR(evhttp_set_cb, -1);
   uint32_t site;
-  if (ls_ev_programs_call(CALLER)) cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp request", (void *)cb, CALLER, &site);
+  if (ls_ev_programs_call(CALLER))
+    cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp request", (void *)cb, CALLER, &site);
   return real_(http, path, cb, cb_arg);
 }
 
@@ -27,7 +28,8 @@ LS_EXPORT void evhttp_set_gencb(struct evhttp *http, http_req_fn cb, void *arg) 
   __typeof__(&evhttp_set_gencb) real_ = EV_REAL_FN(evhttp_set_gencb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER)) cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp request", (void *)cb, CALLER, &site);
+  if (ls_ev_programs_call(CALLER))
+    cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp request", (void *)cb, CALLER, &site);
   real_(http, cb, arg);
 }
 
@@ -71,7 +73,8 @@ LS_EXPORT void evhttp_request_set_chunked_cb(struct evhttp_request *req, http_re
   __typeof__(&evhttp_request_set_chunked_cb) real_ = EV_REAL_FN(evhttp_request_set_chunked_cb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER)) cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp chunk", (void *)cb, CALLER, &site);
+  if (ls_ev_programs_call(CALLER))
+    cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp chunk", (void *)cb, CALLER, &site);
   real_(req, cb);
 }
 
@@ -90,7 +93,8 @@ LS_EXPORT void evhttp_connection_set_closecb(struct evhttp_connection *evcon, ht
   __typeof__(&evhttp_connection_set_closecb) real_ = EV_REAL_FN(evhttp_connection_set_closecb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER)) cb = (http_conn_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp close", (void *)cb, CALLER, &site);
+  if (ls_ev_programs_call(CALLER))
+    cb = (http_conn_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp close", (void *)cb, CALLER, &site);
   real_(evcon, cb, arg);
 }
 
@@ -118,7 +122,8 @@ LS_EXPORT void evhttp_connection_set_closecb(struct evhttp_connection *evcon, ht
     uint32_t site_;                                                                                         \
     evdns_callback_type cb_ = cb;                                                                           \
     if (ls_ev_programs_call(CALLER))                                                                        \
-      cb_ = (evdns_callback_type)ls_ev_wrap(ls_ev_take_dns_resolve, "evdns resolve", (void *)cb, CALLER, &site_); \
+      cb_ = (evdns_callback_type)ls_ev_wrap(ls_ev_take_dns_resolve, "evdns resolve", (void *)cb, CALLER,         \
+                                            &site_);                                                        \
     return real_ args;                                                                                      \
   }
 EVDNS_RESOLVE(GEN_RESOLVE)

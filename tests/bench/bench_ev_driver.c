@@ -152,8 +152,12 @@ static int run_child(const struct config *c, bool shimmed, struct figures *f, pi
   close(p[1]);
   char buf[4096];
   size_t len = 0;
-  for (ssize_t n; len < sizeof(buf) - 1 && ((n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0 || (n < 0 && errno == EINTR));)
-    if (n > 0) len += (size_t)n;
+  for (;;) {
+    ssize_t n = len < sizeof(buf) - 1 ? read(p[0], buf + len, sizeof(buf) - 1 - len) : 0;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
   buf[len] = '\0';
   close(p[0]);
   int status;

@@ -125,8 +125,10 @@ START_TEST(evhttp_and_evdns_callbacks_are_sites_and_the_clean_program_is_quiet) 
 END_TEST
 
 static bool libevent_name(const char *n) {
-  return strncmp(n, "event_", 6) == 0 || strncmp(n, "bufferevent_", 12) == 0 || strncmp(n, "evconnlistener_", 15) == 0 ||
-         strncmp(n, "evthread_", 9) == 0 || strncmp(n, "evhttp_", 7) == 0 || strncmp(n, "evdns_", 6) == 0;
+  static const char *const prefixes[] = {"event_", "bufferevent_", "evconnlistener_", "evthread_", "evhttp_", "evdns_"};
+  for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+    if (strncmp(n, prefixes[i], strlen(prefixes[i])) == 0) return true;
+  return false;
 }
 
 /* The WRAPPED LIBEVENT FUNCTIONS section, NUL-terminated (free the returned buffer's *base). */

@@ -24,8 +24,10 @@ int main(void) {
   memset(&sin, 0, sizeof(sin));
   sin.sin_family = AF_INET;
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  struct evconnlistener *l = evconnlistener_new_bind(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE, 8, /* LS-SITE: listener */
-                                                     (struct sockaddr *)&sin, sizeof(sin));
+  struct sockaddr *sa = (struct sockaddr *)&sin;
+  int len = sizeof(sin);
+  struct evconnlistener *l;
+  l = evconnlistener_new_bind(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE, 8, sa, len); /* LS-SITE: listener */
   if (!l) return 1;
   printf("open=4\n");
   return 0;

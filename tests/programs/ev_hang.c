@@ -36,8 +36,10 @@ int main(void) {
   memset(&sin, 0, sizeof(sin));
   sin.sin_family = AF_INET;
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  struct evconnlistener *l = evconnlistener_new_bind(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE, 8, /* LS-SITE: listener */
-                                                     (struct sockaddr *)&sin, sizeof(sin));
+  struct sockaddr *sa = (struct sockaddr *)&sin;
+  int len = sizeof(sin);
+  struct evconnlistener *l;
+  l = evconnlistener_new_bind(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE, 8, sa, len); /* LS-SITE: listener */
   if (!bev || !l || event_base_once(base, -1, EV_TIMEOUT, on_started, NULL, NULL) != 0) return 1;
   event_base_dispatch(base); /* forever */
   return 0;
