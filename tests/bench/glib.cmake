@@ -1,6 +1,6 @@
 # The GLib adapter's benchmark (issue 6): `cmake --build BUILD --target bench-glib`. Not a CTest test.
 if(TARGET loopscope_shim AND TARGET loopscope)
-  pkg_check_modules(GIO_BENCH IMPORTED_TARGET gio-2.0)
+  loopscope_require(GIO_BENCH gio-2.0 libglib2.0-dev)
   add_executable(bench_glib bench_glib.c bench_common.c)
   target_link_libraries(bench_glib PRIVATE PkgConfig::GIO_BENCH PkgConfig::JSONC)
   set_target_properties(bench_glib PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
