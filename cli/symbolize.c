@@ -444,6 +444,8 @@ void ls_sym_free(struct ls_symbolizer *s) {
 
 const char *ls_frame_fallback(const struct ls_frame *f, char *buf, size_t len) {
   if (f->module) snprintf(buf, len, "%s+0x%" PRIx64, f->module, f->offset);
-  else snprintf(buf, len, "0x%" PRIx64, f->address);
+  /* In no mapped file: code generated at run time (a JIT such as V8's), which has no symbols and no
+   * unwind tables. Said as such, never given a name it does not have. */
+  else snprintf(buf, len, "0x%" PRIx64 " (generated code: in no file)", f->address);
   return buf;
 }
