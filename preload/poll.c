@@ -45,8 +45,8 @@ static int tv_ms(const struct timeval *t) {
 }
 
 /* The thread's latest polls do not make a loop yet: count this one (slow path, unclassified threads). */
-static __attribute__((noinline)) struct ls_loop *classify(const void *caller, bool has_fds, const char *lib,
-                                                          const void *real) {
+static __attribute__((noinline)) struct ls_loop *classify(const void *caller, int ident, bool has_fds,
+                                                          const char *lib, const void *real) {
   if (!has_fds || ls_tls.guard || !ls_active) return NULL;
   if (caller != ls_tls.poll_site) {
     ls_tls.guard++;
@@ -68,54 +68,60 @@ static __attribute__((noinline)) struct ls_loop *classify(const void *caller, bo
   LS_RELAXED_STORE(&l->running, me);
   LS_RELAXED_STORE(&l->iterations, (uint64_t)(LS_POLL_WATCH_AFTER - 1)); /* the polls before this one */
   LS_RELAXED_STORE(&l->provisional, true);
+  l->poll_fd = ident;
   ls_tls.gloop = l;
   return l;
 }
 
 /* The loop this poll belongs to, or NULL. */
-static inline struct ls_loop *poll_loop(const void *caller, bool has_fds, const char *lib, const void *real) {
+/* A generic loop is its thread's polls from one call site and, for epoll, on one epoll fd: Node.js
+ * polls a second libuv loop from the same uv__io_poll at exit, which is not the main loop's next
+ * iteration. */
+static inline struct ls_loop *poll_loop(const void *caller, int ident, bool has_fds, const char *lib,
+                                        const void *real) {
   struct ls_loop *l = ls_tls.loop;
   if (l) return l;
   l = ls_tls.gloop;
   if (LS_LIKELY(l != NULL)) {
-    if (l->addr != caller) return NULL;
+    if (l->addr != caller || l->poll_fd != ident) return NULL;
     if (LS_UNLIKELY(l->provisional) && l->iterations + 1 >= LS_POLL_LOOP_AFTER) LS_RELAXED_STORE(&l->provisional, false);
     return l;
   }
-  return classify(caller, has_fds, lib, real);
+  return classify(caller, ident, has_fds, lib, real);
 }
 
-/* X(name, params, args, has_fds, timeout_ms, lib): has_fds says the call waits on at least one fd;
+/* X(name, params, args, ident, has_fds, timeout_ms, lib): ident tells loops of one call site apart (the
+ * epoll fd; -1 for poll and select, whose fd sets change); has_fds says the call waits on at least one fd;
  * timeout_ms is evaluated only for a poll that took >= 1 s (the live line). */
 #define POLL_HOOKS(X)                                                                                        \
-  X(epoll_wait, (int epfd, struct epoll_event *ev, int max, int timeout), (epfd, ev, max, timeout), epfd >= 0, \
+  X(epoll_wait, (int epfd, struct epoll_event *ev, int max, int timeout), (epfd, ev, max, timeout), epfd, epfd >= 0, \
     timeout, "epoll")                                                                                        \
   X(epoll_pwait, (int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask),              \
-    (epfd, ev, max, timeout, mask), epfd >= 0, timeout, "epoll")                                             \
+    (epfd, ev, max, timeout, mask), epfd, epfd >= 0, timeout, "epoll")                                             \
   X(epoll_pwait2,                                                                                            \
     (int epfd, struct epoll_event *ev, int max, const struct timespec *timeout, const sigset_t *mask),       \
-    (epfd, ev, max, timeout, mask), epfd >= 0, ts_ms(timeout), "epoll")                                      \
-  X(poll, (struct pollfd *fds, nfds_t nfds, int timeout), (fds, nfds, timeout), fds && nfds >= 1, timeout,   \
+    (epfd, ev, max, timeout, mask), epfd, epfd >= 0, ts_ms(timeout), "epoll")                                      \
+  X(poll, (struct pollfd *fds, nfds_t nfds, int timeout), (fds, nfds, timeout), -1, fds && nfds >= 1, timeout,   \
     "poll")                                                                                                  \
-  X(__poll_chk, (struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen), (fds, nfds, timeout, fdslen), \
+  X(__poll_chk, (struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen), (fds, nfds, timeout, fdslen), -1, \
     fds && nfds >= 1, timeout, "poll")                                                                       \
   X(ppoll, (struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *ss),                \
-    (fds, nfds, tmo, ss), fds && nfds >= 1, ts_ms(tmo), "poll")                                              \
+    (fds, nfds, tmo, ss), -1, fds && nfds >= 1, ts_ms(tmo), "poll")                                              \
   X(__ppoll_chk,                                                                                             \
     (struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *ss, size_t fdslen),        \
-    (fds, nfds, tmo, ss, fdslen), fds && nfds >= 1, ts_ms(tmo), "poll")                                      \
-  X(select, (int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv), (nfds, r, w, e, tv),            \
+    (fds, nfds, tmo, ss, fdslen), -1, fds && nfds >= 1, ts_ms(tmo), "poll")                                      \
+  X(select, (int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv), (nfds, r, w, e, tv), -1,            \
     nfds >= 1 && (r || w || e), tv_ms(tv), "select")                                                         \
   X(pselect,                                                                                                 \
     (int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo, const sigset_t *ss),             \
-    (nfds, r, w, e, tmo, ss), nfds >= 1 && (r || w || e), ts_ms(tmo), "select")
+    (nfds, r, w, e, tmo, ss), -1, nfds >= 1 && (r || w || e), ts_ms(tmo), "select")
 
-#define GEN_HOOK(name, params, args, has_fds, timeout_ms, lib)                                              \
+#define GEN_HOOK(name, params, args, ident, has_fds, timeout_ms, lib)                                              \
   LS_REAL_SLOT(name);                                                                                        \
   LS_EXPORT int name params {                                                                                \
     __typeof__(&name) real_ = LS_REAL_FN(name, NULL);                                                        \
     if (LS_UNLIKELY(!real_)) return ls_enosys();                                                             \
-    struct ls_loop *l_ = poll_loop(CALLER, (has_fds), lib, (const void *)real_);                              \
+    struct ls_loop *l_ = poll_loop(CALLER, (ident), (has_fds), lib, (const void *)real_);                              \
     if (LS_LIKELY(!l_)) return real_ args;                                                                   \
     if (LS_UNLIKELY(ls_tls.nblk_pending)) ls_blocking_flush();                                               \
     uint64_t t0_ = ls_poll_enter_loop(l_);                                                                   \

@@ -209,6 +209,7 @@ struct ls_loop {
   pid_t running; /* the thread inside its run call now, 0 when none */
   bool closed;   /* its library's close call succeeded */
   bool provisional; /* a generic loop not confirmed yet (poll.c): watched, not yet written */
+  int poll_fd;      /* a generic loop's epoll fd (-1: poll, select): one call site may poll several loops */
   bool thread_safe; /* its library serialises calls from any thread (a libevent base with a lock) */
   uint64_t iterations, callbacks, callback_ns, poll_ns, long_polls;
   uint64_t file_io, file_io_ns; /* regular-file reads and writes made on the loop thread, and their time */
