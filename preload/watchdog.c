@@ -55,6 +55,7 @@ struct entry {
 
 struct track {
   uint64_t seen_start, cpu0; /* the iteration the watchdog saw last and the thread's CPU time then */
+  uint64_t cpu0_at;          /* when cpu0 was read (clock ticks) */
   bool stalled;
   uint64_t start, last_seen;
   uint32_t samples, cpu_samples, lost;
@@ -227,7 +228,10 @@ static void count_frames(struct track *t, const uintptr_t *ips, size_t n, uint32
   memcpy(e->stack, ips, n * sizeof(*ips));
 }
 
-/* One signal, one reply (or none within ~2 ms: that sample is lost). */
+/* One signal, one reply (or none within ~2 ms: that sample is lost). A thread waiting on a run queue
+ * (state R too) takes the signal where it resumes, where the scheduler stopped it: a timer tick's
+ * point, anywhere, or a system call's return; on a busy machine a loop spinning on system calls shows
+ * them a little more than their share. */
 static void sample_running(struct track *t, pid_t tid, uint32_t site) {
   if (__atomic_load_n(&wd_pending, __ATOMIC_RELAXED)) {
     if (__atomic_load_n(&wd_ack, __ATOMIC_ACQUIRE) != wd_req) {
@@ -409,8 +413,10 @@ static uint32_t samples_string(const struct track *t, bool all, uint32_t site, c
 static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t end) {
   t->stalled = false;
   uint64_t ns = ls_ticks_to_ns(end - t->start);
-  uint64_t cpu1 = thread_cpu_ns(tid);
-  uint64_t cpu = cpu1 > t->cpu0 && t->cpu0 ? cpu1 - t->cpu0 : 0;
+  /* The thread's CPU share over the window the watchdog saw (from its first look at the iteration to
+   * now: on a busy machine the watchdog itself may look late), applied to the whole stall. */
+  uint64_t cpu1 = thread_cpu_ns(tid), seen = ls_ticks_to_ns(ls_now() - t->cpu0_at);
+  uint64_t cpu = cpu1 > t->cpu0 && t->cpu0 && seen ? (uint64_t)((double)(cpu1 - t->cpu0) / (double)seen * (double)ns) : 0;
   if (cpu > ns) cpu = ns;
   qsort(t->top, t->ntop, sizeof(t->top[0]), by_count);
   char samples[SHOW * 32] = "", msg[400] = "";
@@ -427,7 +433,7 @@ static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t en
   for (uint32_t i = 0; i < t->nwaits; i++) asleep += t->waits[i].count;
   for (uint32_t i = 0; i < t->ntop; i++)
     if (t->top[i].call) asleep += t->top[i].count;
-  if (cpu && cpu * 5 < ns && asleep == 0) {
+  if (cpu && cpu * 10 < ns && asleep == 0) {
     /* Runnable but hardly running, and never seen asleep: the machine was busy, not the code. Not a
      * finding; the loop's line counts it. */
     LS_RELAXED_STORE(&l->preempted_stalls, l->preempted_stalls + 1);
@@ -500,6 +506,7 @@ static void check_loop(uint32_t i, struct ls_loop *l) {
   if (lpe != t->seen_start) { /* a new iteration: its CPU time starts about now */
     t->seen_start = lpe;
     t->cpu0 = thread_cpu_ns(tid);
+    t->cpu0_at = ls_now();
   }
   uint64_t now = ls_now();
   if (now > lpe && ls_ticks_to_ns(now - lpe) >= ls_opt.stall_ms * 1000000u) {
