@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
 #include <event2/listener.h>
 
@@ -211,4 +212,28 @@ LS_EXPORT void evconnlistener_free(struct evconnlistener *lev) {
   if (!real_) return;
   if (lev && ls_active && !ls_tls.guard) ls_ev_object_gone(lev);
   real_(lev);
+}
+
+/* ---- bufferevent_openssl (libevent_openssl): the bufferevents it makes, for the still-open list; their
+ * callbacks go through bufferevent_setcb above. The SSL object stays opaque: no OpenSSL header. ---- */
+
+struct ssl_st;
+LS_REAL_SLOT(bufferevent_openssl_socket_new);
+LS_EXPORT struct bufferevent *bufferevent_openssl_socket_new(struct event_base *base, evutil_socket_t fd,
+                                                             struct ssl_st *ssl, enum bufferevent_ssl_state state,
+                                                             int options) {
+  EV_REAL_OR(bufferevent_openssl_socket_new, NULL);
+  struct bufferevent *bev = real_(base, fd, ssl, state, options);
+  if (bev && ls_ev_programs_call(CALLER)) ls_ev_object_made(bev, "bufferevent", base, CALLER);
+  return bev;
+}
+
+LS_REAL_SLOT(bufferevent_openssl_filter_new);
+LS_EXPORT struct bufferevent *bufferevent_openssl_filter_new(struct event_base *base, struct bufferevent *underlying,
+                                                             struct ssl_st *ssl, enum bufferevent_ssl_state state,
+                                                             int options) {
+  EV_REAL_OR(bufferevent_openssl_filter_new, NULL);
+  struct bufferevent *bev = real_(base, underlying, ssl, state, options);
+  if (bev && ls_ev_programs_call(CALLER)) ls_ev_object_made(bev, "bufferevent", base, CALLER);
+  return bev;
 }

@@ -25,7 +25,7 @@
 /* libevent-2.1.so.7 holds core and extra; libevent_core/_extra split them. RTLD_NEXT finds whichever
  * the program linked; the sonames are for a plugin that loaded one RTLD_LOCAL. */
 static const char *const sonames[] = {"libevent_core-2.1.so.7", "libevent-2.1.so.7", "libevent_extra-2.1.so.7",
-                                      "libevent_pthreads-2.1.so.7"};
+                                      "libevent_pthreads-2.1.so.7", "libevent_openssl-2.1.so.7"};
 
 void *ls_ev_real(void **slot, const char *name) {
   void *fn = ls_real(slot, name, NULL);

@@ -15,3 +15,12 @@ foreach(p ${LS_EV_PROGRAMS})
   set_target_properties(${p} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${LS_PROG_DIR})
 endforeach()
 list(APPEND LS_ALL_PROGRAMS ${LS_EV_PROGRAMS})
+
+# bufferevent_openssl: a TLS client bufferevent (libevent_openssl + OpenSSL's libssl).
+loopscope_require(LIBEVENT_OPENSSL libevent_openssl libevent-dev)
+loopscope_require(OPENSSL openssl libssl-dev)
+add_executable(ev_ssl programs/ev_ssl.c)
+target_compile_options(ev_ssl PRIVATE -g -O0)
+target_link_libraries(ev_ssl PRIVATE PkgConfig::LIBEVENT_CORE PkgConfig::LIBEVENT_OPENSSL PkgConfig::OPENSSL)
+set_target_properties(ev_ssl PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${LS_PROG_DIR})
+list(APPEND LS_ALL_PROGRAMS ev_ssl)

@@ -124,6 +124,39 @@ START_TEST(evhttp_and_evdns_callbacks_are_sites_and_the_clean_program_is_quiet) 
 }
 END_TEST
 
+/* bufferevent_openssl: the TLS bufferevent's event callback is a site; the one never freed is listed */
+START_TEST(bufferevent_openssl_callbacks_and_still_open) {
+  char *dir = it_mkdir("it_ev_coverage_ssl");
+  const char *argv[] = {LS_PROG_ev_ssl, NULL};
+  struct it_proc p;
+  it_loopscope_run(&p, dir, NULL, argv);
+  ck_assert_msg(p.code == 0, "ev_ssl exited %d\nstdout:\n%s\nstderr:\n%s", p.code, p.out, p.err);
+  ck_assert_str_eq(p.out, "ssl_event=1\n");
+  json_object *root = it_report_json(dir), *f[1];
+  size_t nf = it_findings(root, NULL, f, 1);
+  ck_assert_msg(nf == 0, "ev_ssl gave %zu findings:\n%s", nf, it_json_text(it_need(root, "findings")));
+  json_object *proc = it_need(root, "processes.0");
+  json_object *s = site_at(proc, "ev_ssl.c", it_marker_line("ev_ssl.c", "ssl_cb"));
+  ck_assert_str_eq(it_str(s, "callback.function"), "on_ssl_event");
+  ck_assert_str_eq(it_str(s, "kind"), "bufferevent event");
+  ck_assert_int_eq(it_int(s, "count"), 1);
+  json_object *open = it_need(proc, "still_open_at_exit");
+  int line = it_marker_line("ev_ssl.c", "ssl_open"), bevs = 0, bases = 0;
+  for (size_t i = 0; i < json_object_array_length(open); i++) {
+    json_object *h = json_object_array_get_idx(open, i);
+    const char *kind = it_str(h, "kind");
+    if (kind && strcmp(kind, "bufferevent") == 0 && it_frame_is(it_get(h, "stack.0"), "ev_ssl.c", line))
+      bevs += (int)it_int(h, "count");
+    if (kind && strcmp(kind, "event_base") == 0) bases += (int)it_int(h, "count");
+  }
+  ck_assert_msg(bevs == 1 && bases == 1, "the TLS bufferevent at ev_ssl.c:%d and the base, still open:\n%s", line,
+                it_json_text(open));
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
 static bool libevent_name(const char *n) {
   static const char *const prefixes[] = {"event_", "bufferevent_", "evconnlistener_", "evthread_", "evhttp_", "evdns_"};
   for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
@@ -179,7 +212,7 @@ END_TEST
  * in the man section's "Not wrapped" paragraph. */
 START_TEST(every_libevent_function_taking_a_callback_is_wrapped_or_listed) {
   static const char *const headers[] = {"event.h", "event_compat.h", "bufferevent.h", "bufferevent_compat.h",
-                                        "listener.h", "http.h", "dns.h"};
+                                        "listener.h", "http.h", "dns.h", "bufferevent_ssl.h"};
   static const char *const cb_types[] = {"event_callback_fn", "bufferevent_data_cb", "bufferevent_event_cb",
                                          "evconnlistener_cb", "evconnlistener_errorcb", "evbuffercb", "everrorcb",
                                          "event_finalize_callback_fn", "event_base_foreach_event_cb",
@@ -251,6 +284,7 @@ int main(void) {
   TCase *tc = tcase_create("libevent");
   tcase_add_test(tc, every_callback_kind_is_a_site_and_the_clean_program_is_quiet);
   tcase_add_test(tc, evhttp_and_evdns_callbacks_are_sites_and_the_clean_program_is_quiet);
+  tcase_add_test(tc, bufferevent_openssl_callbacks_and_still_open);
   tcase_add_test(tc, every_wrapped_libevent_function_is_in_the_man_page);
   tcase_add_test(tc, every_libevent_function_taking_a_callback_is_wrapped_or_listed);
   tcase_set_timeout(tc, 300);
