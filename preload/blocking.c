@@ -126,6 +126,7 @@ static struct {
 } loop_libs[] = {
     {"libuv", "uv_run", "libuv.so.1", NULL},
     {"libevent", "event_base_loop", "libevent-2.1.so.7", NULL},
+    {"glib", "g_main_context_iteration", "libglib-2.0.so.0", NULL},
 };
 
 static const void *loop_library_code(const struct ls_loop *l) {

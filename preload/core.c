@@ -1,6 +1,7 @@
 /* Start-up and shut-down of the shim: options, the report header, the flush thread, the final
  * records. Everything the target does not ask for happens here, once. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -72,6 +73,29 @@ static void log_str(const char *a, const char *b, const char *c) {
   n += ls_join(line + n, sizeof(line) - n - 1, a, b, c);
   line[n++] = '\n';
   ls_log_line(line, n);
+}
+
+/* A program that exports libuv's API from an object that is not libuv.so (Node.js, linked with its own
+ * libuv) cannot be interposed: say so at start-up. A program with a static libuv that exports nothing
+ * is recognised later, by the report, from its loop's poll site (uv__io_poll). uv_version is not one
+ * of our hooks, so the lookup finds the program's or libuv.so's. */
+static void say_static_libuv(void) {
+  Dl_info di;
+  void *v = dlsym(RTLD_DEFAULT, "uv_version");
+  if (!v || !dladdr(v, &di) || !di.dli_fname) return;
+  const char *base = strrchr(di.dli_fname, '/');
+  base = base ? base + 1 : di.dli_fname;
+  if (strncmp(base, "libuv.so", 8) == 0) return;
+  char exe[LS_PATH_MAX];
+  const char *where = di.dli_fname;
+  if (!strchr(where, '/')) { /* dladdr names the main program as it was started */
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+      exe[n] = '\0';
+      where = exe;
+    }
+  }
+  log_str("libuv is linked statically into ", where, ": only thread, poll and stall findings are available");
 }
 
 void ls_die_bad_options(const char *msg) {
@@ -198,7 +222,10 @@ void ls_init(void) {
     log_str("cannot create the report file from log_path=", ls_opt.log_path, why);
     goto out;
   }
-  if (ls_opt.verbosity >= 2) log_str("report: ", ls_writer_path(), NULL);
+  if (ls_opt.verbosity >= 2) {
+    log_str("report: ", ls_writer_path(), NULL);
+    say_static_libuv();
+  }
   ls_active = true;
   write_header();
   ls_threads_init_main();

@@ -58,6 +58,7 @@ struct track {
   uint64_t cpu0_at;          /* when cpu0 was read (clock ticks) */
   bool stalled;
   uint64_t start, last_seen;
+  pid_t tid; /* the loop thread the stall is on */
   uint32_t samples, cpu_samples, lost;
   struct entry top[TOP];
   uint32_t ntop;
@@ -410,7 +411,7 @@ static uint32_t samples_string(const struct track *t, bool all, uint32_t site, c
   return sum;
 }
 
-static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t end) {
+static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t end, bool may_report) {
   t->stalled = false;
   uint64_t ns = ls_ticks_to_ns(end - t->start);
   /* The thread's CPU share over the window the watchdog saw (from its first look at the iteration to
@@ -428,14 +429,14 @@ static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t en
     uint32_t n = samples_string(t, false, t->sites[i], samples, sizeof(samples));
     if (ls_finding_slow_callback_samples(t->sites[i], tid, t->start, samples, n, cpu)) explained = true;
   }
-  if (explained) return;
+  if (explained || !may_report) return;
   uint32_t asleep = 0;
   for (uint32_t i = 0; i < t->nwaits; i++) asleep += t->waits[i].count;
   for (uint32_t i = 0; i < t->ntop; i++)
     if (t->top[i].call) asleep += t->top[i].count;
-  if (cpu && cpu * 10 < ns && asleep == 0) {
-    /* Runnable but hardly running, and never seen asleep: the machine was busy, not the code. Not a
-     * finding; the loop's line counts it. */
+  if (cpu && cpu * 10 < ns && cpu < ls_opt.stall_ms * 1000000u && asleep == 0) {
+    /* Runnable but hardly running (not even stall_ms of CPU), and never seen asleep: the machine was
+     * busy, not the code. Not a finding; the loop's line counts it. */
     LS_RELAXED_STORE(&l->preempted_stalls, l->preempted_stalls + 1);
     return;
   }
@@ -484,14 +485,29 @@ static void end_stall(struct ls_loop *l, struct track *t, pid_t tid, uint64_t en
 static void end_over_stall(struct ls_loop *l, struct track *t, pid_t tid, bool inp, uint64_t lpe) {
   uint64_t enter = LS_RELAXED_LOAD(&l->last_poll_enter);
   bool exact = enter > t->start && (inp ? lpe == t->start : enter <= lpe);
-  end_stall(l, t, tid, exact ? enter : t->last_seen);
+  end_stall(l, t, tid, exact ? enter : t->last_seen, true);
+}
+
+/* The loop stopped running (its run call returned, its thread ended) or the process is exiting while
+ * the watchdog had it stalled. Polled again since: the stall is over, as usual. Not polled again: no
+ * iteration ended, so no loop-stall; but a callback that was slow meanwhile still gets its samples. */
+static void end_stopped(struct ls_loop *l, struct track *t) {
+  bool inp = __atomic_load_n(&l->in_poll, __ATOMIC_ACQUIRE);
+  uint64_t lpe = LS_RELAXED_LOAD(&l->last_poll_exit);
+  if (inp || lpe != t->start) end_over_stall(l, t, t->tid, inp, lpe);
+  else if (t->nsites) end_stall(l, t, t->tid, t->last_seen, false);
+  else t->stalled = false;
 }
 
 static void check_loop(uint32_t i, struct ls_loop *l) {
   pid_t tid = LS_RELAXED_LOAD(&l->running);
-  if (!tid) return;
   struct track *t = tracks[i];
+  if (!tid) {
+    if (t && t->stalled) end_stopped(l, t);
+    return;
+  }
   if (!t && (t = tracks[i] = calloc(1, sizeof(*t))) == NULL) return;
+  if (t->stalled && t->tid != tid) end_stopped(l, t); /* another thread runs it now */
   bool inp = __atomic_load_n(&l->in_poll, __ATOMIC_ACQUIRE);
   uint64_t lpe = LS_RELAXED_LOAD(&l->last_poll_exit);
   if (t->stalled) {
@@ -511,6 +527,7 @@ static void check_loop(uint32_t i, struct ls_loop *l) {
   uint64_t now = ls_now();
   if (now > lpe && ls_ticks_to_ns(now - lpe) >= ls_opt.stall_ms * 1000000u) {
     t->stalled = true;
+    t->tid = tid;
     t->start = lpe;
     t->last_seen = now;
     t->samples = t->cpu_samples = t->lost = t->ntop = t->nwaits = t->nsites = 0;
@@ -552,13 +569,8 @@ void ls_watchdog_finish(void) {
   uint32_t n = ls_loop_count();
   if (n > MAX_TRACKED) n = MAX_TRACKED;
   for (uint32_t i = 0; i < n; i++) {
-    struct ls_loop *l = ls_loop_at(i);
     struct track *t = tracks[i];
-    pid_t tid = LS_RELAXED_LOAD(&l->running);
-    if (!t || !t->stalled || !tid) continue;
-    bool inp = __atomic_load_n(&l->in_poll, __ATOMIC_ACQUIRE);
-    uint64_t lpe = LS_RELAXED_LOAD(&l->last_poll_exit);
-    if (inp || lpe != t->start) end_over_stall(l, t, tid, inp, lpe);
+    if (t && t->stalled) end_stopped(ls_loop_at(i), t);
   }
   pthread_mutex_unlock(&wd_mu);
 }
