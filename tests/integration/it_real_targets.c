@@ -143,9 +143,11 @@ START_TEST(static_libuv_stall_names_the_spinning_function) {
                 "not one epoll loop with >= 10 iterations (20 ticks):\n%s", it_json_text(it_need(proc, "loops")));
   ck_assert_msg(json_object_array_length(it_need(proc, "sites")) == 0, "adapter sites for a static libuv:\n%s",
                 it_json_text(it_need(proc, "sites")));
-  /* DESIGN.md asks the shim to say up front "libuv is linked statically: only thread, poll and stall
-   * findings are available"; it does not detect a static libuv yet (see the lead's note), so nothing is
-   * asserted about that line here. */
+  /* The report says why no adapter sees it: the loop polls from libuv's own uv__io_poll, in the program. */
+  json_object *loop = json_object_array_get_idx(it_need(proc, "loops"), 0);
+  ck_assert_msg(it_str(loop, "static_library") && strcmp(it_str(loop, "static_library"), "libuv") == 0 &&
+                    strcmp(it_base(it_str(loop, "static_module")), "real_static_uv_spin") == 0,
+                "the loop does not say libuv is linked statically into the program:\n%s", it_json_text(loop));
   json_object_put(root);
   it_proc_free(&p);
   it_done(dir);
@@ -274,15 +276,12 @@ END_TEST
 
 /* What node itself does that the shim reports, one line each, with why; applied when the report is
  * rendered (loopscope report --suppressions), so the findings array must still be exactly what the
- * program did. Both are shim limitations reported to the lead; drop a line once it is fixed.
- *  - At exit node joins its platform's worker threads (node::TearDownOncePerProcess ->
- *    NodePlatform::Shutdown -> uv_thread_join), then polls libuv's default loop once (another epoll
- *    fd, the same uv__io_poll call site): the shim takes that poll for the main loop's next iteration
- *    and reports the join, whenever the workers were not gone yet (a busy machine).
+ * program did.
  *  - V8's scavenger, run on the main thread, waits on a condition variable for its helper threads;
- *    on a busy machine that wait passes lock_wait_ms: the runtime's own wait, not the script's. */
-static const char NODE_SUPP[] = "blocking-call:node::TearDownOncePerProcess*\n"
-                                "blocking-call:v8::internal::Heap::CollectGarbage*\n";
+ *    on a busy machine that wait passes lock_wait_ms: the runtime's own wait, not the script's.
+ * (Node's exit-time join of its workers, after its main loop's last poll, is no longer reported: a
+ * generic loop is one epoll fd, and node's exit polls another loop's.) */
+static const char NODE_SUPP[] = "blocking-call:v8::internal::Heap::CollectGarbage*\n";
 
 /* `loopscope report --format=json --suppressions=NODE_SUPP DIR/report.*.lsr`, parsed; what was
  * suppressed is said on stderr (so a run shows when the known cases happened). */
@@ -329,6 +328,35 @@ static json_object *node_report_json(const char *dir) {
   "  if (n === 10) { const end = Date.now() + 400; let x = 0; while (Date.now() < end) x++; }\n"          \
   "  if (n === 20) { clearInterval(t); console.log('ticks=' + n); process.exitCode = 7; }\n"              \
   "}, 5);\n"
+
+/* The issue's own example: one 300 ms busy loop in node's very first timer, which runs after node's
+ * second poll (the loop is watched from then on). Start-up says libuv is linked statically. */
+START_TEST(node_first_timer_stall_is_seen) {
+  char *dir = it_mkdir("it_real_node_first");
+  const char *argv[] = {NODE, "-e", "setTimeout(() => { const e = Date.now() + 300; while (Date.now() < e) {} }, 50)",
+                        NULL};
+  const char *flags[] = {"--verbosity=2", NULL};
+  struct it_proc run;
+  it_loopscope_run(&run, dir, flags, argv);
+  ck_assert_msg(run.code == 0, "exit %d\nstderr:\n%s", run.code, run.err);
+  ck_assert_msg(strstr(run.err, "loopscope: libuv is linked statically into " NODE
+                                ": only thread, poll and stall findings are available"),
+                "no start-up line about the static libuv:\n%s", run.err);
+  json_object *root = node_report_json(dir);
+  json_object *f[4];
+  size_t n = it_findings(root, NULL, f, 4);
+  ck_assert_msg(n == 1 && strcmp(it_str(f[0], "category"), "loop-stall") == 0,
+                "%zu findings, expected one loop-stall:\n%s", n, it_json_text(it_need(root, "findings")));
+  ck_assert_msg(it_int(f[0], "duration_ns") >= 250000000, "a 300 ms busy loop, a shorter stall:\n%s",
+                it_json_text(f[0]));
+  json_object *loop = json_object_array_get_idx(it_need(only_process(root), "loops"), 0);
+  ck_assert_msg(it_str(loop, "static_library") && strcmp(it_str(loop, "static_library"), "libuv") == 0,
+                "node's loop does not say libuv is linked statically:\n%s", it_json_text(loop));
+  json_object_put(root);
+  it_proc_free(&run);
+  it_done(dir);
+}
+END_TEST
 
 START_TEST(node_stall_unwinds_through_jit_frames) {
   char *dir = it_mkdir("it_real_node");
@@ -464,6 +492,7 @@ int main(int argc, char **argv) {
       return 77;
     }
     tcase_add_test(tc, node_stall_unwinds_through_jit_frames);
+    tcase_add_test(tc, node_first_timer_stall_is_seen);
     tcase_add_test(tc, node_clean_has_no_finding);
   } else {
     fprintf(stderr, "usage: it_real_targets [programs|node]\n");
