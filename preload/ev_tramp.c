@@ -44,7 +44,10 @@ bool ls_ev_from_lib(const void *caller) {
   if (dladdr(caller, &di) && di.dli_fname) {
     const char *base = strrchr(di.dli_fname, '/');
     base = base ? base + 1 : di.dli_fname;
-    lib = strncmp(base, "libevent", 8) == 0 && strstr(base, ".so") != NULL;
+    /* libevent-2.1.so.7, libevent_core-2.1.so.7 (_extra, _pthreads, _openssl), libevent.so: not a
+     * program's own libeventful.so */
+    lib = strncmp(base, "libevent-", 9) == 0 || strncmp(base, "libevent_", 9) == 0 ||
+          strncmp(base, "libevent.so", 11) == 0;
   }
   ls_map_put(&lib_callers, (uintptr_t)caller, 0, lib ? 1 : 2, 0);
   errno = saved;
