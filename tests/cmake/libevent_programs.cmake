@@ -29,3 +29,10 @@ if(OPENSSL_FOUND AND LIBEVENT_OPENSSL_FOUND)
 else()
   message(STATUS "loopscope: no OpenSSL headers (apt-get install libssl-dev): the bufferevent_openssl test is skipped")
 endif()
+
+# A plugin that uses libevent, loaded RTLD_LOCAL by dlopen_local (given its path as argument).
+add_library(ev_plugin SHARED programs/ev_plugin.c)
+target_compile_options(ev_plugin PRIVATE -g -O0)
+target_link_libraries(ev_plugin PRIVATE PkgConfig::LIBEVENT_CORE)
+set_target_properties(ev_plugin PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${LS_PROG_DIR} PREFIX "")
+list(APPEND LS_ALL_PROGRAMS ev_plugin)

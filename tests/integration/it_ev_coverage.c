@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "it_util.h"
+#include "uv_plugin.h"
 
 struct cover_site {
   const char *marker, *function, *kind;
@@ -162,6 +163,35 @@ START_TEST(bufferevent_openssl_callbacks_and_still_open) {
 }
 END_TEST
 
+/* A plugin that uses libevent, dlopen()ed RTLD_NOW|RTLD_LOCAL by a program that does not link it: the
+ * shim finds libevent through its soname, and the plugin's 250 ms callback is still a slow-callback. */
+START_TEST(rtld_local_plugin) {
+  int line = it_marker_line("ev_plugin.c", "plugin-slow");
+  char *dir = it_mkdir("it_ev_plugin");
+  struct it_proc p;
+  const char *argv[] = {LS_PROG_dlopen_local, LS_PROG_ev_plugin, NULL};
+  it_loopscope_run(&p, dir, NULL, argv);
+  char want[64];
+  snprintf(want, sizeof(want), "plugin_run=%d\n", PLUGIN_SLOW_TICKS + PLUGIN_FAST_TICKS);
+  ck_assert_msg(p.code == 0, "dlopen_local under loopscope exited %d\nstdout:\n%s\nstderr:\n%s", p.code, p.out, p.err);
+  ck_assert_str_eq(p.out, want);
+  json_object *root = it_report_json(dir), *f[4];
+  size_t n = it_findings(root, NULL, f, 4);
+  ck_assert_msg(n == 1, "%zu findings, expected one slow-callback:\n%s", n, it_json_text(it_need(root, "findings")));
+  ck_assert_str_eq(it_str(f[0], "category"), "slow-callback");
+  ck_assert_str_eq(it_str(f[0], "callback.function"), "ev_plugin_slow");
+  ck_assert_int_eq(it_int(f[0], "count"), PLUGIN_SLOW_TICKS);
+  ck_assert_msg(it_frame_is(it_get(f[0], "stack.0"), "ev_plugin.c", line), "stack[0] is not ev_plugin.c:%d:\n%s", line,
+                it_json_text(f[0]));
+  json_object *loop = it_need(root, "processes.0.loops.0");
+  ck_assert_str_eq(it_str(loop, "library"), "libevent");
+  ck_assert_int_eq(it_int(loop, "callbacks"), PLUGIN_SLOW_TICKS + PLUGIN_FAST_TICKS);
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
 static bool libevent_name(const char *n) {
   static const char *const prefixes[] = {"event_", "bufferevent_", "evconnlistener_", "evthread_", "evhttp_", "evdns_"};
   for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
@@ -290,6 +320,7 @@ int main(void) {
   tcase_add_test(tc, every_callback_kind_is_a_site_and_the_clean_program_is_quiet);
   tcase_add_test(tc, evhttp_and_evdns_callbacks_are_sites_and_the_clean_program_is_quiet);
   tcase_add_test(tc, bufferevent_openssl_callbacks_and_still_open);
+  tcase_add_test(tc, rtld_local_plugin);
   tcase_add_test(tc, every_wrapped_libevent_function_is_in_the_man_page);
   tcase_add_test(tc, every_libevent_function_taking_a_callback_is_wrapped_or_listed);
   tcase_set_timeout(tc, 300);
