@@ -98,7 +98,8 @@ static int once_on(struct event_base *base, evutil_socket_t fd, short events, ev
 LS_EXPORT int event_base_once(struct event_base *base, evutil_socket_t fd, short events, event_callback_fn cb,
                               void *arg, const struct timeval *tv) {
   EV_REAL_OR(event_base_once, -1);
-  if (!cb || !base || !ls_ev_programs_call(CALLER)) return real_(base, fd, events, cb, arg, tv);
+  if (!cb || !base || !ls_ev_programs_call(CALLER) || ls_ev_from_lib((void *)cb))
+    return real_(base, fd, events, cb, arg, tv);
   return once_on(base, fd, events, cb, arg, tv, CALLER);
 }
 
@@ -325,6 +326,6 @@ LS_REAL_SLOT(event_once);
 LS_EXPORT int event_once(evutil_socket_t fd, short events, event_callback_fn cb, void *arg, const struct timeval *tv) {
   EV_REAL_OR(event_once, -1);
   struct event_base *b = ls_ev_current_base();
-  if (!b || !cb || !ls_ev_programs_call(CALLER)) return real_(fd, events, cb, arg, tv);
+  if (!b || !cb || !ls_ev_programs_call(CALLER) || ls_ev_from_lib((void *)cb)) return real_(fd, events, cb, arg, tv);
   return once_on(b, fd, events, cb, arg, tv, CALLER);
 }

@@ -106,7 +106,9 @@ TAKE(dns_gai)
 static __attribute__((noinline)) void *wrap_slow(void *(*take)(uint32_t, void *), const char *kind, void *cb,
                                                    const void *caller, uint32_t *site_out,
                                                    struct ls_reg_cache *e) {
-  if (ls_ev_from_lib(caller)) return cb;
+  /* A callback inside libevent is libevent's, whoever seems to pass it: a libevent function the program
+   * called may tail-call another (event_loopexit jumps to event_once with its own callback). */
+  if (ls_ev_from_lib(caller) || ls_ev_from_lib(cb)) return cb;
   uint32_t site = ls_site_get(kind, cb, caller, NULL);
   if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return cb;
   *site_out = site;
