@@ -11,8 +11,9 @@
  *     ask for names, then kill-server. The server runs its base with the deprecated event_init /
  *     event_loop pair and talks to clients through bufferevents.
  *
- * A test whose binary is not installed says so and passes; CI installs both (.ci/run). Every wait is
- * bounded: a child still running after CHILD_TIMEOUT_S is killed with its process group. */
+ * One suite per program (argument memcached or tmux); a suite whose binary is not installed says so and
+ * exits 77, a skip; CI installs both (.ci/run). Every wait is bounded: a child still running after
+ * CHILD_TIMEOUT_S is killed with its process group. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -143,11 +144,6 @@ static void loopscope_argv(const char **out, size_t n, char **tmpl, const char *
   out[k] = NULL;
 }
 
-static bool installed(const char *path) {
-  if (access(path, X_OK) == 0) return true;
-  fprintf(stderr, "it_ev_debian: SKIP: %s is not installed (CI installs it: see .ci/run)\n", path);
-  return false;
-}
 
 /* ---- what the reports must say ---- */
 
@@ -270,7 +266,6 @@ static void run_memcached(struct it_proc *p, const char *dir, const char *tag, c
 }
 
 START_TEST(memcached_set_get) {
-  if (!installed(MEMCACHED)) return;
   char *dir = it_mkdir("it_ev_debian_memcached");
   char port_s[16];
   snprintf(port_s, sizeof(port_s), "%d", free_tcp_port());
@@ -384,7 +379,6 @@ static char *tmux_session(const char *dir, const char *tag, const char *const st
 }
 
 START_TEST(tmux_commands_then_kill_server) {
-  if (!installed(TMUX)) return;
   char *dir = it_mkdir("it_ev_debian_tmux");
   char *sock_plain, *sock_run;
   ck_assert_int_ge(asprintf(&sock_plain, "%s/plain.sock", dir), 0);
@@ -433,11 +427,21 @@ START_TEST(tmux_commands_then_kill_server) {
 }
 END_TEST
 
-int main(void) {
+int main(int argc, char **argv) {
+  const char *which = argc > 1 ? argv[1] : "memcached";
+  const char *binary = strcmp(which, "tmux") == 0 ? TMUX : MEMCACHED;
+  if (strcmp(which, "memcached") != 0 && strcmp(which, "tmux") != 0) {
+    fprintf(stderr, "usage: it_ev_debian [memcached|tmux]\n");
+    return 2;
+  }
+  if (access(binary, X_OK) != 0) {
+    fprintf(stderr, "it_ev_debian: SKIP: %s is not installed (CI installs it: see .ci/run)\n", binary);
+    return 77;
+  }
   Suite *s = suite_create("it_ev_debian");
-  TCase *tc = tcase_create("debian");
-  tcase_add_test(tc, memcached_set_get);
-  tcase_add_test(tc, tmux_commands_then_kill_server);
+  TCase *tc = tcase_create(which);
+  if (strcmp(which, "tmux") == 0) tcase_add_test(tc, tmux_commands_then_kill_server);
+  else tcase_add_test(tc, memcached_set_get);
   tcase_set_timeout(tc, 600);
   suite_add_tcase(s, tc);
   return it_main(s);
