@@ -95,7 +95,9 @@ static inline void ls_ev_check_thread(const struct event_base *base, const char 
   struct ls_loop *l = ls_loop_find(base);
   if (!l) return;
   pid_t running = LS_RELAXED_LOAD(&l->running);
-  if (LS_LIKELY(!running || l->thread_safe || running == ls_gettid())) return;
+  if (LS_LIKELY(!running || l->thread_safe)) return;
+  pid_t me = ls_tls.tid; /* ls_gettid() without the call, once this thread's tid is known */
+  if (LS_LIKELY(running == (me ? me : ls_gettid()))) return;
   ls_ev_wrong_thread(l, running, call, caller);
 }
 
