@@ -42,7 +42,7 @@
 #define WAITS 8
 #define DEPTH 48         /* ls_tls.stall_ips */
 #define MAX_SAMPLES 500  /* per stall: a thread that never polls again is not signalled forever */
-#define REPLY_WAIT_NS 2000000
+#define REPLY_WAIT_NS 10000000 /* a runnable thread on a busy machine may wait that long for a CPU */
 
 struct entry {
   uintptr_t ip;
@@ -229,7 +229,7 @@ static void count_frames(struct track *t, const uintptr_t *ips, size_t n, uint32
   memcpy(e->stack, ips, n * sizeof(*ips));
 }
 
-/* One signal, one reply (or none within ~2 ms: that sample is lost). A thread waiting on a run queue
+/* One signal, one reply (or none within REPLY_WAIT_NS: that sample is lost). A thread waiting on a run queue
  * (state R too) takes the signal where it resumes, where the scheduler stopped it: a timer tick's
  * point, anywhere, or a system call's return; on a busy machine a loop spinning on system calls shows
  * them a little more than their share. */
@@ -560,7 +560,7 @@ static void *wd_main(void *arg) {
  * program exiting from inside an iteration: not a stall. Nothing is sampled after this. */
 void ls_watchdog_finish(void) {
   struct timespec d = {0, 100000};
-  int tries = 50; /* the watchdog holds the lock for at most a sample's reply wait (2 ms) */
+  int tries = 150; /* the watchdog holds the lock for at most a sample's reply wait (10 ms) */
   while (pthread_mutex_trylock(&wd_mu) != 0) {
     if (--tries == 0) return;
     syscall(SYS_nanosleep, &d, NULL);
