@@ -380,9 +380,12 @@ static char *tmux_session(const char *dir, const char *tag, const char *const st
 
 START_TEST(tmux_commands_then_kill_server) {
   char *dir = it_mkdir("it_ev_debian_tmux");
-  char *sock_plain, *sock_run;
-  ck_assert_int_ge(asprintf(&sock_plain, "%s/plain.sock", dir), 0);
-  ck_assert_int_ge(asprintf(&sock_run, "%s/run.sock", dir), 0);
+  /* the sockets in a short directory of their own: a unix socket's path must fit in 108 bytes, and the
+   * build tree's may be long */
+  char sockdir[] = "/tmp/lsev.XXXXXX", *sock_plain, *sock_run;
+  ck_assert_msg(mkdtemp(sockdir) != NULL, "mkdtemp: %s", strerror(errno));
+  ck_assert_int_ge(asprintf(&sock_plain, "%s/plain", sockdir), 0);
+  ck_assert_int_ge(asprintf(&sock_run, "%s/run", sockdir), 0);
   long plain_pid, run_pid;
   const char *plain_start[] = {TMUX, "-S", sock_plain, "-f", "/dev/null", "new-session", "-d", "-s", "ls",
                                "-x", "80", "-y", "24", NULL};
@@ -421,6 +424,9 @@ START_TEST(tmux_commands_then_kill_server) {
   free(plain_out);
   free(run_out);
   free(tmpl);
+  unlink(sock_plain);
+  unlink(sock_run);
+  rmdir(sockdir);
   free(sock_plain);
   free(sock_run);
   it_done(dir);
