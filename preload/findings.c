@@ -171,6 +171,19 @@ bool ls_finding_slow_callback_samples(uint32_t site, pid_t tid, uint64_t since, 
   return attached;
 }
 
+/* wrong-thread, whichever loop library: recorded once per (call, calling line), then
+ * wrong_thread=abort aborts as asyncio raises (a suppressed finding does not). */
+void ls_finding_wrong_thread(const char *call, const void *caller, pid_t running, const char *msg) {
+  struct ls_finding_info fi = {.call = call, .capture = true, .other_tid = running, .message = msg};
+  bool suppressed = ls_finding_keyed(LS_F_WRONG_THREAD, (uintptr_t)call, (uintptr_t)caller, &fi);
+  if (!suppressed && strcmp(ls_opt.wrong_thread, "abort") == 0) {
+    static const char line[] = "loopscope: wrong_thread=abort: aborting\n";
+    ls_log_line(line, sizeof(line) - 1);
+    ls_finish("signal", 6);
+    abort();
+  }
+}
+
 /* A thread's ending nobody collected: unjoined-thread, or unretrieved-error when its result says it
  * failed (PTHREAD_CANCELED, or a negative errno cast to a pointer as the kernel's IS_ERR does). */
 void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, const void *routine, uint32_t stack,

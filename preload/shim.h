@@ -313,6 +313,8 @@ void ls_after_failed_exec(void);
 void ls_write_ending(const char *how, int status, bool take_lock);
 void ls_crash_install(void);
 void ls_finding_slow_callback(uint32_t site, uint64_t ns);
+/* wrong-thread for a call from caller while thread running runs the loop; aborts with wrong_thread=abort. */
+void ls_finding_wrong_thread(const char *call, const void *caller, pid_t running, const char *msg);
 /* The watchdog sampled a stall while this site's callback ran: where the time went goes into the site's
  * slow-callback finding (kept when it sums more samples than what it has). False when the site has no
  * slow-callback finding that ended at or after since (clock ticks). */
