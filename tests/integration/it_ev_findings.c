@@ -151,6 +151,27 @@ START_TEST(wrong_thread_bufferevent_write) {
 }
 END_TEST
 
+/* wrong_thread=abort: the shim aborts at the call, after recording it */
+START_TEST(wrong_thread_abort_stops_at_the_call) {
+  int line = it_marker_line("ev_f_wrong_thread.c", "wrong");
+  char *dir = it_mkdir("it_ev_f_wrong_thread_abort");
+  const char *flags[] = {"--wrong-thread=abort", NULL};
+  const char *argv[] = {LS_PROG_ev_f_wrong_thread, NULL};
+  struct it_proc p;
+  it_loopscope_run(&p, dir, flags, argv);
+  ck_assert_msg(p.code == 128 + 6, "exit %d, expected 134 (SIGABRT)\nstderr:\n%s", p.code, p.err);
+  ck_assert_msg(strstr(p.out, "loop_tid=") == NULL, "the program went on after the wrong call:\n%s", p.out);
+  json_object *root = it_report_json(dir), *f[2];
+  size_t n = it_findings(root, "wrong-thread", f, 2);
+  ck_assert_msg(n == 1, "%zu wrong-thread findings:\n%s", n, it_json_text(it_need(root, "findings")));
+  str_is(f[0], "call", "event_add");
+  frame0_at(f[0], "ev_f_wrong_thread.c", line, "main");
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
 START_TEST(wrong_thread_clean_base_has_a_lock) {
   struct run r;
   run_prog(&r, "it_ev_f_wrong_thread_clean", LS_PROG_ev_f_wrong_thread_clean, NULL, NULL);
@@ -427,6 +448,7 @@ int main(void) {
   tcase_add_test(tc, wrong_thread_base_without_evthread);
   tcase_add_test(tc, wrong_thread_base_made_with_nolock_flag);
   tcase_add_test(tc, wrong_thread_bufferevent_write);
+  tcase_add_test(tc, wrong_thread_abort_stops_at_the_call);
   tcase_add_test(tc, wrong_thread_clean_base_has_a_lock);
   tc = tcase(s, "loop_reentry");
   tcase_add_test(tc, loop_reentry_from_its_own_callback);
