@@ -237,14 +237,7 @@ void ls_ev_wrong_thread(struct ls_loop *l, pid_t running, const char *call, cons
   if (ls_tls.guard || ls_is_shim_code(caller) || ls_ev_from_lib(caller)) return; /* libevent's own call */
   char msg[200];
   ls_join(msg, sizeof(msg), "Non-thread-safe call ", call, "() made while another thread runs its base (no lock)");
-  struct ls_finding_info fi = {.call = call, .capture = true, .other_tid = running, .message = msg};
-  bool suppressed = ls_finding_keyed(LS_F_WRONG_THREAD, (uintptr_t)call, (uintptr_t)caller, &fi);
-  if (!suppressed && strcmp(ls_opt.wrong_thread, "abort") == 0) {
-    static const char line[] = "loopscope: wrong_thread=abort: aborting\n";
-    ls_log_line(line, sizeof(line) - 1);
-    ls_finish("signal", 6);
-    abort();
-  }
+  ls_finding_wrong_thread(call, caller, running, msg);
 }
 
 /* ---- at exit ---- */
