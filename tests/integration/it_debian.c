@@ -10,7 +10,7 @@
  *     which passes it on. named runs its libuv loops on its network threads, not on the main thread.
  *
  * A test whose binary is not installed says so and the run is a skip (77); CI installs both packages
- * (.ci/run). Every wait is bounded: a child still running after CHILD_TIMEOUT_S is killed, with its process group. */
+ * (.ci/run). Every wait is bounded: a child still running after IT_CHILD_TIMEOUT_S is killed, with its process group. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,138 +27,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "it_child.h"
 #include "it_util.h"
 
 #define NVIM "/usr/bin/nvim"
 #define NAMED "/usr/sbin/named"
-#define CHILD_TIMEOUT_S 60
 #define TICKS 5
 #define QUERIES 20
 
 extern char **environ;
 
-/* ---- children: started in their own process group, output captured, every wait bounded ---- */
-
-struct child {
-  pid_t pid;
-  char *outp, *errp;
-  struct timespec start;
-};
-
-static double elapsed_s(const struct timespec *since) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
-}
-
-static void child_start(struct child *c, const char *dir, const char *tag, const char *const argv[],
-                        const char *const env[]) {
-  memset(c, 0, sizeof(*c));
-  ck_assert_int_ge(asprintf(&c->outp, "%s/%s.stdout", dir, tag), 0);
-  ck_assert_int_ge(asprintf(&c->errp, "%s/%s.stderr", dir, tag), 0);
-  char **envp = it_child_env(env);
-  fflush(NULL);
-  clock_gettime(CLOCK_MONOTONIC, &c->start);
-  c->pid = fork();
-  ck_assert_int_ge(c->pid, 0);
-  if (c->pid == 0) {
-    /* its own group, so that a timeout kills loopscope and the program it started together */
-    setpgid(0, 0);
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(c->outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(c->errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0 || chdir(dir) != 0) _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    close(in);
-    close(out);
-    close(err);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    execve(argv[0], (char *const *)argv, envp);
-    dprintf(2, "it_debian: exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  setpgid(c->pid, c->pid); /* also from here: no window where a kill of the group misses it */
-  free(envp);
-}
-
-static void child_kill(struct child *c) {
-  kill(-c->pid, SIGKILL);
-  kill(c->pid, SIGKILL);
-  while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR) {}
-}
-
-/* Whether the child has ended (without waiting); *status is its wait status then. */
-static bool child_ended(struct child *c, int *status) {
-  pid_t w = waitpid(c->pid, status, WNOHANG);
-  ck_assert_msg(w >= 0 || errno == EINTR, "waitpid: %s", strerror(errno));
-  return w == c->pid;
-}
-
-static void child_output(struct child *c, struct it_proc *p, int status) {
-  memset(p, 0, sizeof(*p));
-  p->status = status;
-  p->signaled = WIFSIGNALED(status);
-  p->sig = p->signaled ? WTERMSIG(status) : 0;
-  p->code = p->signaled ? 128 + p->sig : WEXITSTATUS(status);
-  p->out = it_read_file(c->outp, &p->outlen);
-  p->err = it_read_file(c->errp, &p->errlen);
-  ck_assert_msg(p->out && p->err, "cannot read %s or %s", c->outp, c->errp);
-  free(c->outp);
-  free(c->errp);
-}
-
-/* Waits for the child to end; kills it (and its group) and fails the test once CHILD_TIMEOUT_S have
- * passed since it started. */
-static void child_wait(struct child *c, struct it_proc *p, const char *what) {
-  int status = 0;
-  while (!child_ended(c, &status)) {
-    if (elapsed_s(&c->start) > CHILD_TIMEOUT_S) {
-      child_kill(c);
-      char *err = it_read_file(c->errp, NULL);
-      ck_abort_msg("%s did not end within %d s: killed\nstderr:\n%s", what, CHILD_TIMEOUT_S, err ? err : "");
-    }
-    struct timespec ts = {0, 5000000};
-    nanosleep(&ts, NULL);
-  }
-  child_output(c, p, status);
-}
-
-/* Runs argv to its end: it_run's shape, with the bound and group kill above. */
-static void run_bounded(struct it_proc *p, const char *dir, const char *tag, const char *const argv[],
-                        const char *const env[]) {
-  struct child c;
-  child_start(&c, dir, tag, argv, env);
-  child_wait(&c, p, argv[0]);
-}
-
-/* `loopscope run -o DIR/report.%p.%s.lsr --slow-callback=60s --pool-wait=60s -- PROG ARGS...` as an
- * argv (n entries at most). The two findings about time are pushed past the children's bound: how long
- * named's start-up callback takes depends on the machine (its netmgr thread loads the configuration
- * in one callback, ~20 ms here and 138 ms under strace), and these tests assert on what the programs
- * do, never on how fast. Every other finding must still be absent. */
-static void loopscope_argv(const char **out, size_t n, char **report_tmpl, const char *dir,
-                           const char *const prog_argv[]) {
-  size_t k = 0;
-  ck_assert_int_ge(asprintf(report_tmpl, "%s/report.%%p.%%s.lsr", dir), 0);
-  out[k++] = LS_CLI;
-  out[k++] = "run";
-  out[k++] = "-o";
-  out[k++] = *report_tmpl;
-  out[k++] = "--slow-callback=60s";
-  out[k++] = "--pool-wait=60s";
-  out[k++] = "--";
-  for (size_t i = 0; prog_argv[i]; i++) {
-    ck_assert_uint_lt(k, n - 1);
-    out[k++] = prog_argv[i];
-  }
-  out[k] = NULL;
-}
+/* `loopscope run` flags: the two findings about time are pushed past the children's bound. How long
+ * named's start-up callback takes depends on the machine (its netmgr thread loads the configuration in
+ * one callback, ~20 ms here and 138 ms under strace); these tests assert on what the programs do,
+ * never on how fast. Every other finding must still be absent. */
+static const char *const LOOPSCOPE_FLAGS[] = {"--slow-callback=60s", "--pool-wait=60s", NULL};
 
 static bool installed(const char *path) {
   if (access(path, X_OK) == 0) return true;
@@ -239,14 +122,14 @@ START_TEST(nvim_luv_timer) {
   const char *argv[] = {NVIM, "--headless", "-u", "NONE", "-i", "NONE", "-c", luafile, "-c", "qa!", NULL};
 
   struct it_proc plain, run;
-  run_bounded(&plain, dir, "plain", argv, env);
+  it_run_bounded(&plain, dir, "plain", argv, env);
   ck_assert_msg(plain.code == 0, "nvim exited %d without loopscope\nstderr:\n%s", plain.code, plain.err);
   ck_assert_str_eq(plain.out, expect);
 
   const char *largv[32];
   char *tmpl;
-  loopscope_argv(largv, 32, &tmpl, dir, argv);
-  run_bounded(&run, dir, "run", largv, env);
+  it_loopscope_argv(largv, 32, &tmpl, dir, LOOPSCOPE_FLAGS, argv);
+  it_run_bounded(&run, dir, "run", largv, env);
   assert_same_output("nvim", &plain, &run);
   char *a = it_without_loopscope_lines(plain.err), *b = it_without_loopscope_lines(run.err);
   ck_assert_msg(strcmp(a, b) == 0, "nvim: stderr differs (lines starting 'loopscope' removed)\n--- plain:\n%s\n"
@@ -411,7 +294,7 @@ static int dns_ask(int fd, const struct dns_question *q, uint16_t id, int wait_m
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
-    int left = wait_ms - (int)(elapsed_s(&start) * 1000);
+    int left = wait_ms - (int)(it_elapsed_s(&start) * 1000);
     if (left <= 0) return 0;
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     int r = poll(&pfd, 1, left);
@@ -470,9 +353,9 @@ static char *named_conf(const char *dir, int port) {
 }
 
 /* Kills the child, and fails the test with its stderr. */
-static void named_failed(struct child *c, int fd, const char *tag, const char *why) {
+static void named_failed(struct it_child *c, int fd, const char *tag, const char *why) {
   close(fd);
-  child_kill(c);
+  it_child_kill(c);
   char *err = it_read_file(c->errp, NULL);
   ck_abort_msg("%s: %s\nstderr:\n%s", tag, why, err ? err : "");
 }
@@ -480,8 +363,8 @@ static void named_failed(struct child *c, int fd, const char *tag, const char *w
 /* Runs argv (named itself, or loopscope running it), waits until named answers, asks QUERIES questions,
  * each of which must be answered, then sends SIGTERM to the process it started and waits for it. */
 static void run_named(struct it_proc *p, const char *dir, const char *tag, const char *const argv[], int port) {
-  struct child c;
-  child_start(&c, dir, tag, argv, NULL);
+  struct it_child c;
+  it_child_start(&c, dir, tag, argv, NULL);
   int fd = dns_socket(port);
   char why[200] = "", msg[300];
   uint16_t id = 1;
@@ -490,8 +373,8 @@ static void run_named(struct it_proc *p, const char *dir, const char *tag, const
    * short of a good answer is asked again, until the child's bound. */
   const struct dns_question *ready[] = {&q_version, &q_ns};
   for (size_t r = 0; r < 2;) {
-    if (child_ended(&c, &status)) {
-      child_output(&c, p, status);
+    if (it_child_ended(&c, &status)) {
+      it_child_output(&c, p, status);
       ck_abort_msg("%s: %s ended (status %d) before it answered on 127.0.0.1:%d\nstderr:\n%s", tag, argv[0],
                    p->code, port, p->err);
     }
@@ -499,9 +382,9 @@ static void run_named(struct it_proc *p, const char *dir, const char *tag, const
       r++;
       continue;
     }
-    if (elapsed_s(&c.start) > CHILD_TIMEOUT_S) {
+    if (it_elapsed_s(&c.start) > IT_CHILD_TIMEOUT_S) {
       snprintf(msg, sizeof(msg), "named did not answer on 127.0.0.1:%d within %d s (%s): killed", port,
-               CHILD_TIMEOUT_S, why);
+               IT_CHILD_TIMEOUT_S, why);
       named_failed(&c, fd, tag, msg);
     }
     struct timespec ts = {0, 20000000};
@@ -518,7 +401,7 @@ static void run_named(struct it_proc *p, const char *dir, const char *tag, const
   }
   close(fd);
   ck_assert_msg(kill(c.pid, SIGTERM) == 0, "kill: %s", strerror(errno));
-  child_wait(&c, p, argv[0]);
+  it_child_wait(&c, p, argv[0]);
 }
 
 START_TEST(named_answers) {
@@ -539,7 +422,7 @@ START_TEST(named_answers) {
   argv[5] = conf;
   const char *largv[32];
   char *tmpl;
-  loopscope_argv(largv, 32, &tmpl, dir, argv);
+  it_loopscope_argv(largv, 32, &tmpl, dir, LOOPSCOPE_FLAGS, argv);
   run_named(&run, dir, "run", largv, port);
   /* stderr is named's log, timestamped: only the status and stdout compare */
   assert_same_output("named", &plain, &run);

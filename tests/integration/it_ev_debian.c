@@ -13,7 +13,7 @@
  *
  * One suite per program (argument memcached or tmux); a suite whose binary is not installed says so and
  * exits 77, a skip; CI installs both (.ci/run). Every wait is bounded: a child still running after
- * CHILD_TIMEOUT_S is killed with its process group. */
+ * IT_CHILD_TIMEOUT_S is killed with its process group. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,121 +29,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "it_child.h"
 #include "it_util.h"
 
 #define MEMCACHED "/usr/bin/memcached"
 #define TMUX "/usr/bin/tmux"
-#define CHILD_TIMEOUT_S 60
 #define SETS 50
 
-/* ---- children: own process group, output to files in dir, every wait bounded ---- */
-
-struct child {
-  pid_t pid;
-  char *outp, *errp;
-  struct timespec start;
-};
-
-static double elapsed_s(const struct timespec *since) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
-}
-
-static void pause_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-static void child_start(struct child *c, const char *dir, const char *tag, const char *const argv[]) {
-  memset(c, 0, sizeof(*c));
-  ck_assert_int_ge(asprintf(&c->outp, "%s/%s.stdout", dir, tag), 0);
-  ck_assert_int_ge(asprintf(&c->errp, "%s/%s.stderr", dir, tag), 0);
-  const char *const env[] = {"TMUX", "TMUX_TMPDIR", NULL}; /* never the test runner's own tmux */
-  char **envp = it_child_env(env);
-  fflush(NULL);
-  clock_gettime(CLOCK_MONOTONIC, &c->start);
-  c->pid = fork();
-  ck_assert_int_ge(c->pid, 0);
-  if (c->pid == 0) {
-    setpgid(0, 0);
-    int in = open("/dev/null", O_RDONLY), out = open(c->outp, O_WRONLY | O_CREAT | O_TRUNC, 0600),
-        err = open(c->errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0 || chdir(dir) != 0) _exit(126);
-    dup2(in, 0), dup2(out, 1), dup2(err, 2);
-    close(in), close(out), close(err);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    execve(argv[0], (char *const *)argv, envp);
-    _exit(127);
-  }
-  setpgid(c->pid, c->pid);
-  free(envp);
-}
-
-static void child_kill(struct child *c) {
-  kill(-c->pid, SIGKILL);
-  kill(c->pid, SIGKILL);
-  while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR) {
-  }
-}
-
-static bool child_ended(struct child *c, int *status) {
-  pid_t w = waitpid(c->pid, status, WNOHANG);
-  ck_assert_msg(w >= 0 || errno == EINTR, "waitpid: %s", strerror(errno));
-  return w == c->pid;
-}
-
-/* Waits for the child (killing it and failing past the bound); its status and output into p. */
-static void child_wait(struct child *c, struct it_proc *p, const char *what) {
-  int status = 0;
-  while (!child_ended(c, &status)) {
-    if (elapsed_s(&c->start) > CHILD_TIMEOUT_S) {
-      child_kill(c);
-      char *err = it_read_file(c->errp, NULL);
-      ck_abort_msg("%s did not end within %d s: killed\nstderr:\n%s", what, CHILD_TIMEOUT_S, err ? err : "");
-    }
-    pause_ms(5);
-  }
-  memset(p, 0, sizeof(*p));
-  p->status = status;
-  p->signaled = WIFSIGNALED(status);
-  p->sig = p->signaled ? WTERMSIG(status) : 0;
-  p->code = p->signaled ? 128 + p->sig : WEXITSTATUS(status);
-  p->out = it_read_file(c->outp, &p->outlen);
-  p->err = it_read_file(c->errp, &p->errlen);
-  ck_assert_msg(p->out && p->err, "cannot read %s or %s", c->outp, c->errp);
-  free(c->outp);
-  free(c->errp);
-}
-
-static void run_bounded(struct it_proc *p, const char *dir, const char *tag, const char *const argv[]) {
-  struct child c;
-  child_start(&c, dir, tag, argv);
-  child_wait(&c, p, argv[0]);
-}
-
-/* `loopscope run -o DIR/report.%p.%s.lsr --slow-callback=60s -- PROG ARGS...`: how long a start-up
- * callback takes depends on the machine; these tests assert on what the programs do, never how fast. */
-static void loopscope_argv(const char **out, size_t n, char **tmpl, const char *dir, const char *const prog[]) {
-  size_t k = 0;
-  ck_assert_int_ge(asprintf(tmpl, "%s/report.%%p.%%s.lsr", dir), 0);
-  out[k++] = LS_CLI;
-  out[k++] = "run";
-  out[k++] = "-o";
-  out[k++] = *tmpl;
-  out[k++] = "--slow-callback=60s";
-  out[k++] = "--";
-  for (size_t i = 0; prog[i]; i++) {
-    ck_assert_uint_lt(k, n - 1);
-    out[k++] = prog[i];
-  }
-  out[k] = NULL;
-}
-
+/* `loopscope run` flags: how long a start-up callback takes depends on the machine; these tests assert
+ * on what the programs do, never how fast. */
+static const char *const LOOPSCOPE_FLAGS[] = {"--slow-callback=60s", NULL};
 
 /* ---- what the reports must say ---- */
 
@@ -206,7 +101,7 @@ static bool mc_reply(int fd, char *buf, size_t cap, const char *end) {
   size_t n = 0, el = strlen(end);
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
-  while (n < cap - 1 && elapsed_s(&start) < 5) {
+  while (n < cap - 1 && it_elapsed_s(&start) < 5) {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     if (poll(&pfd, 1, 100) <= 0) continue;
     ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
@@ -224,22 +119,22 @@ static bool mc_reply(int fd, char *buf, size_t cap, const char *end) {
  * on) and waits for it. */
 static void run_memcached(struct it_proc *p, const char *dir, const char *tag, const char *const argv[], int port,
                           char **transcript) {
-  struct child c;
-  child_start(&c, dir, tag, argv);
+  struct it_child c;
+  it_child_start(&c, dir, tag, argv, NULL);
   int fd = -1, status;
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   while (fd < 0) {
-    if (child_ended(&c, &status)) ck_abort_msg("%s: memcached ended (status %d) before it listened", tag, status);
-    if (elapsed_s(&c.start) > CHILD_TIMEOUT_S) {
-      child_kill(&c);
-      ck_abort_msg("%s: memcached did not listen on 127.0.0.1:%d within %d s", tag, port, CHILD_TIMEOUT_S);
+    if (it_child_ended(&c, &status)) ck_abort_msg("%s: memcached ended (status %d) before it listened", tag, status);
+    if (it_elapsed_s(&c.start) > IT_CHILD_TIMEOUT_S) {
+      it_child_kill(&c);
+      ck_abort_msg("%s: memcached did not listen on 127.0.0.1:%d within %d s", tag, port, IT_CHILD_TIMEOUT_S);
     }
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
       close(fd);
       fd = -1;
-      pause_ms(20);
+      it_pause_ms(20);
     }
   }
   size_t cap = SETS * 64, len = 0;
@@ -252,7 +147,7 @@ static void run_memcached(struct it_proc *p, const char *dir, const char *tag, c
     ck_assert_int_eq(send(fd, req, (size_t)n, 0), n);
     ok = mc_reply(fd, reply + strlen(reply), sizeof(reply) - strlen(reply), "END\r\n") && ok;
     if (!ok) {
-      child_kill(&c);
+      it_child_kill(&c);
       ck_abort_msg("%s: request %d got \"%s\"", tag, i, reply);
     }
     for (char *q = reply; *q; q++)
@@ -262,7 +157,7 @@ static void run_memcached(struct it_proc *p, const char *dir, const char *tag, c
   close(fd);
   *transcript = t;
   ck_assert_msg(kill(c.pid, SIGTERM) == 0, "kill: %s", strerror(errno));
-  child_wait(&c, p, argv[0]);
+  it_child_wait(&c, p, argv[0]);
 }
 
 START_TEST(memcached_set_get) {
@@ -279,7 +174,7 @@ START_TEST(memcached_set_get) {
   snprintf(port_s, sizeof(port_s), "%d", free_tcp_port());
   const char *largv[32];
   char *tmpl;
-  loopscope_argv(largv, 32, &tmpl, dir, argv);
+  it_loopscope_argv(largv, 32, &tmpl, dir, LOOPSCOPE_FLAGS, argv);
   run_memcached(&run, dir, "run", largv, atoi(port_s), &run_t);
   ck_assert_msg(plain.code == run.code, "memcached exited %d under loopscope run, %d plain\nstderr:\n%s", run.code,
                 plain.code, run.err);
@@ -331,7 +226,7 @@ static char *tmux_session(const char *dir, const char *tag, const char *const st
                           long *server_pid) {
   struct it_proc p;
   char t[64];
-  run_bounded(&p, dir, tag, start);
+  it_run_bounded(&p, dir, tag, start, NULL);
   ck_assert_msg(p.code == 0, "%s: tmux new-session exited %d\nstderr:\n%s", tag, p.code, p.err);
   it_proc_free(&p);
   const char *const steps[][9] = {
@@ -345,7 +240,7 @@ static char *tmux_session(const char *dir, const char *tag, const char *const st
   char *out = calloc(1, cap);
   for (size_t i = 0; i < nsteps; i++) {
     snprintf(t, sizeof(t), "%s-step%zu", tag, i);
-    run_bounded(&p, dir, t, steps[i]);
+    it_run_bounded(&p, dir, t, steps[i], NULL);
     ck_assert_msg(p.code == 0, "%s: %s exited %d\nstderr:\n%s", tag, steps[i][3], p.code, p.err);
     if (i == nsteps - 1) *server_pid = strtol(p.out, NULL, 10);
     else len += (size_t)snprintf(out + len, cap - len, "%s: %d\n%s", steps[i][3], p.code, p.out);
@@ -357,23 +252,23 @@ static char *tmux_session(const char *dir, const char *tag, const char *const st
   struct timespec wait_t;
   clock_gettime(CLOCK_MONOTONIC, &wait_t);
   for (bool seen = false; !seen;) {
-    run_bounded(&p, dir, "capture", capture);
+    it_run_bounded(&p, dir, "capture", capture, NULL);
     seen = p.code == 0 && strstr(p.out, "ls-pane-output") != NULL;
     it_proc_free(&p);
-    ck_assert_msg(seen || elapsed_s(&wait_t) < CHILD_TIMEOUT_S, "%s: the pane's output never showed", tag);
-    if (!seen) pause_ms(20);
+    ck_assert_msg(seen || it_elapsed_s(&wait_t) < IT_CHILD_TIMEOUT_S, "%s: the pane's output never showed", tag);
+    if (!seen) it_pause_ms(20);
   }
   const char *const kill_argv[] = {TMUX, "-S", sock, "kill-server", NULL};
-  run_bounded(&p, dir, "kill", kill_argv);
+  it_run_bounded(&p, dir, "kill", kill_argv, NULL);
   ck_assert_msg(p.code == 0, "%s: kill-server exited %d\nstderr:\n%s", tag, p.code, p.err);
   it_proc_free(&p);
   /* the server is not our child: wait (bounded) for it to be gone */
   struct timespec start_t;
   clock_gettime(CLOCK_MONOTONIC, &start_t);
   while (kill((pid_t)*server_pid, 0) == 0) {
-    ck_assert_msg(elapsed_s(&start_t) < CHILD_TIMEOUT_S, "%s: the tmux server %ld outlived kill-server", tag,
+    ck_assert_msg(it_elapsed_s(&start_t) < IT_CHILD_TIMEOUT_S, "%s: the tmux server %ld outlived kill-server", tag,
                   *server_pid);
-    pause_ms(10);
+    it_pause_ms(10);
   }
   return out;
 }
@@ -396,7 +291,7 @@ START_TEST(tmux_commands_then_kill_server) {
                                   "-x", "80", "-y", "24", NULL};
   const char *largv[40];
   char *tmpl;
-  loopscope_argv(largv, 40, &tmpl, dir, run_start_prog);
+  it_loopscope_argv(largv, 40, &tmpl, dir, LOOPSCOPE_FLAGS, run_start_prog);
   char *run_out = tmux_session(dir, "run", largv, sock_run, &run_pid);
   ck_assert_str_eq(run_out, plain_out);
 

@@ -16,7 +16,7 @@
  * One binary, one CTest test per server (it_real_redis, it_real_nginx): the argument picks it, and a
  * server that is not installed exits 77 (CTest: skipped), never a silent pass. .ci/run installs both
  * without starting their services. Every wait is bounded: a child still running after
- * CHILD_TIMEOUT_S is killed with its process group and the test fails. */
+ * IT_CHILD_TIMEOUT_S is killed with its process group and the test fails. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,101 +32,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "it_child.h"
 #include "it_util.h"
 
 #define REDIS "/usr/bin/redis-server"
 #define NGINX "/usr/sbin/nginx"
-#define CHILD_TIMEOUT_S 60
 #define COMMANDS 100 /* SET, GET and INCR each */
 #define REQUESTS 50  /* HTTP GETs */
-
-/* ---- a child in its own process group, output captured, every wait bounded ---- */
-
-struct child {
-  pid_t pid;
-  char *outp, *errp;
-  struct timespec start;
-};
-
-static double elapsed_s(const struct timespec *since) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
-}
-
-static void child_start(struct child *c, const char *dir, const char *tag, const char *const argv[]) {
-  memset(c, 0, sizeof(*c));
-  ck_assert_int_ge(asprintf(&c->outp, "%s/%s.stdout", dir, tag), 0);
-  ck_assert_int_ge(asprintf(&c->errp, "%s/%s.stderr", dir, tag), 0);
-  char **envp = it_child_env(NULL);
-  fflush(NULL);
-  clock_gettime(CLOCK_MONOTONIC, &c->start);
-  c->pid = fork();
-  ck_assert_int_ge(c->pid, 0);
-  if (c->pid == 0) {
-    setpgid(0, 0); /* a timeout kills loopscope and the server it started together */
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(c->outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(c->errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0 || chdir(dir) != 0) _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    close(in);
-    close(out);
-    close(err);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    execve(argv[0], (char *const *)argv, envp);
-    dprintf(2, "it_real_servers: exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  setpgid(c->pid, c->pid);
-  free(envp);
-}
-
-static void child_kill(struct child *c) {
-  kill(-c->pid, SIGKILL);
-  kill(c->pid, SIGKILL);
-  while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR) {
-  }
-}
-
-static bool child_ended(struct child *c, int *status) {
-  pid_t w = waitpid(c->pid, status, WNOHANG);
-  ck_assert_msg(w >= 0 || errno == EINTR, "waitpid: %s", strerror(errno));
-  return w == c->pid;
-}
-
-/* Kills the child and fails the test, quoting its stderr. */
-static void child_fail(struct child *c, const char *why) {
-  child_kill(c);
-  char *err = it_read_file(c->errp, NULL), *out = it_read_file(c->outp, NULL);
-  ck_abort_msg("%s\nstdout:\n%s\nstderr:\n%s", why, out ? out : "", err ? err : "");
-}
-
-/* Waits for the child's end (bounded), and fills p with its status and output. */
-static void child_wait(struct child *c, struct it_proc *p) {
-  int status;
-  while (!child_ended(c, &status)) {
-    if (elapsed_s(&c->start) > CHILD_TIMEOUT_S) child_fail(c, "the server did not stop: killed");
-    struct timespec ts = {0, 5000000};
-    nanosleep(&ts, NULL);
-  }
-  memset(p, 0, sizeof(*p));
-  p->status = status;
-  p->signaled = WIFSIGNALED(status);
-  p->sig = p->signaled ? WTERMSIG(status) : 0;
-  p->code = p->signaled ? 128 + p->sig : WEXITSTATUS(status);
-  p->out = it_read_file(c->outp, &p->outlen);
-  p->err = it_read_file(c->errp, &p->errlen);
-  ck_assert_msg(p->out && p->err, "cannot read %s or %s", c->outp, c->errp);
-  free(c->outp);
-  free(c->errp);
-}
 
 /* A TCP port free on 127.0.0.1 now (bound to port 0 and released). */
 static int free_port(void) {
@@ -230,18 +142,18 @@ static char *redis_conf(const char *dir, const char *tag, int port) {
 /* Runs argv, talks to the server on port, stops it with SIGTERM; the replies go to transcript. */
 static void run_redis(struct it_proc *p, const char *dir, const char *tag, const char *const argv[], int port,
                       char **transcript) {
-  struct child c;
-  child_start(&c, dir, tag, argv);
+  struct it_child c;
+  it_child_start(&c, dir, tag, argv, NULL);
   char reply[256], why[1024];
   int fd = -1, status;
   /* up: it accepts a connection and answers PING */
   while (fd < 0) {
-    if (child_ended(&c, &status)) {
-      child_wait(&c, p);
+    if (it_child_ended(&c, &status)) {
+      it_child_wait(&c, p, "the server");
       ck_abort_msg("%s: the server ended (status %d) before it listened on 127.0.0.1:%d\nstdout:\n%s\nstderr:\n%s",
                    tag, p->code, port, p->out, p->err);
     }
-    if (elapsed_s(&c.start) > CHILD_TIMEOUT_S) child_fail(&c, "the server did not listen in time: killed");
+    if (it_elapsed_s(&c.start) > IT_CHILD_TIMEOUT_S) it_child_fail(&c, "the server did not listen in time: killed");
     fd = tcp_connect(port);
     if (fd < 0) {
       struct timespec ts = {0, 20000000};
@@ -251,7 +163,7 @@ static void run_redis(struct it_proc *p, const char *dir, const char *tag, const
   if (!redis_cmd(fd, "PING", reply, sizeof(reply)) || strcmp(reply, "+PONG") != 0) {
     snprintf(why, sizeof(why), "%s: PING answered '%s'", tag, reply);
     close(fd);
-    child_fail(&c, why);
+    it_child_fail(&c, why);
   }
   /* the commands, one at a time, every reply checked and kept */
   size_t cap = 64 * 1024, len = 0;
@@ -271,7 +183,7 @@ static void run_redis(struct it_proc *p, const char *dir, const char *tag, const
         snprintf(why, sizeof(why), "%s: '%s' answered '%s', expected '%s'", tag, cmd[k], ok ? reply : "(no reply)",
                  want[k]);
         close(fd);
-        child_fail(&c, why);
+        it_child_fail(&c, why);
       }
       len += (size_t)snprintf(t + len, cap - len, "%s -> %s\n", cmd[k], reply);
       ck_assert_uint_lt(len, cap);
@@ -282,7 +194,7 @@ static void run_redis(struct it_proc *p, const char *dir, const char *tag, const
   close(fd);
   *transcript = t;
   ck_assert_msg(kill(c.pid, SIGTERM) == 0, "kill: %s", strerror(errno));
-  child_wait(&c, p);
+  it_child_wait(&c, p, "the server");
 }
 
 START_TEST(redis_serves_unchanged_and_clean) {
@@ -430,18 +342,18 @@ static pid_t read_pid(const char *pidfile) {
  * replies go to transcript. */
 static void run_nginx(struct it_proc *p, const char *dir, const char *tag, const char *const argv[], int port,
                       const char *pidfile, char **transcript, pid_t *master_out) {
-  struct child c;
-  child_start(&c, dir, tag, argv);
+  struct it_child c;
+  it_child_start(&c, dir, tag, argv, NULL);
   char reply[256], why[512];
   int status;
   pid_t master = 0;
   while (!master || !http_get(port, "/ready", reply, sizeof(reply))) {
-    if (child_ended(&c, &status)) {
-      child_wait(&c, p);
+    if (it_child_ended(&c, &status)) {
+      it_child_wait(&c, p, "the server");
       ck_abort_msg("%s: nginx ended (status %d) before it answered on 127.0.0.1:%d\nstderr:\n%s", tag, p->code, port,
                    p->err);
     }
-    if (elapsed_s(&c.start) > CHILD_TIMEOUT_S) child_fail(&c, "nginx did not answer in time: killed");
+    if (it_elapsed_s(&c.start) > IT_CHILD_TIMEOUT_S) it_child_fail(&c, "nginx did not answer in time: killed");
     master = read_pid(pidfile);
     struct timespec ts = {0, 20000000};
     nanosleep(&ts, NULL);
@@ -456,7 +368,7 @@ static void run_nginx(struct it_proc *p, const char *dir, const char *tag, const
     bool ok = http_get(port, path, reply, sizeof(reply));
     if (!ok || strcmp(reply, want) != 0) {
       snprintf(why, sizeof(why), "%s: GET %s answered '%s', expected '%s'", tag, path, ok ? reply : "(nothing)", want);
-      child_fail(&c, why);
+      it_child_fail(&c, why);
     }
     len += (size_t)snprintf(t + len, cap - len, "GET %s -> %s", path, reply);
     ck_assert_uint_lt(len, cap);
@@ -464,7 +376,7 @@ static void run_nginx(struct it_proc *p, const char *dir, const char *tag, const
   *transcript = t;
   *master_out = master;
   ck_assert_msg(kill(master, SIGQUIT) == 0, "kill %d: %s", (int)master, strerror(errno));
-  child_wait(&c, p);
+  it_child_wait(&c, p, "the server");
 }
 
 START_TEST(nginx_serves_unchanged_and_clean) {
