@@ -432,41 +432,34 @@ START_TEST(hang_dump_lists_bases_bufferevents_and_listeners) {
 }
 END_TEST
 
-static TCase *tcase(Suite *s, const char *name) {
-  TCase *tc = tcase_create(name);
-  tcase_set_timeout(tc, 300);
-  suite_add_tcase(s, tc);
-  return tc;
-}
-
 int main(void) {
   Suite *s = suite_create("it_ev_findings");
-  TCase *tc = tcase(s, "slow_callback");
+  TCase *tc = it_tcase(s, "slow_callback");
   tcase_add_test(tc, slow_callback_timer_with_registration_stack);
   tcase_add_test(tc, slow_callback_clean_quick_callbacks);
-  tc = tcase(s, "wrong_thread");
+  tc = it_tcase(s, "wrong_thread");
   tcase_add_test(tc, wrong_thread_base_without_evthread);
   tcase_add_test(tc, wrong_thread_base_made_with_nolock_flag);
   tcase_add_test(tc, wrong_thread_bufferevent_write);
   tcase_add_test(tc, wrong_thread_abort_stops_at_the_call);
   tcase_add_test(tc, wrong_thread_clean_base_has_a_lock);
-  tc = tcase(s, "loop_reentry");
+  tc = it_tcase(s, "loop_reentry");
   tcase_add_test(tc, loop_reentry_from_its_own_callback);
   tcase_add_test(tc, loop_reentry_from_a_second_thread);
   tcase_add_test(tc, loop_reentry_clean_runs_another_base);
-  tc = tcase(s, "never_run");
+  tc = it_tcase(s, "never_run");
   tcase_add_test(tc, never_run_once_and_activated_event_at_base_free);
   tcase_add_test(tc, never_run_clean_due_work_ran_and_an_hour_away_is_not_due);
-  tc = tcase(s, "unclosed_resource");
+  tc = it_tcase(s, "unclosed_resource");
   tcase_add_test(tc, unclosed_resource_event_still_added_at_base_free);
   tcase_add_test(tc, unclosed_resource_clean_everything_freed_first);
   tcase_add_test(tc, open_at_exit_is_listed_not_found);
   tcase_add_test(tc, open_at_exit_is_a_finding_when_asked);
-  tc = tcase(s, "unretrieved_error");
+  tc = it_tcase(s, "unretrieved_error");
   tcase_add_test(tc, unretrieved_error_bufferevent_eof_without_event_callback);
   tcase_add_test(tc, unretrieved_error_bufferevent_connect_refused_without_callbacks);
   tcase_add_test(tc, unretrieved_error_clean_event_callback_sees_eof);
-  tc = tcase(s, "hang");
+  tc = it_tcase(s, "hang");
   tcase_add_test(tc, hang_dump_lists_bases_bufferevents_and_listeners);
   return it_main(s);
 }

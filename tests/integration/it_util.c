@@ -347,3 +347,10 @@ int it_main(Suite *s) {
   srunner_free(sr);
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+TCase *it_tcase(Suite *s, const char *name) {
+  TCase *tc = tcase_create(name);
+  tcase_set_timeout(tc, 300);
+  suite_add_tcase(s, tc);
+  return tc;
+}

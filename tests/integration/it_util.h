@@ -75,6 +75,8 @@ void it_write_file(const char *path, const char *data, size_t len);
 char *it_without_loopscope_lines(const char *text);
 
 /* A Check main: runs the suite, prints Check's summary, exit status 0 only when all passed. */
+/* A test case of the suite with a 300 s timeout (a loaded machine runs real programs slowly). */
+TCase *it_tcase(Suite *s, const char *name);
 int it_main(Suite *s);
 
 /* environ without LD_PRELOAD and LOOPSCOPE_OPTIONS, with env applied: "K=V" sets K, a bare "K" removes

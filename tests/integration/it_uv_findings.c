@@ -362,37 +362,30 @@ START_TEST(loop_accounting_of_uv_slow_callback) {
 }
 END_TEST
 
-static TCase *tcase(Suite *s, const char *name) {
-  TCase *tc = tcase_create(name);
-  tcase_set_timeout(tc, 300);
-  suite_add_tcase(s, tc);
-  return tc;
-}
-
 int main(void) {
   Suite *s = suite_create("it_uv_findings");
-  TCase *tc = tcase(s, "wrong_thread");
+  TCase *tc = it_tcase(s, "wrong_thread");
   tcase_add_test(tc, wrong_thread_from_main_while_the_loop_thread_runs);
   tcase_add_test(tc, wrong_thread_abort_stops_at_the_call);
   tcase_add_test(tc, wrong_thread_clean_uses_uv_async_send);
-  tc = tcase(s, "loop_reentry");
+  tc = it_tcase(s, "loop_reentry");
   tcase_add_test(tc, loop_reentry_from_its_own_callback);
   tcase_add_test(tc, loop_reentry_clean_runs_another_loop);
-  tc = tcase(s, "never_run");
+  tc = it_tcase(s, "never_run");
   tcase_add_test(tc, never_run_work_and_fs_request_at_exit);
   tcase_add_test(tc, never_run_clean_completes_before_close);
-  tc = tcase(s, "unclosed_resource");
+  tc = it_tcase(s, "unclosed_resource");
   tcase_add_test(tc, unclosed_resource_when_loop_close_is_busy);
   tcase_add_test(tc, unclosed_resource_clean_walk_run_close_again);
   tcase_add_test(tc, open_at_exit_is_listed_not_found);
   tcase_add_test(tc, open_at_exit_is_a_finding_when_asked);
-  tc = tcase(s, "unretrieved_error");
+  tc = it_tcase(s, "unretrieved_error");
   tcase_add_test(tc, unretrieved_error_null_callback_write_to_closed_peer);
   tcase_add_test(tc, unretrieved_error_clean_write_succeeds);
-  tc = tcase(s, "pool_wait");
+  tc = it_tcase(s, "pool_wait");
   tcase_add_test(tc, pool_wait_with_one_pool_thread);
   tcase_add_test(tc, pool_wait_clean_with_free_threads);
-  tc = tcase(s, "loop_accounting");
+  tc = it_tcase(s, "loop_accounting");
   tcase_add_test(tc, loop_accounting_of_uv_slow_callback);
   return it_main(s);
 }
