@@ -369,6 +369,19 @@ static char *rebuild_message(struct lsm_finding *lf, const struct ls_rd_thread *
   return rc < 0 ? NULL : msg;
 }
 
+/* Samples are recorded per instruction; a reader wants them per source line: two addresses of one
+ * line (a loop's compare and its increment) are one entry. Without a line, per address. */
+static bool same_line(const struct ls_frame *a, const struct ls_frame *b) {
+  if (a->function && b->function && a->file && b->file && a->line && b->line)
+    return a->line == b->line && strcmp(a->function, b->function) == 0 && strcmp(a->file, b->file) == 0;
+  return a->address == b->address;
+}
+
+static int by_count_desc(const void *x, const void *y) {
+  const struct lsm_sample *a = x, *b = y;
+  return a->count < b->count ? 1 : a->count > b->count ? -1 : 0;
+}
+
 static int build_finding(struct lsm_process *p, const struct ls_rd_finding *f, struct lsm_finding *lf) {
   const struct ls_report *r = p->r;
   const struct ls_rd_site *site = f->has_site ? ls_report_site(r, f->site) : NULL;
@@ -385,9 +398,13 @@ static int build_finding(struct lsm_process *p, const struct ls_rd_finding *f, s
     lf->samples = calloc(f->nsamples, sizeof(*lf->samples));
     if (!lf->samples) return -ENOMEM;
     for (size_t i = 0; i < f->nsamples; i++) {
-      lf->samples[i].frame = function_frame(p->sym, f->samples[i].ip);
-      lf->samples[i].count = f->samples[i].count;
+      struct ls_frame fr = function_frame(p->sym, f->samples[i].ip);
+      size_t j = 0;
+      while (j < lf->nsamples && !same_line(&lf->samples[j].frame, &fr)) j++;
+      if (j == lf->nsamples) lf->samples[lf->nsamples++].frame = fr;
+      lf->samples[j].count += f->samples[i].count;
     }
+    qsort(lf->samples, lf->nsamples, sizeof(*lf->samples), by_count_desc);
   }
   lf->message = rebuild_message(lf, t);
   if (!lf->message) lf->message = strdup(f->message ? f->message : "");

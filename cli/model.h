@@ -59,7 +59,8 @@ struct lsm_sample {
 
 struct lsm_finding {
   const struct ls_rd_finding *f;
-  struct lsm_sample *samples; /* f->nsamples of them */
+  struct lsm_sample *samples; /* nsamples of them: the file's, one per source line, most sampled first */
+  size_t nsamples;
   const struct lsm_process *proc;
   const char *kind; /* F kind=, else its site's; NULL when neither */
   bool has_cb;

@@ -256,9 +256,9 @@ static void finding(struct json *j, const struct lsm_group *g) {
   }
   if (f->has_site) json_u64(j, "site", f->site);
   if (f->has_cpu) json_u64(j, "cpu_ns", f->cpu_ns);
-  if (f->nsamples) {
+  if (lf->nsamples) {
     json_begin_array(j, "samples");
-    for (size_t i = 0; i < f->nsamples; i++) {
+    for (size_t i = 0; i < lf->nsamples; i++) {
       json_begin_object(j, NULL);
       json_begin_object(j, "frame");
       frame_fields(j, &lf->samples[i].frame);

@@ -395,11 +395,11 @@ static void finding(struct tout *out, const struct lsm *m, const struct lsm_grou
     if (g->total_ns) line(out, "  seen %" PRIu64 " times, %s in total", g->count, tot);
     else line(out, "  seen %" PRIu64 " times", g->count);
   }
-  if (f->nsamples) {
+  if (lf->nsamples) {
     uint64_t total = 0;
-    for (size_t i = 0; i < f->nsamples; i++) total += lf->samples[i].count;
+    for (size_t i = 0; i < lf->nsamples; i++) total += lf->samples[i].count;
     line(out, "where the time went:");
-    for (size_t i = 0; i < f->nsamples; i++) {
+    for (size_t i = 0; i < lf->nsamples; i++) {
       char d[512];
       lsm_describe(&lf->samples[i].frame, d, sizeof(d));
       line(out, "  %5" PRIu64 " of %" PRIu64 " samples  %s", lf->samples[i].count, total, d);

@@ -77,6 +77,15 @@ START_TEST(one_slow_callback_at_the_first_line) {
   ck_assert_msg(top && (strcmp(top, "now_ns") == 0 || strcmp(top, "busy_wait_ms") == 0),
                 "top sampled frame is %s, not the busy-wait:\n%s", top ? top : "(none)", text);
   ck_assert_msg(it_int(finding, "cpu_ns") > 0, "no CPU time for the stall:\n%s", text);
+  /* one entry per source line, most sampled first, however many instructions of it were sampled */
+  for (size_t i = 0; i < json_object_array_length(samples); i++)
+    for (size_t k = i + 1; k < json_object_array_length(samples); k++) {
+      json_object *a = json_object_array_get_idx(samples, i), *b = json_object_array_get_idx(samples, k);
+      const char *fa = it_str(a, "frame.function"), *fb = it_str(b, "frame.function");
+      ck_assert_msg(!(fa && fb && strcmp(fa, fb) == 0 && it_int(a, "frame.line") == it_int(b, "frame.line")),
+                    "two sample entries for %s line %lld:\n%s", fa, (long long)it_int(a, "frame.line"), text);
+      ck_assert_msg(it_int(a, "count") >= it_int(b, "count"), "samples not most sampled first:\n%s", text);
+    }
 
   /* the site counts equal what the program counted, one site per registration line */
   json_object *proc = it_need(root, "processes.0");
