@@ -2,6 +2,7 @@
 #include "bench_common.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,4 +109,47 @@ void bench_remove_tmpdir(const char *dir) {
     closedir(d);
   }
   rmdir(dir);
+}
+
+int bench_default_cpu(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) < 0) return 0;
+  for (int c = CPU_SETSIZE - 1; c >= 0; c--)
+    if (CPU_ISSET(c, &set)) return c;
+  return 0;
+}
+
+void bench_parse_config(int argc, char **argv, struct bench_config *c, const char *child, const char *shim,
+                        const char *cli, int max_child_args, void (*usage)(FILE *)) {
+  c->child = child;
+  c->shim = shim;
+  c->cli = cli;
+  c->runs = 5;
+  c->cpu = bench_default_cpu();
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v;
+    if (strcmp(a, "--") == 0) {
+      for (i++; i < argc; i++) {
+        if (c->nchild_args == max_child_args) {
+          fprintf(stderr, "%s: too many arguments for %s\n", bench_prog, child);
+          exit(2);
+        }
+        c->child_args[c->nchild_args++] = argv[i];
+      }
+    } else if ((v = bench_flag_value(a, "--runs"))) c->runs = bench_parse_int(v, "--runs", 1, BENCH_MAX_RUNS);
+    else if ((v = bench_flag_value(a, "--cpu"))) c->cpu = bench_parse_int(v, "--cpu", 0, CPU_SETSIZE - 1);
+    else if ((v = bench_flag_value(a, "--shim-options"))) c->shim_options = v;
+    else if ((v = bench_flag_value(a, "--child"))) c->child = v;
+    else if ((v = bench_flag_value(a, "--shim"))) c->shim = v;
+    else if ((v = bench_flag_value(a, "--cli"))) c->cli = v;
+    else if (strcmp(a, "--keep") == 0) c->keep = true;
+    else if (strcmp(a, "--help") == 0) {
+      usage(stdout);
+      exit(0);
+    } else {
+      fprintf(stderr, "%s: unknown argument '%s'\n", bench_prog, a);
+      usage(stderr);
+      exit(2);
+    }
+  }
 }

@@ -11,6 +11,29 @@
 /* The driver's name, for its messages ("bench_driver: ..."). Each driver sets it first thing. */
 extern const char *bench_prog;
 
+#include <stdio.h>
+
+#define BENCH_MAX_RUNS 100
+#define BENCH_MAX_CHILD_ARGS 8
+
+/* What the plain-versus-shim drivers (bench_driver, bench_ev_driver) are told. */
+struct bench_config {
+  const char *child, *shim, *cli, *shim_options;
+  int runs, cpu;
+  bool keep;
+  char *child_args[BENCH_MAX_CHILD_ARGS];
+  int nchild_args;
+  char tmpdir[64];
+};
+
+/* The last CPU this process may use (the drivers pin to it). */
+int bench_default_cpu(void);
+/* The drivers' flags (--runs --cpu --keep --shim-options --child --shim --cli --help, then -- and at
+ * most max_child_args arguments for the child) into c, the given defaults first; a bad flag is a
+ * message, usage and exit status 2. */
+void bench_parse_config(int argc, char **argv, struct bench_config *c, const char *child, const char *shim,
+                        const char *cli, int max_child_args, void (*usage)(FILE *));
+
 /* "--name=value" -> "value", else NULL. */
 const char *bench_flag_value(const char *arg, const char *name);
 /* A whole number in [lo, hi], or a message and exit status 2. */

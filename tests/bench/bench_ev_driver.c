@@ -28,8 +28,8 @@
 #endif
 
 #define GOAL_DISPATCH_NS 30.0
-#define MAX_RUNS 100
-#define MAX_CHILD_ARGS 8
+#define MAX_RUNS BENCH_MAX_RUNS
+#define MAX_CHILD_ARGS BENCH_MAX_CHILD_ARGS
 #define NFIG 3
 
 struct figures {
@@ -40,23 +40,6 @@ static const char *const fig_keys[NFIG] = {"self_ns", "dispatch_ns", "activate_n
 static const char *const fig_rows[NFIG] = {"event_active + dispatch (self)", "dispatch of an active event",
                                            "event_active call"};
 
-struct config {
-  const char *child, *shim, *cli, *shim_options;
-  int runs, cpu;
-  bool keep;
-  char *child_args[MAX_CHILD_ARGS];
-  int nchild_args;
-  char tmpdir[64];
-};
-
-static int default_cpu(void) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) < 0) return 0;
-  for (int c = CPU_SETSIZE - 1; c >= 0; c--)
-    if (CPU_ISSET(c, &set)) return c;
-  return 0;
-}
-
 static void usage(FILE *f) {
   fprintf(f, "usage: bench_ev_driver [--runs=N] [--cpu=N] [--keep] [--shim-options=K=V:...] [--child=PATH]\n"
              "                       [--shim=PATH] [--cli=PATH] [-- SELF_CBS [BATCH_CBS [BATCH]]]\n"
@@ -64,38 +47,8 @@ static void usage(FILE *f) {
              "one CPU, prints the medians, and checks that the shimmed report counted every callback.\n");
 }
 
-static void parse_args(int argc, char **argv, struct config *c) {
-  c->child = LS_BENCH_EV_CHILD;
-  c->shim = LS_BENCH_SHIM;
-  c->cli = LS_BENCH_CLI;
-  c->runs = 5;
-  c->cpu = default_cpu();
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v;
-    if (strcmp(a, "--") == 0) {
-      for (i++; i < argc; i++) {
-        if (c->nchild_args == MAX_CHILD_ARGS - 2) {
-          fprintf(stderr, "bench_ev_driver: too many arguments for bench_ev\n");
-          exit(2);
-        }
-        c->child_args[c->nchild_args++] = argv[i];
-      }
-    } else if ((v = bench_flag_value(a, "--runs"))) c->runs = bench_parse_int(v, "--runs", 1, MAX_RUNS);
-    else if ((v = bench_flag_value(a, "--cpu"))) c->cpu = bench_parse_int(v, "--cpu", 0, CPU_SETSIZE - 1);
-    else if ((v = bench_flag_value(a, "--shim-options"))) c->shim_options = v;
-    else if ((v = bench_flag_value(a, "--child"))) c->child = v;
-    else if ((v = bench_flag_value(a, "--shim"))) c->shim = v;
-    else if ((v = bench_flag_value(a, "--cli"))) c->cli = v;
-    else if (strcmp(a, "--keep") == 0) c->keep = true;
-    else if (strcmp(a, "--help") == 0) {
-      usage(stdout);
-      exit(0);
-    } else {
-      fprintf(stderr, "bench_ev_driver: unknown argument '%s'\n", a);
-      usage(stderr);
-      exit(2);
-    }
-  }
+static void parse_args(int argc, char **argv, struct bench_config *c) {
+  bench_parse_config(argc, argv, c, LS_BENCH_EV_CHILD, LS_BENCH_SHIM, LS_BENCH_CLI, BENCH_MAX_CHILD_ARGS - 2, usage);
 }
 
 static bool parse_figures(const char *out, struct figures *f) {
@@ -115,7 +68,7 @@ static bool parse_figures(const char *out, struct figures *f) {
 }
 
 /* One run of bench_ev, pinned, plain or under the shim; *pid names its report. 0, or -1 after saying why. */
-static int run_child(const struct config *c, bool shimmed, struct figures *f, pid_t *pid) {
+static int run_child(const struct bench_config *c, bool shimmed, struct figures *f, pid_t *pid) {
   char *argv[MAX_CHILD_ARGS + 1];
   int argc = 0;
   argv[argc++] = (char *)c->child;
@@ -207,7 +160,7 @@ static int check_counted(const char *json_path, const struct figures *f) {
 
 int main(int argc, char **argv) {
   bench_prog = "bench_ev_driver";
-  static struct config c;
+  static struct bench_config c;
   parse_args(argc, argv, &c);
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *paths[][2] = {{"bench_ev", c.child}, {"the shim", c.shim}, {"the loopscope command", c.cli}};
