@@ -12,45 +12,21 @@
 
 #include "it_util.h"
 
-struct run {
-  char *dir;
-  struct it_proc p;
-  json_object *root;
-};
-
 /* `loopscope run FLAGS -- prog [arg]` in a private directory; the program must exit 0 (loopscope run
  * returns its status unchanged) and leave one process's report. */
-static void run_prog(struct run *r, const char *name, const char *prog, const char *arg, const char *const flags[]) {
-  r->dir = it_mkdir(name);
+static void run_prog(struct it_report_run *r, const char *name, const char *prog, const char *arg,
+                     const char *const flags[]) {
   const char *argv[] = {prog, arg, NULL};
-  it_loopscope_run(&r->p, r->dir, flags, argv);
-  ck_assert_msg(r->p.code == 0, "loopscope run -- %s exited %d\nstdout:\n%s\nstderr:\n%s", prog, r->p.code, r->p.out,
-                r->p.err);
-  r->root = it_report_json(r->dir);
-  ck_assert_msg(json_object_array_length(it_need(r->root, "processes")) == 1, "one process expected:\n%s",
-                it_json_text(it_need(r->root, "processes")));
+  it_run_report(r, name, flags, argv, 0);
 }
 
-static void run_free(struct run *r) {
-  json_object_put(r->root);
-  it_proc_free(&r->p);
-  it_done(r->dir);
-}
-
-static void printed(struct run *r, const char *want) {
+static void printed(struct it_report_run *r, const char *want) {
   ck_assert_msg(strstr(r->p.out, want), "the program printed:\n%s\nexpected \"%s\"; stderr:\n%s", r->p.out, want,
                 r->p.err);
 }
 
-static void no_findings(struct run *r, const char *prog) {
-  json_object *f[1];
-  size_t n = it_findings(r->root, NULL, f, 1);
-  ck_assert_msg(n == 0, "%s (clean) gave %zu findings, expected none:\n%s\nstderr:\n%s", prog, n,
-                it_json_text(it_need(r->root, "findings")), r->p.err);
-}
-
 /* The findings of the report: exactly `want` of them, all of this category. */
-static size_t only(struct run *r, const char *category, json_object **out, size_t want) {
+static size_t only(struct it_report_run *r, const char *category, json_object **out, size_t want) {
   json_object *all[16];
   size_t n = it_findings(r->root, category, out, want), total = it_findings(r->root, NULL, all, 16);
   ck_assert_msg(n == want && total == want, "%zu %s findings and %zu in all, expected exactly %zu %s:\n%s", n,
@@ -69,7 +45,7 @@ static void frame0_at(json_object *o, const char *src, int line, const char *fun
   if (function) str_is(o, "stack.0.function", function);
 }
 
-static json_object *the_loop(struct run *r) {
+static json_object *the_loop(struct it_report_run *r) {
   json_object *loops = it_need(r->root, "processes.0.loops");
   for (size_t i = 0; i < json_object_array_length(loops); i++) {
     json_object *l = json_object_array_get_idx(loops, i);
@@ -84,7 +60,7 @@ static json_object *the_loop(struct run *r) {
 
 START_TEST(slow_callback_timer_with_registration_stack) {
   int line = it_marker_line("ev_f_slow.c", "slow");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_slow", LS_PROG_ev_f_slow, NULL, NULL);
   printed(&r, "getters=ok slow=2 quick=3"); /* event_get_callback & co. saw the program's own callbacks */
   json_object *f;
@@ -104,17 +80,17 @@ START_TEST(slow_callback_timer_with_registration_stack) {
   ck_assert_msg(it_int(loop, "callback_ns") >= 2 * 249750000LL, "callback_ns below 2 x 250 ms:\n%s",
                 it_json_text(loop));
   ck_assert_msg(it_int(loop, "iterations") >= 2, "iterations:\n%s", it_json_text(loop));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(slow_callback_clean_quick_callbacks) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_slow_clean", LS_PROG_ev_f_slow_clean, NULL, NULL);
   printed(&r, "ticks=5 quick=3 once=1");
-  no_findings(&r, "ev_f_slow_clean");
+  it_no_findings(&r, "ev_f_slow_clean");
   ck_assert_int_eq(it_int(the_loop(&r), "callbacks"), 9);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -122,7 +98,7 @@ END_TEST
 
 static void wrong_thread(const char *name, const char *arg, const char *call, const char *marker) {
   int line = it_marker_line("ev_f_wrong_thread.c", marker);
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, name, LS_PROG_ev_f_wrong_thread, arg, NULL);
   int loop_tid = 0;
   ck_assert_msg(sscanf(r.p.out, "loop_tid=%d", &loop_tid) == 1 && loop_tid > 0, "program printed: %s", r.p.out);
@@ -134,7 +110,7 @@ static void wrong_thread(const char *name, const char *arg, const char *call, co
   ck_assert_int_eq(it_int(f, "tid"), it_int(r.root, "processes.0.pid"));
   ck_assert_int_eq(it_int(f, "other_tid"), loop_tid);
   ck_assert_int_eq(it_int(the_loop(&r), "thread"), loop_tid);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 
 START_TEST(wrong_thread_base_without_evthread) { wrong_thread("it_ev_f_wrong_thread", NULL, "event_add", "wrong"); }
@@ -173,11 +149,11 @@ START_TEST(wrong_thread_abort_stops_at_the_call) {
 END_TEST
 
 START_TEST(wrong_thread_clean_base_has_a_lock) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_wrong_thread_clean", LS_PROG_ev_f_wrong_thread_clean, NULL, NULL);
   printed(&r, "late=1");
-  no_findings(&r, "ev_f_wrong_thread_clean");
-  run_free(&r);
+  it_no_findings(&r, "ev_f_wrong_thread_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -185,7 +161,7 @@ END_TEST
 
 START_TEST(loop_reentry_from_its_own_callback) {
   int line = it_marker_line("ev_f_reentry.c", "reentry");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_reentry", LS_PROG_ev_f_reentry, NULL, NULL);
   printed(&r, "inner=-1"); /* libevent still refuses, as without us */
   json_object *f;
@@ -194,13 +170,13 @@ START_TEST(loop_reentry_from_its_own_callback) {
   str_is(f, "call", "event_base_loop");
   frame0_at(f, "ev_f_reentry.c", line, "on_timer");
   ck_assert_int_eq(it_int(f, "tid"), it_int(f, "other_tid"));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(loop_reentry_from_a_second_thread) {
   int line = it_marker_line("ev_f_reentry.c", "reentry_thread");
-  struct run r;
+  struct it_report_run r;
   /* main's callback spins until the second thread has tried: on a loaded machine that may take 100 ms */
   const char *flags[] = {"--slow-callback=60s", NULL};
   run_prog(&r, "it_ev_f_reentry_thread", LS_PROG_ev_f_reentry, "thread", flags);
@@ -212,23 +188,23 @@ START_TEST(loop_reentry_from_a_second_thread) {
   frame0_at(f, "ev_f_reentry.c", line, "second_main");
   ck_assert_int_eq(it_int(f, "other_tid"), main_tid);
   ck_assert_int_ne(it_int(f, "tid"), main_tid);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(loop_reentry_clean_runs_another_base) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_reentry_clean", LS_PROG_ev_f_reentry_clean, NULL, NULL);
   printed(&r, "inner=1 nested=1");
-  no_findings(&r, "ev_f_reentry_clean");
+  it_no_findings(&r, "ev_f_reentry_clean");
   ck_assert_int_eq(json_object_array_length(it_need(r.root, "processes.0.loops")), 2);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 /* ---- never-run ---- */
 
-static json_object *finding_named(struct run *r, const char *category, const char *function) {
+static json_object *finding_named(struct it_report_run *r, const char *category, const char *function) {
   json_object *f[8], *found = NULL;
   size_t n = it_findings(r->root, category, f, 8), m = 0;
   for (size_t i = 0; i < n && i < 8; i++) {
@@ -241,7 +217,7 @@ static json_object *finding_named(struct run *r, const char *category, const cha
 }
 
 START_TEST(never_run_once_and_activated_event_at_base_free) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_never_run", LS_PROG_ev_f_never_run, NULL, NULL);
   printed(&r, "scheduled=2");
   json_object *f[2];
@@ -253,29 +229,29 @@ START_TEST(never_run_once_and_activated_event_at_base_free) {
   json_object *active = finding_named(&r, "never-run", "on_active_never");
   str_is(active, "kind", "timer"); /* no fd, no I/O: an evtimer-shaped event, only ever activated */
   frame0_at(active, "ev_f_never_run.c", it_marker_line("ev_f_never_run.c", "active"), "main");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(never_run_clean_due_work_ran_and_an_hour_away_is_not_due) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_never_run_clean", LS_PROG_ev_f_never_run_clean, NULL, NULL);
   printed(&r, "once=1 active=1");
-  no_findings(&r, "ev_f_never_run_clean");
-  run_free(&r);
+  it_no_findings(&r, "ev_f_never_run_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 
 /* ---- unclosed-resource and still open at exit ---- */
 
-static json_object *still_open(struct run *r) {
+static json_object *still_open(struct it_report_run *r) {
   json_object *o = it_need(r->root, "processes.0.still_open_at_exit");
   ck_assert_msg(json_object_is_type(o, json_type_array), "still_open_at_exit is not an array:\n%s", it_json_text(o));
   return o;
 }
 
 /* How many objects still_open_at_exit lists (entries of one kind and stack are grouped, counted). */
-static int64_t open_count(struct run *r) {
+static int64_t open_count(struct it_report_run *r) {
   json_object *o = still_open(r);
   int64_t m = 0;
   for (size_t i = 0; i < json_object_array_length(o); i++) m += it_int(json_object_array_get_idx(o, i), "count");
@@ -283,7 +259,7 @@ static int64_t open_count(struct run *r) {
 }
 
 /* How many of them are of this kind with stack[0] at src:line. */
-static int64_t open_at(struct run *r, const char *kind, const char *src, int line) {
+static int64_t open_at(struct it_report_run *r, const char *kind, const char *src, int line) {
   json_object *o = still_open(r);
   int64_t m = 0;
   for (size_t i = 0; i < json_object_array_length(o); i++) {
@@ -296,7 +272,7 @@ static int64_t open_at(struct run *r, const char *kind, const char *src, int lin
 
 START_TEST(unclosed_resource_event_still_added_at_base_free) {
   int line = it_marker_line("ev_f_unclosed.c", "added");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_unclosed", LS_PROG_ev_f_unclosed, NULL, NULL);
   printed(&r, "freed");
   json_object *f;
@@ -310,49 +286,49 @@ START_TEST(unclosed_resource_event_still_added_at_base_free) {
   /* the bufferevent was never freed: listed, not found */
   ck_assert_int_eq(open_count(&r), 1);
   ck_assert_int_eq(open_at(&r, "bufferevent", "ev_f_unclosed.c", line + 2), 1);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(unclosed_resource_clean_everything_freed_first) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_unclosed_clean", LS_PROG_ev_f_unclosed_clean, NULL, NULL);
   printed(&r, "freed");
-  no_findings(&r, "ev_f_unclosed_clean");
+  it_no_findings(&r, "ev_f_unclosed_clean");
   ck_assert_msg(json_object_array_length(still_open(&r)) == 0, "open at exit after everything was freed:\n%s",
                 it_json_text(still_open(&r)));
   json_object *closed = it_need(the_loop(&r), "closed");
   ck_assert_msg(json_object_get_boolean(closed), "the base was freed, yet not closed:\n%s", it_json_text(the_loop(&r)));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 #define SRC_OPEN "ev_f_open_at_exit.c"
 
 START_TEST(open_at_exit_is_listed_not_found) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_open_at_exit", LS_PROG_ev_f_open_at_exit, NULL, NULL);
   printed(&r, "open=4");
-  no_findings(&r, "ev_f_open_at_exit");
+  it_no_findings(&r, "ev_f_open_at_exit");
   ck_assert_msg(open_count(&r) == 4, "four objects expected still open:\n%s",
                 it_json_text(still_open(&r)));
   ck_assert_int_eq(open_at(&r, "event_base", SRC_OPEN, it_marker_line(SRC_OPEN, "base")), 1);
   ck_assert_int_eq(open_at(&r, "bufferevent", SRC_OPEN, it_marker_line(SRC_OPEN, "pair")), 2);
   ck_assert_int_eq(open_at(&r, "evconnlistener", SRC_OPEN, it_marker_line(SRC_OPEN, "listener")), 1);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(open_at_exit_is_a_finding_when_asked) {
   const char *flags[] = {"--report-open-at-exit=1", NULL};
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_open_at_exit_findings", LS_PROG_ev_f_open_at_exit, NULL, flags);
   json_object *f[8];
   size_t n = it_findings(r.root, "unclosed-resource", f, 8), all = it_findings(r.root, NULL, f, 8);
   ck_assert_msg(n >= 3 && n == all, "unclosed-resource findings for the base, bufferevents and listener:\n%s",
                 it_json_text(it_need(r.root, "findings")));
   ck_assert_int_eq(json_object_array_length(still_open(&r)), 0);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -360,7 +336,7 @@ END_TEST
 
 START_TEST(unretrieved_error_bufferevent_eof_without_event_callback) {
   int line = it_marker_line("ev_f_unretrieved.c", "nocb");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_unretrieved", LS_PROG_ev_f_unretrieved, NULL, NULL);
   ck_assert_msg(strcmp(r.p.out, "eof_unseen\n") == 0, "bufferevent_getcb showed our stand-in:\n%s", r.p.out);
   json_object *f;
@@ -368,13 +344,13 @@ START_TEST(unretrieved_error_bufferevent_eof_without_event_callback) {
   str_is(f, "severity", "error");
   str_is(f, "kind", "bufferevent event");
   frame0_at(f, "ev_f_unretrieved.c", line, "main");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(unretrieved_error_bufferevent_connect_refused_without_callbacks) {
   int line = it_marker_line("ev_f_unretrieved.c", "connect_nocb");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_unretrieved_connect", LS_PROG_ev_f_unretrieved, "connect", NULL);
   printed(&r, "error_unseen");
   json_object *f;
@@ -384,16 +360,16 @@ START_TEST(unretrieved_error_bufferevent_connect_refused_without_callbacks) {
   const char *msg = it_str(f, "message");
   ck_assert_msg(msg && strstr(msg, "ECONNREFUSED") && strstr(msg, "no event callback"), "message: %s", msg);
   frame0_at(f, "ev_f_unretrieved.c", line, "refused");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(unretrieved_error_clean_event_callback_sees_eof) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_ev_f_unretrieved_clean", LS_PROG_ev_f_unretrieved_clean, NULL, NULL);
   ck_assert_msg(strcmp(r.p.out, "eof_seen=1\n") == 0, "program printed:\n%s", r.p.out);
-  no_findings(&r, "ev_f_unretrieved_clean");
-  run_free(&r);
+  it_no_findings(&r, "ev_f_unretrieved_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 

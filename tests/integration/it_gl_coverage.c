@@ -29,9 +29,9 @@ static const struct {
 };
 
 START_TEST(every_callback_kind_is_a_site_and_the_clean_program_is_quiet) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_coverage_quiet", LS_PROG_gl_quiet, NULL);
-  no_findings(&r, "gl_quiet");
+  it_no_findings(&r, "gl_quiet");
   /* Transparent: the same output and status as without loopscope. */
   struct it_proc plain;
   const char *argv[] = {LS_PROG_gl_quiet, NULL};
@@ -73,14 +73,14 @@ START_TEST(every_callback_kind_is_a_site_and_the_clean_program_is_quiet) {
                 (long long)callbacks, it_json_text(loops));
   ck_assert_msg(json_object_array_length(it_need(r.proc, "still_open_at_exit")) == 0,
                 "gl_quiet removed and unreffed everything:\n%s", it_json_text(it_need(r.proc, "still_open_at_exit")));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 #define SRC_S "gl_slow_callback.c"
 
 START_TEST(slow_timeout_and_slow_custom_dispatch) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_coverage_slow", LS_PROG_gl_slow_callback, NULL);
   ck_assert_msg(printed(r.p.out, "dispatched") == 2, "program printed: %s", r.p.out);
   json_object *f[4];
@@ -103,7 +103,7 @@ START_TEST(slow_timeout_and_slow_custom_dispatch) {
                   "top sampled frame is %s, not the busy-wait:\n%s", top ? top : "(none)", it_json_text(both[i]));
   }
   ck_assert_msg(strstr(r.p.err, "Executing <glib timeout"), "no live line:\n%s", r.p.err);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -111,11 +111,11 @@ END_TEST
  * callbacks dispatched there; sources added to the main thread's context from the workers are sites
  * of their own, and no finding (GMainContext is thread-safe). */
 START_TEST(each_thread_iterates_its_own_context) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_coverage_threads", LS_PROG_gl_threads, NULL);
   ck_assert_msg(printed(r.p.out, "worker_ticks") == 15 && printed(r.p.out, "cross") == 3, "program printed: %s",
                 r.p.out);
-  no_findings(&r, "gl_threads");
+  it_no_findings(&r, "gl_threads");
   json_object *loops = it_need(r.proc, "loops");
   ck_assert_msg(json_object_array_length(loops) == 4, "four glib loops expected:\n%s", it_json_text(loops));
   int64_t pid = it_int(r.proc, "pid"), tids[4], worker_callbacks = 0;
@@ -141,7 +141,7 @@ START_TEST(each_thread_iterates_its_own_context) {
   ck_assert_str_eq(it_str(c, "callback.function"), "on_cross");
   ck_assert_msg(json_object_array_length(it_need(r.proc, "still_open_at_exit")) == 0, "open at exit:\n%s",
                 it_json_text(it_need(r.proc, "still_open_at_exit")));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 

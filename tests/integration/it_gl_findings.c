@@ -8,7 +8,7 @@
  * threshold, never limits on how fast something ran. */
 #include "it_gl_run.h"
 
-static void exactly(struct run *r, size_t want) {
+static void exactly(struct it_report_run *r, size_t want) {
   json_object *f[8];
   size_t n = it_findings(r->root, NULL, f, 8);
   ck_assert_msg(n == want, "%zu findings, expected %zu:\n%s\nstderr:\n%s", n, want,
@@ -18,7 +18,7 @@ static void exactly(struct run *r, size_t want) {
 /* ---- unretrieved-error ---- */
 
 START_TEST(unretrieved_error_gtask_error_never_propagated) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_unretrieved", LS_PROG_gl_task_unretrieved, NULL);
   ck_assert_msg(printed(r.p.out, "done") == 1, "program printed: %s", r.p.out);
   /* The task kept the program's user_data: our trampoline is keyed by the task pointer. */
@@ -29,23 +29,23 @@ START_TEST(unretrieved_error_gtask_error_never_propagated) {
   ck_assert_str_eq(it_str(f, "severity"), "error");
   ck_assert_str_eq(it_str(f, "kind"), "gtask");
   ck_assert_msg(strstr(it_str(f, "message"), "Task exception was never retrieved"), "message: %s", it_str(f, "message"));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(unretrieved_error_clean_propagated_or_looked_at) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_unretrieved_clean", LS_PROG_gl_task_unretrieved_clean, NULL);
   ck_assert_msg(printed(r.p.out, "done") == 3 && printed(r.p.out, "errors_seen") == 2, "program printed: %s", r.p.out);
-  no_findings(&r, "gl_task_unretrieved_clean");
-  run_free(&r);
+  it_no_findings(&r, "gl_task_unretrieved_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 
 /* ---- never-run ---- */
 
 START_TEST(never_run_idle_source_one_shot_timeout_and_gtask) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_never_run", LS_PROG_gl_never_run, NULL);
   ck_assert_msg(printed(r.p.out, "ran") == 1, "program printed: %s", r.p.out);
   exactly(&r, 3);
@@ -58,23 +58,23 @@ START_TEST(never_run_idle_source_one_shot_timeout_and_gtask) {
   json_object *task = finding_at(&r, "never-run", "gl_never_run.c", it_marker_line("gl_never_run.c", "task"),
                                  "on_task_never");
   ck_assert_str_eq(it_str(task, "kind"), "gtask");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(never_run_clean_dispatched_cancelled_or_long_lived) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_never_run_clean", LS_PROG_gl_never_run_clean, NULL);
   ck_assert_msg(printed(r.p.out, "ran") == 2 && printed(r.p.out, "twice") == 2, "program printed: %s", r.p.out);
-  no_findings(&r, "gl_never_run_clean");
-  run_free(&r);
+  it_no_findings(&r, "gl_never_run_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 
 /* ---- loop-reentry ---- */
 
 START_TEST(loop_reentry_iteration_from_prepare) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_reentry", LS_PROG_gl_reentry, NULL);
   ck_assert_msg(printed(r.p.out, "dispatched") == 1, "program printed: %s", r.p.out);
   exactly(&r, 1);
@@ -83,24 +83,24 @@ START_TEST(loop_reentry_iteration_from_prepare) {
   ck_assert_str_eq(it_str(f, "severity"), "error");
   ck_assert_str_eq(it_str(f, "call"), "g_main_context_iteration");
   ck_assert_str_eq(it_str(f, "stack.0.function"), "bad_prepare");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(loop_reentry_clean_nested_run_from_a_callback) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_reentry_clean", LS_PROG_gl_reentry_clean, NULL);
   ck_assert_msg(printed(r.p.out, "outer") == 1 && printed(r.p.out, "inner") == 1 && printed(r.p.out, "custom") == 1,
                 "program printed: %s", r.p.out);
-  no_findings(&r, "gl_reentry_clean");
-  run_free(&r);
+  it_no_findings(&r, "gl_reentry_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 
 /* ---- pool-wait ---- */
 
 START_TEST(pool_wait_gtask_run_in_thread) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_pool_wait", LS_PROG_gl_pool_wait, NULL);
   ck_assert_msg(printed(r.p.out, "done") == 20, "program printed: %s", r.p.out);
   exactly(&r, 1);
@@ -111,16 +111,16 @@ START_TEST(pool_wait_gtask_run_in_thread) {
   /* the work itself is timed on the pool threads: 20 runs of slow_work */
   json_object *s = site_at(&r, "gl_pool_wait.c", it_marker_line("gl_pool_wait.c", "run"));
   ck_assert_int_eq(it_int(s, "count"), 20);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(pool_wait_clean_free_threads) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_pool_wait_clean", LS_PROG_gl_pool_wait_clean, NULL);
   ck_assert_msg(printed(r.p.out, "done") == 3, "program printed: %s", r.p.out);
-  no_findings(&r, "gl_pool_wait_clean");
-  run_free(&r);
+  it_no_findings(&r, "gl_pool_wait_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -139,10 +139,10 @@ static const struct {
 #define N_OPEN (sizeof(open_items) / sizeof(open_items[0]))
 
 START_TEST(open_at_exit_listed_not_findings) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_gl_open_at_exit", LS_PROG_gl_open_at_exit, NULL);
   ck_assert_msg(printed(r.p.out, "open") == 4, "program printed: %s", r.p.out);
-  no_findings(&r, "gl_open_at_exit (without report_open_at_exit)");
+  it_no_findings(&r, "gl_open_at_exit (without report_open_at_exit)");
   json_object *open = it_need(r.proc, "still_open_at_exit");
   ck_assert_msg(json_object_array_length(open) == N_OPEN, "%d open items expected:\n%s", (int)N_OPEN,
                 it_json_text(open));
@@ -154,12 +154,12 @@ START_TEST(open_at_exit_listed_not_findings) {
     }
     ck_assert_msg(hits == 1, "no %s open at %s:%d:\n%s", open_items[k].kind, SRC_O, line, it_json_text(open));
   }
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(open_at_exit_as_findings_when_asked) {
-  struct run r;
+  struct it_report_run r;
   const char *flags[] = {"--report-open-at-exit=1", NULL};
   run_prog(&r, "it_gl_open_at_exit_findings", LS_PROG_gl_open_at_exit, flags);
   exactly(&r, N_OPEN);
@@ -167,7 +167,7 @@ START_TEST(open_at_exit_as_findings_when_asked) {
     json_object *f = finding_at(&r, "unclosed-resource", SRC_O, it_marker_line(SRC_O, open_items[k].marker), NULL);
     ck_assert_str_eq(it_str(f, "kind"), open_items[k].kind);
   }
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 

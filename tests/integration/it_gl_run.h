@@ -9,45 +9,19 @@
 
 #include "it_util.h"
 
-struct run {
-  char *dir;
-  struct it_proc p;
-  json_object *root, *proc;
-};
-
 /* `loopscope run --follow-children=0 FLAGS -- prog`; the program must exit 0. A forked child (the
  * child-watch program forks) runs without the shim, so the report is one process. */
-static inline void run_prog(struct run *r, const char *name, const char *prog, const char *const flags[]) {
+static inline void run_prog(struct it_report_run *r, const char *name, const char *prog, const char *const flags[]) {
   const char *all[16] = {"--follow-children=0"};
   size_t n = 1;
   for (size_t i = 0; flags && flags[i] && n < 15; i++) all[n++] = flags[i];
   all[n] = NULL;
-  r->dir = it_mkdir(name);
   const char *argv[] = {prog, NULL};
-  it_loopscope_run(&r->p, r->dir, all, argv);
-  ck_assert_msg(r->p.code == 0, "loopscope run -- %s exited %d\nstdout:\n%s\nstderr:\n%s", prog, r->p.code, r->p.out,
-                r->p.err);
-  r->root = it_report_json(r->dir);
-  ck_assert_msg(json_object_array_length(it_need(r->root, "processes")) == 1, "one process expected:\n%s",
-                it_json_text(it_need(r->root, "processes")));
-  r->proc = it_need(r->root, "processes.0");
-}
-
-static inline void run_free(struct run *r) {
-  json_object_put(r->root);
-  it_proc_free(&r->p);
-  it_done(r->dir);
-}
-
-static inline void no_findings(struct run *r, const char *prog) {
-  json_object *f[1];
-  size_t n = it_findings(r->root, NULL, f, 1);
-  ck_assert_msg(n == 0, "%s (clean) gave %zu findings, expected none:\n%s\nstderr:\n%s", prog, n,
-                it_json_text(it_need(r->root, "findings")), r->p.err);
+  it_run_report(r, name, all, argv, 0);
 }
 
 /* The finding of this category whose stack[0] is src:line (exactly one), checked to name function. */
-static inline json_object *finding_at(struct run *r, const char *category, const char *src, int line,
+static inline json_object *finding_at(struct it_report_run *r, const char *category, const char *src, int line,
                                       const char *function) {
   json_object *f[32], *hit = NULL;
   size_t n = it_findings(r->root, category, f, 32), hits = 0;
@@ -64,7 +38,7 @@ static inline json_object *finding_at(struct run *r, const char *category, const
 }
 
 /* The site whose stack[0] is src:line (exactly one). */
-static inline json_object *site_at(struct run *r, const char *src, int line) {
+static inline json_object *site_at(struct it_report_run *r, const char *src, int line) {
   json_object *sites = it_need(r->proc, "sites"), *hit = NULL;
   size_t hits = 0;
   for (size_t i = 0; i < json_object_array_length(sites); i++) {

@@ -354,3 +354,29 @@ TCase *it_tcase(Suite *s, const char *name) {
   suite_add_tcase(s, tc);
   return tc;
 }
+
+void it_run_report(struct it_report_run *r, const char *name, const char *const flags[], const char *const argv[],
+                   int want_code) {
+  r->dir = it_mkdir(name);
+  it_loopscope_run(&r->p, r->dir, flags, argv);
+  ck_assert_msg(r->p.code == want_code, "loopscope run -- %s exited %d, expected %d\nstdout:\n%s\nstderr:\n%s",
+                argv[0], r->p.code, want_code, r->p.out, r->p.err);
+  r->root = it_report_json(r->dir);
+  ck_assert_int_eq(it_int(r->root, "format"), 1);
+  ck_assert_msg(json_object_array_length(it_need(r->root, "processes")) == 1, "one process expected:\n%s",
+                it_json_text(it_need(r->root, "processes")));
+  r->proc = it_need(r->root, "processes.0");
+}
+
+void it_run_report_free(struct it_report_run *r) {
+  json_object_put(r->root);
+  it_proc_free(&r->p);
+  it_done(r->dir);
+}
+
+void it_no_findings(struct it_report_run *r, const char *prog) {
+  json_object *f[1];
+  size_t n = it_findings(r->root, NULL, f, 1);
+  ck_assert_msg(n == 0, "%s (clean) gave %zu findings, expected none:\n%s\nstderr:\n%s", prog, n,
+                it_json_text(it_need(r->root, "findings")), r->p.err);
+}

@@ -75,6 +75,21 @@ void it_write_file(const char *path, const char *data, size_t len);
 char *it_without_loopscope_lines(const char *text);
 
 /* A Check main: runs the suite, prints Check's summary, exit status 0 only when all passed. */
+/* What one `loopscope run` of a program left: its stdout/stderr/status, the parsed JSON report and
+ * its one process. */
+struct it_report_run {
+  char *dir;
+  struct it_proc p;
+  json_object *root, *proc;
+};
+/* `loopscope run FLAGS -- ARGV` in a private directory NAME; the program must exit want_code (loopscope
+ * run returns its status unchanged) and leave exactly one process's report. */
+void it_run_report(struct it_report_run *r, const char *name, const char *const flags[], const char *const argv[],
+                   int want_code);
+void it_run_report_free(struct it_report_run *r);
+/* A clean program's report: no finding at all. */
+void it_no_findings(struct it_report_run *r, const char *prog);
+
 /* A test case of the suite with a 300 s timeout (a loaded machine runs real programs slowly). */
 TCase *it_tcase(Suite *s, const char *name);
 int it_main(Suite *s);

@@ -12,42 +12,16 @@
 
 #include "it_util.h"
 
-/* What one `loopscope run` of a program left: its process, stdout, and the parsed JSON report. */
-struct run {
-  char *dir;
-  struct it_proc p;
-  json_object *root;
-};
-
 /* Runs prog under `loopscope run FLAGS -- prog` in a private directory; the program must exit with
  * `want_code` (its own status: loopscope run returns it unchanged). */
-static void run_prog(struct run *r, const char *name, const char *prog, const char *const flags[], int want_code) {
-  r->dir = it_mkdir(name);
+static void run_prog(struct it_report_run *r, const char *name, const char *prog, const char *const flags[],
+                     int want_code) {
   const char *argv[] = {prog, NULL};
-  it_loopscope_run(&r->p, r->dir, flags, argv);
-  ck_assert_msg(r->p.code == want_code, "loopscope run -- %s exited %d, expected %d\nstdout:\n%s\nstderr:\n%s", prog,
-                r->p.code, want_code, r->p.out, r->p.err);
-  r->root = it_report_json(r->dir);
-  ck_assert_int_eq(it_int(r->root, "format"), 1);
-  ck_assert_msg(json_object_array_length(it_need(r->root, "processes")) == 1, "one process expected:\n%s",
-                it_json_text(it_need(r->root, "processes")));
-}
-
-static void run_free(struct run *r) {
-  json_object_put(r->root);
-  it_proc_free(&r->p);
-  it_done(r->dir);
-}
-
-static void no_findings(struct run *r, const char *prog) {
-  json_object *f[1];
-  size_t n = it_findings(r->root, NULL, f, 1);
-  ck_assert_msg(n == 0, "%s (clean) gave %zu findings, expected none:\n%s\nstderr:\n%s", prog, n,
-                it_json_text(it_need(r->root, "findings")), r->p.err);
+  it_run_report(r, name, flags, argv, want_code);
 }
 
 /* The only finding of the report, of this category; fails the test otherwise. */
-static json_object *only_finding(struct run *r, const char *category) {
+static json_object *only_finding(struct it_report_run *r, const char *category) {
   json_object *f[8];
   size_t n = it_findings(r->root, category, f, 8), all = it_findings(r->root, NULL, f + 1, 7);
   ck_assert_msg(n == 1 && all == 1, "%zu %s findings and %zu in all, expected exactly one %s:\n%s", n, category, all,
@@ -72,7 +46,7 @@ static void frame0_at(json_object *o, const char *src, int line, const char *fun
 
 START_TEST(wrong_thread_from_main_while_the_loop_thread_runs) {
   int line = it_marker_line(SRC_WT, "wrong");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_wrong_thread", LS_PROG_uv_f_wrong_thread, NULL, 0);
   int loop_tid = 0;
   ck_assert_msg(sscanf(r.p.out, "loop_tid=%d", &loop_tid) == 1 && loop_tid > 0, "program printed: %s", r.p.out);
@@ -90,7 +64,7 @@ START_TEST(wrong_thread_from_main_while_the_loop_thread_runs) {
   ck_assert_int_eq(loop_thread, loop_tid);
   ck_assert_msg(it_int(f, "other_tid") == loop_thread, "other_tid is not the loop's thread %lld:\n%s",
                 (long long)loop_thread, it_json_text(f));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -98,22 +72,22 @@ END_TEST
 START_TEST(wrong_thread_abort_stops_at_the_call) {
   int line = it_marker_line(SRC_WT, "wrong");
   const char *flags[] = {"--wrong-thread=abort", NULL};
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_wrong_thread_abort", LS_PROG_uv_f_wrong_thread, flags, 128 + 6);
   ck_assert_msg(strstr(r.p.out, "loop_tid=") == NULL, "the program went on after the wrong call:\n%s", r.p.out);
   json_object *f = only_finding(&r, "wrong-thread");
   str_is(f, "call", "uv_timer_start");
   frame0_at(f, SRC_WT, line, "main");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(wrong_thread_clean_uses_uv_async_send) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_wrong_thread_clean", LS_PROG_uv_f_wrong_thread_clean, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "fired=1"), "program printed: %s", r.p.out);
-  no_findings(&r, "uv_f_wrong_thread_clean");
-  run_free(&r);
+  it_no_findings(&r, "uv_f_wrong_thread_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -121,25 +95,25 @@ END_TEST
 
 START_TEST(loop_reentry_from_its_own_callback) {
   int line = it_marker_line("uv_f_reentry.c", "reentry");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_reentry", LS_PROG_uv_f_reentry, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "ticks=1"), "program printed: %s", r.p.out);
   json_object *f = only_finding(&r, "loop-reentry");
   str_is(f, "severity", "error");
   str_is(f, "call", "uv_run");
   frame0_at(f, "uv_f_reentry.c", line, "on_tick");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(loop_reentry_clean_runs_another_loop) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_reentry_clean", LS_PROG_uv_f_reentry_clean, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "a=1 b=1"), "program printed: %s", r.p.out);
-  no_findings(&r, "uv_f_reentry_clean");
+  it_no_findings(&r, "uv_f_reentry_clean");
   ck_assert_msg(json_object_array_length(it_need(r.root, "processes.0.loops")) == 2, "two loops expected:\n%s",
                 it_json_text(it_need(r.root, "processes.0.loops")));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -162,7 +136,7 @@ static json_object *never_run_of(json_object *root, const char *function) {
 
 START_TEST(never_run_work_and_fs_request_at_exit) {
   int work_line = it_marker_line(SRC_NR, "work"), stat_line = it_marker_line(SRC_NR, "stat");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_never_run", LS_PROG_uv_f_never_run, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "submitted=2") && !strstr(r.p.out, "ran"), "program printed: %s", r.p.out);
   json_object *f[8];
@@ -182,22 +156,22 @@ START_TEST(never_run_work_and_fs_request_at_exit) {
   str_is(stat, "severity", "warning");
   str_is(stat, "kind", "uv fs stat");
   frame0_at(stat, SRC_NR, stat_line, "main");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(never_run_clean_completes_before_close) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_never_run_clean", LS_PROG_uv_f_never_run_clean, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "after=1 stat=1"), "program printed: %s", r.p.out);
-  no_findings(&r, "uv_f_never_run_clean");
-  run_free(&r);
+  it_no_findings(&r, "uv_f_never_run_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 
 /* ---- unclosed-resource and still open at exit ---- */
 
-static size_t still_open(struct run *r) {
+static size_t still_open(struct it_report_run *r) {
   json_object *o = it_need(r->root, "processes.0.still_open_at_exit");
   ck_assert_msg(json_object_is_type(o, json_type_array), "still_open_at_exit is not an array:\n%s", it_json_text(o));
   return json_object_array_length(o);
@@ -205,7 +179,7 @@ static size_t still_open(struct run *r) {
 
 START_TEST(unclosed_resource_when_loop_close_is_busy) {
   int line = it_marker_line("uv_f_unclosed.c", "init");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_unclosed", LS_PROG_uv_f_unclosed, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "close=-16"), "program printed (UV_EBUSY is -16): %s", r.p.out);
   json_object *f = only_finding(&r, "unclosed-resource");
@@ -215,18 +189,18 @@ START_TEST(unclosed_resource_when_loop_close_is_busy) {
   /* already a finding: not listed again as merely open at exit */
   ck_assert_msg(still_open(&r) == 0, "the blocking handle is also under still_open_at_exit:\n%s",
                 it_json_text(it_need(r.root, "processes.0.still_open_at_exit")));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(unclosed_resource_clean_walk_run_close_again) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_unclosed_clean", LS_PROG_uv_f_unclosed_clean, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "first=-16 second=0"), "program printed: %s", r.p.out);
-  no_findings(&r, "uv_f_unclosed_clean");
+  it_no_findings(&r, "uv_f_unclosed_clean");
   ck_assert_msg(still_open(&r) == 0, "handles listed as open at exit after a successful close:\n%s",
                 it_json_text(it_need(r.root, "processes.0.still_open_at_exit")));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -234,31 +208,31 @@ END_TEST
 
 START_TEST(open_at_exit_is_listed_not_found) {
   int line = it_marker_line(SRC_OE, "init");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_open_at_exit", LS_PROG_uv_f_open_at_exit, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "ran=1"), "program printed: %s", r.p.out);
-  no_findings(&r, "uv_f_open_at_exit");
+  it_no_findings(&r, "uv_f_open_at_exit");
   /* exactly the program's timer: libuv's own handles of the default loop are not listed */
   json_object *list = it_need(r.root, "processes.0.still_open_at_exit");
   ck_assert_msg(still_open(&r) == 1, "one handle expected still open at exit:\n%s", it_json_text(list));
   json_object *h = it_need(list, "0");
   str_is(h, "kind", "uv timer");
   frame0_at(h, SRC_OE, line, "main");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(open_at_exit_is_a_finding_when_asked) {
   int line = it_marker_line(SRC_OE, "init");
   const char *flags[] = {"--report-open-at-exit=1", NULL};
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_open_at_exit_report", LS_PROG_uv_f_open_at_exit, flags, 0);
   json_object *f = only_finding(&r, "unclosed-resource");
   str_is(f, "kind", "uv timer");
   frame0_at(f, SRC_OE, line, "main");
   ck_assert_msg(still_open(&r) == 0, "the handle is a finding and also listed as open at exit:\n%s",
                 it_json_text(it_need(r.root, "processes.0.still_open_at_exit")));
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -266,7 +240,7 @@ END_TEST
 
 START_TEST(unretrieved_error_null_callback_write_to_closed_peer) {
   int line = it_marker_line("uv_f_unretrieved.c", "write");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_unretrieved", LS_PROG_uv_f_unretrieved, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "write=0"), "program printed: %s", r.p.out);
   json_object *f = only_finding(&r, "unretrieved-error");
@@ -276,16 +250,16 @@ START_TEST(unretrieved_error_null_callback_write_to_closed_peer) {
   ck_assert_msg(status < 0, "status %lld is not a negative error (UV_EPIPE is -32):\n%s", (long long)status,
                 it_json_text(f));
   frame0_at(f, "uv_f_unretrieved.c", line, "main");
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(unretrieved_error_clean_write_succeeds) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_unretrieved_clean", LS_PROG_uv_f_unretrieved_clean, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "write=0 read=19"), "program printed: %s", r.p.out);
-  no_findings(&r, "uv_f_unretrieved_clean");
-  run_free(&r);
+  it_no_findings(&r, "uv_f_unretrieved_clean");
+  it_run_report_free(&r);
 }
 END_TEST
 
@@ -308,7 +282,7 @@ static json_object *site_of(json_object *proc, const char *kind, const char *fun
 
 START_TEST(pool_wait_with_one_pool_thread) {
   int line = it_marker_line(SRC_PW, "queue");
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_pool_wait", LS_PROG_uv_f_pool_wait, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "works=3 after=3"), "program printed: %s", r.p.out);
   /* only pool-wait: 750 ms inside slow_work is pool time, never a slow-callback */
@@ -331,24 +305,24 @@ START_TEST(pool_wait_with_one_pool_thread) {
   frame0_at(wait, SRC_PW, line, "main");
   ck_assert_int_eq(it_int(proc, "pool.size"), 1);
   ck_assert_int_ge(it_int(proc, "pool.peak_queue"), 2); /* two wait while the first runs */
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 START_TEST(pool_wait_clean_with_free_threads) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_pool_wait_clean", LS_PROG_uv_f_pool_wait_clean, NULL, 0);
   ck_assert_msg(strstr(r.p.out, "works=2 after=2"), "program printed: %s", r.p.out);
-  no_findings(&r, "uv_f_pool_wait_clean");
+  it_no_findings(&r, "uv_f_pool_wait_clean");
   ck_assert_int_eq(it_int(r.root, "processes.0.pool.size"), 4);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
 /* ---- loop accounting ---- */
 
 START_TEST(loop_accounting_of_uv_slow_callback) {
-  struct run r;
+  struct it_report_run r;
   run_prog(&r, "it_uv_f_accounting", LS_PROG_uv_slow_callback, NULL, 0);
   int slow = -1, fast = -1;
   ck_assert_msg(sscanf(r.p.out, "slow=%d fast=%d", &slow, &fast) == 2 && slow == 3, "program printed: %s", r.p.out);
@@ -358,7 +332,7 @@ START_TEST(loop_accounting_of_uv_slow_callback) {
   int64_t cb_ns = it_int(loop, "callback_ns");
   ck_assert_msg(cb_ns >= 3 * 249750000LL, "callback_ns %lld < 3 x 250 ms:\n%s", (long long)cb_ns, it_json_text(loop));
   ck_assert_msg(cb_ns < 60000000000LL, "callback_ns %lld is absurd", (long long)cb_ns);
-  run_free(&r);
+  it_run_report_free(&r);
 }
 END_TEST
 
