@@ -153,3 +153,82 @@ void bench_parse_config(int argc, char **argv, struct bench_config *c, const cha
     }
   }
 }
+
+/* All of fd, NUL-terminated (malloc'd), or NULL when out of memory. */
+static char *read_all(int fd) {
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (!buf) return NULL;
+    if (len + 1 == cap) {
+      char *bigger = realloc(buf, cap *= 2);
+      if (!bigger) {
+        free(buf);
+        return NULL;
+      }
+      buf = bigger;
+    }
+    ssize_t n = read(fd, buf + len, cap - len - 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  buf[len] = '\0';
+  return buf;
+}
+
+char *bench_run_child(const struct bench_config *c, bool shimmed, pid_t *pid) {
+  char *argv[BENCH_MAX_CHILD_ARGS + 1];
+  int argc = 0;
+  argv[argc++] = (char *)c->child;
+  for (int i = 0; i < c->nchild_args; i++) argv[argc++] = c->child_args[i];
+  argv[argc] = NULL;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    fprintf(stderr, "%s: pipe: %s\n", bench_prog, strerror(errno));
+    return NULL;
+  }
+  pid_t child = fork();
+  if (child < 0) {
+    fprintf(stderr, "%s: fork: %s\n", bench_prog, strerror(errno));
+    return NULL;
+  }
+  if (child == 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(c->cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+      fprintf(stderr, "%s: cannot pin to CPU %d: %s\n", bench_prog, c->cpu, strerror(errno));
+      _exit(126);
+    }
+    unsetenv("LD_PRELOAD");
+    unsetenv("LOOPSCOPE_OPTIONS");
+    if (shimmed) {
+      char opts[4096];
+      snprintf(opts, sizeof(opts), "log_path=%s/bench.%%p.lsr%s%s", c->tmpdir, c->shim_options ? ":" : "",
+               c->shim_options ? c->shim_options : "");
+      setenv("LD_PRELOAD", c->shim, 1);
+      setenv("LOOPSCOPE_OPTIONS", opts, 1);
+    }
+    dup2(p[1], STDOUT_FILENO);
+    execv(c->child, argv);
+    fprintf(stderr, "%s: cannot run %s: %s\n", bench_prog, c->child, strerror(errno));
+    _exit(127);
+  }
+  close(p[1]);
+  char *out = read_all(p[0]);
+  close(p[0]);
+  int status;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  *pid = child;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    char why[128];
+    bench_describe_status(status, why, sizeof(why));
+    fprintf(stderr, "%s: %s run of %s %s\n", bench_prog, shimmed ? "shimmed" : "plain", c->child, why);
+    free(out);
+    return NULL;
+  }
+  if (!out) fprintf(stderr, "%s: out of memory reading %s's output\n", bench_prog, c->child);
+  return out;
+}

@@ -34,6 +34,11 @@ int bench_default_cpu(void);
 void bench_parse_config(int argc, char **argv, struct bench_config *c, const char *child, const char *shim,
                         const char *cli, int max_child_args, void (*usage)(FILE *));
 
+/* Runs c->child with c->child_args once, pinned to c->cpu, plain or under the shim (report in
+ * c->tmpdir, c->shim_options appended); *pid gets its pid (which names its report). Returns its whole
+ * stdout (malloc'd) when it exited 0, else NULL after saying why. */
+char *bench_run_child(const struct bench_config *c, bool shimmed, pid_t *pid);
+
 /* "--name=value" -> "value", else NULL. */
 const char *bench_flag_value(const char *arg, const char *name);
 /* A whole number in [lo, hi], or a message and exit status 2. */

@@ -63,23 +63,6 @@ static void parse_args(int argc, char **argv, struct bench_config *c) {
   bench_parse_config(argc, argv, c, LS_BENCH_CHILD, LS_BENCH_SHIM, LS_BENCH_CLI, BENCH_MAX_CHILD_ARGS - 4, usage);
 }
 
-/* Reads fd to its end into a NUL-terminated malloc'd buffer. */
-static char *read_all(int fd) {
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (!buf) return NULL;
-    if (len + 1 == cap) buf = realloc(buf, cap *= 2);
-    if (!buf) return NULL;
-    ssize_t n = read(fd, buf + len, cap - len - 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    len += (size_t)n;
-  }
-  buf[len] = '\0';
-  return buf;
-}
-
 static bool parse_figures(const char *out, struct figures *f) {
   unsigned seen = 0;
   memset(f, 0, sizeof(*f));
@@ -102,59 +85,10 @@ static bool parse_figures(const char *out, struct figures *f) {
 /* Runs bench_uv once, pinned to the CPU, plain or under the shim; *pid gets its pid (which names its
  * report). Returns 0, or -1 after saying why. */
 static int run_child(const struct bench_config *c, bool shimmed, struct figures *f, pid_t *pid) {
-  char *argv[MAX_CHILD_ARGS + 1];
-  int argc = 0;
-  argv[argc++] = (char *)c->child;
-  for (int i = 0; i < c->nchild_args; i++) argv[argc++] = c->child_args[i];
-  argv[argc] = NULL;
-
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) {
-    perror("bench_driver: pipe");
-    return -1;
-  }
-  pid_t child = fork();
-  if (child < 0) {
-    perror("bench_driver: fork");
-    return -1;
-  }
-  if (child == 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(c->cpu, &set);
-    if (sched_setaffinity(0, sizeof(set), &set) < 0) {
-      fprintf(stderr, "bench_driver: cannot pin to CPU %d: %s\n", c->cpu, strerror(errno));
-      _exit(126);
-    }
-    unsetenv("LD_PRELOAD");
-    unsetenv("LOOPSCOPE_OPTIONS");
-    if (shimmed) {
-      char opts[4096];
-      snprintf(opts, sizeof(opts), "log_path=%s/bench.%%p.lsr%s%s", c->tmpdir, c->shim_options ? ":" : "",
-               c->shim_options ? c->shim_options : "");
-      setenv("LD_PRELOAD", c->shim, 1);
-      setenv("LOOPSCOPE_OPTIONS", opts, 1);
-    }
-    dup2(p[1], STDOUT_FILENO);
-    execv(c->child, argv);
-    fprintf(stderr, "bench_driver: cannot run %s: %s\n", c->child, strerror(errno));
-    _exit(127);
-  }
-  close(p[1]);
-  char *out = read_all(p[0]);
-  close(p[0]);
-  int status;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-  *pid = child;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    char why[128];
-    bench_describe_status(status, why, sizeof(why));
-    fprintf(stderr, "bench_driver: %s run of %s %s\n", shimmed ? "shimmed" : "plain", c->child, why);
-    free(out);
-    return -1;
-  }
-  bool ok = out && parse_figures(out, f);
-  if (!ok) fprintf(stderr, "bench_driver: could not read the figures bench_uv printed:\n%s", out ? out : "");
+  char *out = bench_run_child(c, shimmed, pid);
+  if (!out) return -1;
+  bool ok = parse_figures(out, f);
+  if (!ok) fprintf(stderr, "%s: could not read the figures bench_uv printed:\n%s", bench_prog, out);
   free(out);
   return ok ? 0 : -1;
 }

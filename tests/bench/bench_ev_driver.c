@@ -69,63 +69,12 @@ static bool parse_figures(const char *out, struct figures *f) {
 
 /* One run of bench_ev, pinned, plain or under the shim; *pid names its report. 0, or -1 after saying why. */
 static int run_child(const struct bench_config *c, bool shimmed, struct figures *f, pid_t *pid) {
-  char *argv[MAX_CHILD_ARGS + 1];
-  int argc = 0;
-  argv[argc++] = (char *)c->child;
-  for (int i = 0; i < c->nchild_args; i++) argv[argc++] = c->child_args[i];
-  argv[argc] = NULL;
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) {
-    perror("bench_ev_driver: pipe");
-    return -1;
-  }
-  pid_t child = fork();
-  if (child < 0) {
-    perror("bench_ev_driver: fork");
-    return -1;
-  }
-  if (child == 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(c->cpu, &set);
-    if (sched_setaffinity(0, sizeof(set), &set) < 0) _exit(126);
-    unsetenv("LD_PRELOAD");
-    unsetenv("LOOPSCOPE_OPTIONS");
-    if (shimmed) {
-      char opts[4096];
-      snprintf(opts, sizeof(opts), "log_path=%s/bench.%%p.lsr%s%s", c->tmpdir, c->shim_options ? ":" : "",
-               c->shim_options ? c->shim_options : "");
-      setenv("LD_PRELOAD", c->shim, 1);
-      setenv("LOOPSCOPE_OPTIONS", opts, 1);
-    }
-    dup2(p[1], STDOUT_FILENO);
-    execv(c->child, argv);
-    _exit(127);
-  }
-  close(p[1]);
-  char buf[4096];
-  size_t len = 0;
-  for (;;) {
-    ssize_t n = len < sizeof(buf) - 1 ? read(p[0], buf + len, sizeof(buf) - 1 - len) : 0;
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    len += (size_t)n;
-  }
-  buf[len] = '\0';
-  close(p[0]);
-  int status;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  *pid = child;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    char why[128];
-    bench_describe_status(status, why, sizeof(why));
-    fprintf(stderr, "bench_ev_driver: %s run of %s %s\n", shimmed ? "shimmed" : "plain", c->child, why);
-    return -1;
-  }
-  if (parse_figures(buf, f)) return 0;
-  fprintf(stderr, "bench_ev_driver: could not read the figures bench_ev printed:\n%s", buf);
-  return -1;
+  char *out = bench_run_child(c, shimmed, pid);
+  if (!out) return -1;
+  bool ok = parse_figures(out, f);
+  if (!ok) fprintf(stderr, "%s: could not read the figures bench_ev printed:\n%s", bench_prog, out);
+  free(out);
+  return ok ? 0 : -1;
 }
 
 /* The report's counts of bench_on_self and bench_on_batch against what the run counted itself. */
