@@ -237,9 +237,14 @@ void ls_blocking_report(const char *call, const void *key, uint64_t ns) {
     return;
   }
   if (ls_tls.nblk_pending == LS_BLK_PENDING) ls_blocking_flush(); /* full: this iteration is long enough */
-  ls_tls.guard++;
-  uint32_t stack = ls_stack_capture();
-  ls_tls.guard--;
+  /* The stack is unwound only for a finding not made yet: a loop that sleeps every iteration from one
+   * line pays the unwind once, not every time. */
+  uint32_t stack = 0;
+  if (!ls_finding_known(LS_F_BLOCKING_CALL, (uintptr_t)call, (uintptr_t)key)) {
+    ls_tls.guard++;
+    stack = ls_stack_capture();
+    ls_tls.guard--;
+  }
   struct ls_blk_pending *p = &ls_tls.blk_pending[ls_tls.nblk_pending++];
   p->call = call;
   p->key = key;

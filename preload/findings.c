@@ -225,14 +225,26 @@ struct keyed {
 
 static struct ls_map keyed_map;
 
+/* keyed_map's key of (k, key1, key2): never the map's reserved 0 or 1. */
+static inline void keyed_key(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, uintptr_t *k1, uintptr_t *k2) {
+  *k1 = key1 ^ ((uintptr_t)1 << 63);
+  *k2 = key2 ^ ((uintptr_t)k << 56);
+}
+
+bool ls_finding_known(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2) {
+  uintptr_t k1, k2, v;
+  keyed_key(k, key1, key2, &k1, &k2);
+  return ls_map_get(&keyed_map, k1, k2, &v, NULL);
+}
+
 bool ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, const struct ls_finding_info *fi) {
   if (!ls_active) return false;
   bool suppressed = false;
   int saved_errno = errno;
   ls_tls.guard++;
-  uintptr_t k2 = key2 ^ ((uintptr_t)k << 56), v;
+  uintptr_t k1, k2, v;
   struct keyed *e;
-  uintptr_t k1 = key1 ^ ((uintptr_t)1 << 63); /* never the map's reserved 0 or 1 */
+  keyed_key(k, key1, key2, &k1, &k2);
   if (ls_map_get(&keyed_map, k1, k2, &v, NULL)) {
     e = (struct keyed *)v;
   } else {

@@ -339,6 +339,8 @@ struct ls_finding_info {
   bool has_cpu;
   uint64_t cpu_ns;      /* loop-stall: CPU time the thread used during the stall */
 };
+/* Whether a finding of (k, key1, key2) exists already (lock-free): its stack is not needed again. */
+bool ls_finding_known(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2);
 /* Returns whether the finding is suppressed (it is recorded all the same, just not logged). */
 bool ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, const struct ls_finding_info *fi);
 void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, const void *routine, uint32_t stack,
