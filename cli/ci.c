@@ -135,6 +135,8 @@ int ls_ci_flag(struct ls_ci *ci, int argc, char **argv, int *i, const char *cmd)
   return 0;
 }
 
+const char *ls_ci_group_name(size_t i) { return i < sizeof(groups) / sizeof(groups[0]) ? groups[i].name : NULL; }
+
 void ls_ci_usage(FILE *out) {
   fputs("  --fail-on=IDS                  exit with --error-exitcode when a finding with one of these ids\n"
         "                                 is not suppressed: ids, or the groups leaks (never-run,\n"

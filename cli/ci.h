@@ -28,6 +28,8 @@ int ls_ci_flag(struct ls_ci *ci, int argc, char **argv, int *i, const char *cmd)
 
 /* The usage lines for the CI flags. */
 void ls_ci_usage(FILE *out);
+/* The name of --fail-on's id group i ("leaks", "threads", "all"), or NULL past the last. */
+const char *ls_ci_group_name(size_t i);
 
 /* Whether a shown (unsuppressed) finding has an id in --fail-on. */
 bool ls_ci_failed(const struct ls_ci *ci, const struct lsm *m);

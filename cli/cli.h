@@ -13,6 +13,7 @@
 
 int ls_cmd_run(int argc, char **argv);
 int ls_cmd_report(int argc, char **argv);
+int ls_cmd_completion(int argc, char **argv);
 
 void ls_usage_run(FILE *out);
 void ls_usage_report(FILE *out);

@@ -196,6 +196,7 @@ static void process(struct json *j, const struct lsm_process *p) {
   json_string(j, "exe", r->exe);
   json_u64(j, "start_ns", r->start_ns);
   json_u64(j, "seq", r->seq);
+  if (r->tool) json_string(j, "tool", r->tool);
   json_string(j, "report", r->path);
   json_bool(j, "truncated", r->truncated);
   if (r->truncated) json_u64(j, "truncated_at", r->truncated_at);

@@ -11,6 +11,7 @@
 
 #include "json_out.h"
 #include "ls_findings.h"
+#include "ls_version.h"
 #include "merge.h"
 #include "render.h"
 

@@ -13,6 +13,7 @@
 
 #include "ci.h"
 #include "cli.h"
+#include "flags.h"
 #include "merge.h"
 #include "model.h"
 #include "render.h"
@@ -62,6 +63,19 @@ static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, fmt, arg);
   fputs("\n", stderr);
   return -1;
+}
+
+/* The index of a --format/--color value among the flag's words in the one flag table (their order is
+ * the enum's); -1 after naming what is accepted. */
+static int word_of(const char *flag, const char *v) {
+  const struct ls_cli_flag *f = ls_cli_flag_find(LS_CMD_REPORT, flag);
+  int k = f ? ls_cli_flag_word(f, v) : -1;
+  if (k < 0) {
+    fprintf(stderr, "loopscope report: %s: unknown value '%s' (accepted: ", flag, v);
+    if (f) ls_cli_flag_print_words(stderr, f);
+    fputs(")\n", stderr);
+  }
+  return k;
 }
 
 /* "--name=value" or "--name value"; -1 after printing an error when the value is missing. */
@@ -141,11 +155,9 @@ static int parse_args(int argc, char **argv, struct report_args *a) {
       if (rc < 0) return -1;
     } else if ((rc = take_value(argc, argv, &i, "--format", &v)) != 0) {
       if (rc < 0) return -1;
-      if (strcmp(v, "json") == 0) a->format = FMT_JSON;
-      else if (strcmp(v, "text") == 0) a->format = FMT_TEXT;
-      else if (strcmp(v, "sarif") == 0) a->format = FMT_SARIF;
-      else if (strcmp(v, "junit") == 0) a->format = FMT_JUNIT;
-      else return usage_error("--format: unknown format '%s' (accepted: text, json, sarif, junit)", v);
+      int k = word_of("--format", v);
+      if (k < 0) return -1;
+      a->format = (enum render_format)k;
     } else if ((rc = take_value(argc, argv, &i, "--source-root", &v)) != 0) {
       if (rc < 0) return -1;
       a->source_root = v;
@@ -157,16 +169,16 @@ static int parse_args(int argc, char **argv, struct report_args *a) {
       a->output = arg + 2;
     } else if (strcmp(arg, "--color") == 0 || strncmp(arg, "--color=", 8) == 0) {
       v = arg[7] ? arg + 8 : "always";
-      if (strcmp(v, "auto") == 0) a->color = COLOR_AUTO;
-      else if (strcmp(v, "always") == 0) a->color = COLOR_ALWAYS;
-      else if (strcmp(v, "never") == 0) a->color = COLOR_NEVER;
-      else return usage_error("--color: unknown value '%s' (accepted: auto, always, never)", v);
+      int k = word_of("--color", v);
+      if (k < 0) return -1;
+      a->color = (enum color_when)k;
     } else if (strcmp(arg, "--debuginfod") == 0) {
       a->debuginfod = true;
     } else {
-      return usage_error("unknown option '%s' (accepted: --format, -o/--output, --color, --debuginfod, --source-root, "
-                         "--fail-on, --error-exitcode, --suppressions, --gen-suppressions, --print-suppressions, "
-                         "--help)", arg);
+      fprintf(stderr, "loopscope report: unknown option '%s' (accepted: ", arg);
+      ls_cli_flags_print(stderr, LS_CMD_REPORT);
+      fputs(")\n", stderr);
+      return -1;
     }
   }
   if (a->nfiles == 0) return usage_error("%s", "no report file given (usage: loopscope report [options] FILE...)");

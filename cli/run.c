@@ -26,6 +26,7 @@
 
 #include "ci.h"
 #include "cli.h"
+#include "flags.h"
 #include "ls_options.h"
 #include "render.h"
 
@@ -91,7 +92,7 @@ void ls_usage_run(FILE *out) {
         "  -h, --help                     show this help\n"
         "\n"
         "environment:\n"
-        "  LOOPSCOPE_SHIM      path of " SHIM_NAME " (default: ../lib/loopscope/ beside this program)\n"
+        "  LOOPSCOPE_SHIM      path of " SHIM_NAME " (default: ../" LOOPSCOPE_REL_SHIM_DIR "/ beside this program)\n"
         "  LOOPSCOPE_OPTIONS   options for the shim; the flags above are appended, so they win\n"
         "  LD_PRELOAD          kept; the shim is put first\n"
         "\n"
@@ -136,8 +137,8 @@ static int unknown_flag(const char *arg) {
   fprintf(stderr, "loopscope run: unknown option '%s' (accepted: -o", arg);
   for (size_t i = 0; i < ls_option_count; i++)
     if (strcmp(ls_option_table[i].flag, "suppressions") != 0) fprintf(stderr, ", --%s", ls_option_table[i].flag);
-  fprintf(stderr, ", --output-dir, --timeout, --kill-after, --fail-on, --error-exitcode, --suppressions, "
-                  "--gen-suppressions, --print-suppressions, --help)\n");
+  ls_cli_flags_print(stderr, LS_CMD_RUN);
+  fputs(")\n", stderr);
   return -1;
 }
 
@@ -291,14 +292,14 @@ static char *absolute_log_path(const char *path) {
   return abs;
 }
 
-/* LOOPSCOPE_SHIM, else ../lib/loopscope/ beside the real path of this program (build tree and
- * install tree alike), else the install's libdir when it is not plain "lib" (Debian's multiarch). */
+/* LOOPSCOPE_SHIM, else the one place beside the real path of this program where the build tree and the
+ * install put it (../LOOPSCOPE_REL_SHIM_DIR). Only that one: a shim of another loopscope left in an old
+ * install location would not match this CLI's report format or options. */
 static char *find_shim(void) {
-  static const char *const rel[] = {"../lib/loopscope", "../" LOOPSCOPE_REL_SHIM_DIR};
   const char *env = getenv("LOOPSCOPE_SHIM");
-  char exe[PATH_MAX], *first = NULL;
+  char exe[PATH_MAX], *cand = NULL, *path;
   if (env && env[0]) {
-    char *path = realpath(env, NULL);
+    path = realpath(env, NULL);
     if (!path) run_error("LOOPSCOPE_SHIM=%s: %s", env, strerror(errno));
     return path;
   }
@@ -306,21 +307,17 @@ static char *find_shim(void) {
     run_error("cannot find this program's own path: %s", strerror(errno));
     return NULL;
   }
-  const char *dir = dirname(exe);
-  for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-    char *cand = NULL, *path;
-    if (asprintf(&cand, "%s/%s/" SHIM_NAME, dir, rel[i]) < 0) break;
-    if ((path = realpath(cand, NULL)) && access(path, R_OK) == 0) {
-      free(cand);
-      free(first);
-      return path;
-    }
-    free(path);
-    if (!first) first = cand;
-    else free(cand);
+  if (asprintf(&cand, "%s/../" LOOPSCOPE_REL_SHIM_DIR "/" SHIM_NAME, dirname(exe)) < 0) {
+    run_error("out of memory");
+    return NULL;
   }
-  run_error("the preload library was not found at %s (set LOOPSCOPE_SHIM to its path)", first ? first : SHIM_NAME);
-  free(first);
+  if ((path = realpath(cand, NULL)) && access(path, R_OK) == 0) {
+    free(cand);
+    return path;
+  }
+  free(path);
+  run_error("the preload library was not found at %s (set LOOPSCOPE_SHIM to its path)", cand);
+  free(cand);
   return NULL;
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ls_version.h"
 #include "shim.h"
 #include "uv_track.h"
 
@@ -124,6 +125,7 @@ static void write_header(void) {
   exe[n > 0 ? n : 0] = '\0';
   ls_rec_s(&r, "exe", exe);
   ls_rec_u(&r, "seq", ls_writer_seq());
+  ls_rec_s(&r, "tool", "loopscope " LOOPSCOPE_VERSION " (commit " LOOPSCOPE_COMMIT ")");
   ls_write_locked(&r);
   for (int i = 0; i < saved_argc && saved_argv && saved_argv[i]; i++) {
     ls_rec_begin(&r, buf, sizeof(buf), 'A');

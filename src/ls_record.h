@@ -13,7 +13,8 @@
  * warning; a header with a version above 1 is refused.
  *
  * Records ("last wins" records are cumulative snapshots; the reader keeps the last one per id):
- *   P  pid=u ppid=u start_ns=u(realtime) exe=s seq=u          process, once, right after the header
+ *   P  pid=u ppid=u start_ns=u(realtime) exe=s seq=u          process, once, right after the header;
+ *      [tool=s]                                               tool: "loopscope VERSION (commit ID)"
  *   A  i=u v=s                                                argv[i]
  *   O  key=s value=s                                          an option in force
  *   M  id=u base=x lo=x hi=x path=s build_id=s                module: load bias, [lo,hi) mapped range,

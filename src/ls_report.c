@@ -346,7 +346,8 @@ static int dec_fields(struct parser *p, const char *line, size_t len, const stru
 /* ---- record handlers (vals are in schema order) ---- */
 
 static const struct fspec spec_P[] = {{"pid", T_U, 1},      {"ppid", T_U, 1}, {"start_ns", T_U, 1},
-                                      {"exe", T_S, 1},      {"seq", T_U, 0},  {NULL, 0, 0}}; /* seq: 0 when absent */
+                                      {"exe", T_S, 1},      {"seq", T_U, 0},  {"tool", T_S, 0},
+                                      {NULL, 0, 0}}; /* seq: 0 when absent; tool: absent before 0.1.0 */
 static const struct fspec spec_A[] = {{"i", T_U, 1}, {"v", T_S, 1}, {NULL, 0, 0}};
 static const struct fspec spec_O[] = {{"key", T_S, 1}, {"value", T_S, 1}, {NULL, 0, 0}};
 static const struct fspec spec_M[] = {{"id", T_U, 1},   {"base", T_X, 1}, {"lo", T_X, 1},         {"hi", T_X, 1},
@@ -410,6 +411,7 @@ static int on_P(struct parser *p, const struct fval *v) {
   r->ppid = v[1].u;
   r->start_ns = v[2].u;
   r->seq = v[4].u;
+  if (v[5].s && dup_str(p, &r->tool, v[5].s) < 0) return -ENOMEM;
   return dup_str(p, &r->exe, v[3].s);
 }
 
@@ -1024,6 +1026,7 @@ int ls_report_load(const char *path, struct ls_report *r) {
 void ls_report_free(struct ls_report *r) {
   free(r->path);
   free(r->exe);
+  free(r->tool);
   for (size_t i = 0; i < r->argc; i++) free(r->argv[i]);
   free(r->argv);
   for (size_t i = 0; i < r->nopts; i++) {

@@ -95,6 +95,7 @@ struct ls_report {
   /* process */
   uint64_t pid, ppid, start_ns, seq;
   char *exe;
+  char *tool; /* "loopscope VERSION (commit ID)" of the shim that wrote it; NULL in older reports */
   char **argv;
   size_t argc;
   char **opt_keys, **opt_values;
