@@ -17,14 +17,14 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # loopscope_0.1.0_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "asyncio's debug mode for native C event loops
- loopscope runs an unmodified program with a preload library that watches its
- event loops (libuv, libevent, GLib, and any epoll/poll/select loop) and its
- threads, and reports slow callbacks, stalled loops, blocking calls on a loop
- thread, calls from the wrong thread, work that never ran, handles left open,
- errors nobody retrieved and threads nobody joined, each with the stack where
- it came from. Reports render as text, JSON, SARIF and JUnit, for people and CI.")
+# CPack makes the Debian Description of these two: the summary line, then this text indented.
+set(CPACK_PACKAGE_DESCRIPTION
+    "loopscope runs an unmodified program with a preload library that watches its
+event loops (libuv, libevent, GLib, and any epoll/poll/select loop) and its
+threads, and reports slow callbacks, stalled loops, blocking calls on a loop
+thread, calls from the wrong thread, work that never ran, handles left open,
+errors nobody retrieved and threads nobody joined, each with the stack where
+it came from. Reports render as text, JSON, SARIF and JUnit, for people and CI.")
 # The binaries keep their debug information: the CLI names the shim's own file:line when the shim
 # itself fails, and a user's bug report is only useful with it.
 set(CPACK_STRIP_FILES OFF)

@@ -153,12 +153,38 @@ START_TEST(configure_time_packages_are_in_the_build_list) {
 }
 END_TEST
 
+/* On a machine without apt-get (here: a PATH holding only the tools the script itself needs), the script
+ * says it is not Debian, names the packages to find by hand, and fails; --list still answers. */
+START_TEST(install_deps_refuses_a_machine_without_apt) {
+  char dir[] = "/tmp/ls-test-setup-XXXXXX", *cmd = NULL;
+  ck_assert(mkdtemp(dir) != NULL);
+  ck_assert(asprintf(&cmd,
+                     "for t in sh awk tr dirname id sed cat; do ln -s \"$(command -v $t)\" %s/$t || exit 9; done; "
+                     "PATH=%s %s/scripts/install-deps 2>&1; echo \"exit=$?\"; "
+                     "PATH=%s %s/scripts/install-deps --list --build; rm -rf %s",
+                     dir, dir, LS_SOURCE_DIR, dir, LS_SOURCE_DIR, dir) >= 0);
+  FILE *p = popen(cmd, "r");
+  ck_assert(p != NULL);
+  char *out = NULL;
+  size_t cap = 0;
+  if (getdelim(&out, &cap, '\0', p) < 0) out = strdup("");
+  pclose(p);
+  ck_assert_msg(strstr(out, "not a Debian system with apt-get") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "exit=1\n") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, "libunwind-dev") != NULL, "the packages are not named: %s", out);
+  ck_assert_msg(strstr(out, "\nbuild-essential cmake pkg-config ") != NULL, "--list --build: %s", out);
+  free(out);
+  free(cmd);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("setup");
   TCase *tc = tcase_create("readme");
   tcase_add_test(tc, first_command_installs_through_the_package_list);
   tcase_add_test(tc, second_command_is_what_ci_runs);
   tcase_add_test(tc, configure_time_packages_are_in_the_build_list);
+  tcase_add_test(tc, install_deps_refuses_a_machine_without_apt);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
