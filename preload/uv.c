@@ -700,7 +700,7 @@ LS_EXPORT int uv_loop_close(uv_loop_t *loop) {
   REAL_OR(uv_loop_close, UV_ENOSYS);
   check(loop, "uv_loop_close", CALLER, (void *)real_);
   int rc = real_(loop);
-  if (ls_active && !ls_tls.guard) ls_uv_loop_closed(loop, rc, LS_REAL_FN(uv_walk, UV_SONAME));
+  if (ls_active && !ls_tls.guard) ls_uv_loop_closed(loop, rc);
   return rc;
 }
 

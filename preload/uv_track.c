@@ -6,7 +6,6 @@
 #include "map.h"
 #include "uv_track.h"
 
-#define UV_SONAME "libuv.so.1"
 
 /* ---- handles: h -> (stack | kind index << 32 | closing << 40, loop) ---- */
 
@@ -147,14 +146,20 @@ void ls_uv_wrong_thread(struct ls_loop *l, pid_t running, const char *call, cons
   ls_finding_wrong_thread(call, caller, running, msg);
 }
 
-/* ---- uv_loop_close and what blocked it ---- */
+/* ---- uv_loop_close and what blocked it ----
+ *
+ * libuv answers UV_EBUSY as soon as it meets the first of the program's handles in its queue and
+ * reads no further. The queue may still hold handles whose memory the program freed or unmapped
+ * without closing them (harmless without us), so it is never walked here (uv_walk would follow its
+ * links into that memory): what blocked the close is what our own records hold, the handles the
+ * program opened on this loop and was never seen to close. */
 
 struct blocked {
   struct blocked *next;
   const void *loop;
   const char *kind;
   uint32_t stack;
-  bool active, ref;
+  bool closing; /* uv_close was called; its close callback had not run yet */
 };
 static struct blocked *blocked; /* under blocked_mu */
 static pthread_mutex_t blocked_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -171,45 +176,22 @@ static void drop_blocked(const void *loop) {
   }
 }
 
-struct walk_ctx {
-  const void *loop;
-  int (*is_active)(const uv_handle_t *);
-  int (*has_ref)(const uv_handle_t *);
-};
-
-static void collect_blocking(uv_handle_t *h, void *arg) {
-  struct walk_ctx *w = arg;
+/* One of our open handles (map entry h -> (stack | kind | closing, loop)): blocking if it is loop's. */
+static void collect_blocking(struct ls_map_ent *e, void *arg) {
+  const void *loop = arg;
+  if ((const void *)e->v2 != loop) return;
   struct blocked *b = calloc(1, sizeof(*b));
   if (!b) return;
-  uintptr_t v1, v2;
-  b->loop = w->loop;
-  b->kind = handle_kinds[N_KINDS - 1];
-  if (ls_map_get(&handles, (uintptr_t)h, 0, &v1, &v2)) {
-    b->stack = (uint32_t)v1;
-    b->kind = handle_kinds[(v1 >> 32) & 0xff];
-  }
-  b->active = w->is_active && w->is_active(h);
-  b->ref = w->has_ref && w->has_ref(h);
-  b->next = blocked;
+  *b = (struct blocked){blocked, loop, handle_kinds[(e->v1 >> 32) & 0xff], (uint32_t)e->v1,
+                        (e->v1 & CLOSING_BIT) != 0};
   blocked = b;
 }
 
-static void *libuv_fn(const char *name) {
-  void *slot = NULL;
-  return ls_real(&slot, name, UV_SONAME);
-}
-
-void ls_uv_loop_closed(uv_loop_t *loop, int rc, void (*real_walk)(uv_loop_t *, uv_walk_cb, void *)) {
+void ls_uv_loop_closed(uv_loop_t *loop, int rc) {
   struct ls_loop *l = ls_loop_find(loop);
   pthread_mutex_lock(&blocked_mu);
   drop_blocked(loop); /* only the latest close attempt counts: retry-until-closed is correct */
-  if (rc == UV_EBUSY && real_walk) {
-    struct walk_ctx w = {loop, (int (*)(const uv_handle_t *))libuv_fn("uv_is_active"),
-                         (int (*)(const uv_handle_t *))libuv_fn("uv_has_ref")};
-    ls_tls.guard++;
-    real_walk(loop, collect_blocking, &w);
-    ls_tls.guard--;
-  }
+  if (rc == UV_EBUSY) ls_map_each(&handles, collect_blocking, loop);
   pthread_mutex_unlock(&blocked_mu);
   if (rc == 0 && l) ls_loop_mark_closed(l);
 }
@@ -251,8 +233,8 @@ static void report_never_run(void) {
 static void report_blocked(void) {
   for (struct blocked *b = blocked; b; b = b->next) {
     struct ls_finding_info fi = {.call = "uv_loop_close", .kind = b->kind, .stack = b->stack,
-                                 .message = b->active ? "an active handle blocked uv_loop_close (UV_EBUSY)"
-                                                      : "a handle blocked uv_loop_close (UV_EBUSY)"};
+                                 .message = b->closing ? "a closing handle blocked uv_loop_close (UV_EBUSY): its close callback had not run"
+                                                       : "a handle never closed blocked uv_loop_close (UV_EBUSY)"};
     ls_finding_keyed(LS_F_UNCLOSED_RESOURCE, (uintptr_t)b->kind, b->stack, &fi);
   }
 }

@@ -41,8 +41,8 @@ static inline void ls_uv_check_thread(const void *loop, const char *call, const 
 }
 void ls_uv_work_queued(void);
 
-/* uv_loop_close returned rc. */
-void ls_uv_loop_closed(uv_loop_t *loop, int rc, void (*real_walk)(uv_loop_t *, uv_walk_cb, void *));
+/* uv_loop_close returned rc: on UV_EBUSY, the handles our records hold open on loop blocked it. */
+void ls_uv_loop_closed(uv_loop_t *loop, int rc);
 
 /* At exit: never-run, unclosed-resource, still open at exit, the pool record. */
 void ls_uv_finish(void);

@@ -204,6 +204,45 @@ START_TEST(unclosed_resource_clean_walk_run_close_again) {
 }
 END_TEST
 
+/* Handles freed or unmapped without uv_close are still in libuv's queue: uv_loop_close reads only up
+ * to the first of the program's handles, and loopscope must read no further (the program runs as it
+ * does plainly), yet report every handle it saw opened and never closed. */
+#define SRC_UF "uv_f_unclosed_freed.c"
+
+START_TEST(unclosed_resource_of_freed_handles_reads_none_of_them) {
+  const char *argv[] = {LS_PROG_uv_f_unclosed_freed, NULL};
+  struct it_report_run r;
+  it_run_report(&r, "it_uv_f_unclosed_freed", NULL, argv, 0);
+  struct it_proc plain;
+  it_run(&plain, r.dir, argv, NULL, NULL);
+  ck_assert_msg(plain.code == 0 && strcmp(plain.out, "close=-16\n") == 0, "plain run: status %d, printed: %s",
+                plain.code, plain.out);
+  ck_assert_str_eq(r.p.out, plain.out);
+  str_is(r.proc, "exit.how", "exit");
+
+  json_object *f[8];
+  size_t n = it_findings(r.root, "unclosed-resource", f, 8), all = it_findings(r.root, NULL, f + 4, 4);
+  ck_assert_msg(n == 3 && all == 3, "%zu unclosed-resource findings, %zu in all, expected 3:\n%s", n, all,
+                it_json_text(it_need(r.root, "findings")));
+  static const char *const marks[] = {"alive", "unmapped", "freed"};
+  for (size_t m = 0; m < 3; m++) {
+    int line = it_marker_line(SRC_UF, marks[m]), found = 0;
+    for (size_t i = 0; i < n; i++)
+      if (it_frame_is(it_get(f[i], "stack.0"), SRC_UF, line)) {
+        found++;
+        str_is(f[i], "kind", "uv timer");
+        str_is(f[i], "stack.0.function", "main");
+      }
+    ck_assert_msg(found == 1, "%d findings created at the %s line %d, expected 1:\n%s", found, marks[m], line,
+                  it_json_text(it_need(r.root, "findings")));
+  }
+  ck_assert_msg(still_open(&r) == 0, "blocking handles also listed under still_open_at_exit:\n%s",
+                it_json_text(it_need(r.root, "processes.0.still_open_at_exit")));
+  it_proc_free(&plain);
+  it_run_report_free(&r);
+}
+END_TEST
+
 #define SRC_OE "uv_f_open_at_exit.c"
 
 START_TEST(open_at_exit_is_listed_not_found) {
@@ -351,6 +390,7 @@ int main(void) {
   tc = it_tcase(s, "unclosed_resource");
   tcase_add_test(tc, unclosed_resource_when_loop_close_is_busy);
   tcase_add_test(tc, unclosed_resource_clean_walk_run_close_again);
+  tcase_add_test(tc, unclosed_resource_of_freed_handles_reads_none_of_them);
   tcase_add_test(tc, open_at_exit_is_listed_not_found);
   tcase_add_test(tc, open_at_exit_is_a_finding_when_asked);
   tc = it_tcase(s, "unretrieved_error");
