@@ -54,7 +54,7 @@ void ls_usage_report(FILE *out) {
   fputs("\n"
         "exit status: 0, also for a truncated report (which it says); --error-exitcode (default 1) when\n"
         "a finding matched --fail-on; 2 for usage errors, a bad suppressions file, and unreadable,\n"
-        "corrupt or too new report files.\n",
+        "corrupt or too new report files, or files that are not reports (the others are still rendered).\n",
         out);
 }
 
@@ -197,7 +197,7 @@ bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r
     fprintf(stderr, "loopscope: %s: %s\n", path, r->error ? r->error : "corrupt report");
     return true;
   }
-  if (load_rc == -EPROTONOSUPPORT) {
+  if (load_rc == -EPROTONOSUPPORT || load_rc == -ENOMSG) {
     fprintf(stderr, "loopscope: %s: %s\n", path, r->error ? r->error : "report format too new");
     return true;
   }

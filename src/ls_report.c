@@ -820,21 +820,28 @@ static int parse_record(struct parser *p, const char *line, size_t len) {
   return warn(p, "unknown record kind '%c' at byte %llu skipped", k, (unsigned long long)p->line_off);
 }
 
-/* "loopscope-report N". Returns 1 when the header is fine, 0 when the file ends inside it. */
+/* A file whose first line is not "loopscope-report N" is not a report at all: nothing in it is used. */
+static int not_report(struct parser *p, const char *why) {
+  if (asprintf(&p->r->error, "not a loopscope report (%s)", why) < 0) p->r->error = NULL;
+  p->r->error_offset = 0;
+  return -ENOMSG;
+}
+
+/* "loopscope-report N" and its newline. Returns 1 when the header is fine. The writer puts the whole
+ * line down in one write before anything else, so a file that ends before it (an empty one too) was
+ * never a report. */
 static int parse_header(struct parser *p, const char *data, size_t len, size_t *next) {
   static const char magic[] = LS_REPORT_MAGIC " ";
   const size_t mlen = sizeof(magic) - 1;
+  if (len == 0) return not_report(p, "the file is empty");
   const char *nl = memchr(data, '\n', len < 64 ? len : 64);
   size_t hlen = nl ? (size_t)(nl - data) : len;
   size_t cmp = hlen < mlen ? hlen : mlen;
-  if (memcmp(data, magic, cmp) != 0) return corrupt(p, 0, "not a loopscope report (no '%s' header)", LS_REPORT_MAGIC);
-  if (!nl) {
-    if (len >= 64) return corrupt(p, 0, "not a loopscope report (header line too long)");
-    return 0;
-  }
+  if (memcmp(data, magic, cmp) != 0) return not_report(p, "no '" LS_REPORT_MAGIC "' header");
+  if (!nl) return not_report(p, len >= 64 ? "header line too long" : "the file ends inside its header line");
   uint64_t version;
   if (hlen <= mlen || ls_dec_u(data + mlen, hlen - mlen, &version) < 0 || version == 0)
-    return corrupt(p, mlen, "bad format version in the header");
+    return not_report(p, "bad format version in the header");
   p->r->version = version > 1000000 ? 1000000 : (int)version;
   if (version > LS_REPORT_VERSION) {
     if (asprintf(&p->r->error, "report format version %llu is newer than this loopscope understands (%d)",
@@ -944,7 +951,7 @@ int ls_report_parse(const char *data, size_t len, struct ls_report *r) {
   }
   parser_init(p, r);
   size_t pos = 0;
-  int rc = len ? parse_header(p, data, len, &pos) : 0;
+  int rc = parse_header(p, data, len, &pos);
   if (rc == 1) rc = parse_body(p, data, len, pos);
   if (rc == -EBADMSG) r->truncated_at = p->line_off;
   if (p->dropped_warnings) {
@@ -952,7 +959,7 @@ int ls_report_parse(const char *data, size_t len, struct ls_report *r) {
     if (asprintf(&s, "%llu more warnings not shown", (unsigned long long)p->dropped_warnings) < 0) s = NULL;
     if (push_warning(p, s) < 0 && rc >= 0) rc = -ENOMEM;
   }
-  if (!r->complete) r->truncated = rc != -EPROTONOSUPPORT;
+  if (!r->complete) r->truncated = rc != -EPROTONOSUPPORT && rc != -ENOMSG;
   parser_free(p);
   free(p);
   if (sort_tables(r) < 0 && rc >= 0) rc = -ENOMEM;

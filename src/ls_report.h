@@ -133,8 +133,9 @@ struct ls_report {
 };
 
 /* Parse len bytes. Returns 0 when the data was read to its end (complete or truncated), -EBADMSG
- * when it is corrupt (r->error and r->error_offset say where; what came before is in *r),
- * -EPROTONOSUPPORT for a newer format version, -ENOMEM. *r is always initialised and must be freed
+ * when it is corrupt (r->error and r->error_offset say where; what came before is in *r), -ENOMSG
+ * when it is not a report at all (no whole, valid header line: an empty file, random bytes; nothing
+ * in *r is to be shown), -EPROTONOSUPPORT for a newer format version, -ENOMEM. *r is always initialised and must be freed
  * with ls_report_free. */
 int ls_report_parse(const char *data, size_t len, struct ls_report *r);
 

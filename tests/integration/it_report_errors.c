@@ -1,6 +1,7 @@
 /* `loopscope report` on damaged input: a truncated report renders what it holds, says where it was cut
  * and exits 0; a corrupt one is an error naming the byte offset (exit 2); a missing file is exit 2. */
 #define _GNU_SOURCE
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,12 +143,93 @@ START_TEST(missing_file_exits_2) {
 }
 END_TEST
 
+/* Files that are not reports (no whole "loopscope-report N" line: an empty file, random bytes, a file cut
+ * inside its header) are errors naming the file, exit 2, and draw nothing; a real report given in the
+ * same call still renders, alone. A report cut right after a valid header is only truncated. */
+START_TEST(not_a_report_draws_nothing) {
+  char *dir = it_mkdir("it_report_not_report");
+  size_t len;
+  char *data = real_report(dir, &len);
+  char **paths;
+  size_t n = it_reports(dir, &paths);
+  ck_assert_uint_eq(n, 1);
+  char *empty, *noise, *cut_header, *header_only;
+  ck_assert_int_ge(asprintf(&empty, "%s/empty.lsr", dir), 0);
+  ck_assert_int_ge(asprintf(&noise, "%s/noise.lsr", dir), 0);
+  ck_assert_int_ge(asprintf(&cut_header, "%s/cut-header.lsr", dir), 0);
+  ck_assert_int_ge(asprintf(&header_only, "%s/header-only.lsr", dir), 0);
+  it_write_file(empty, "", 0);
+  char bytes[4096];
+  uint32_t x = 12345;
+  for (size_t i = 0; i < sizeof(bytes); i++) {
+    x = x * 1103515245u + 12345u; /* the same bytes every run */
+    bytes[i] = (char)(x >> 24);
+  }
+  bytes[0] = 'L'; /* never the magic by chance */
+  it_write_file(noise, bytes, sizeof(bytes));
+  size_t header_len = (size_t)(strchr(data, '\n') - data) + 1;
+  it_write_file(cut_header, data, header_len - 3);
+  /* the header line and half of the P record after it */
+  size_t p_end = (size_t)(strchr(data + header_len, '\n') - data);
+  it_write_file(header_only, data, header_len + (p_end - header_len) / 2);
+
+  const char *argv[] = {LS_CLI, "report", "--format=json", empty, noise, paths[0], cut_header, NULL};
+  struct it_proc p;
+  it_run(&p, dir, argv, NULL, NULL);
+  ck_assert_msg(p.code == 2, "exit %d with files that are not reports\nstderr:\n%s", p.code, p.err);
+  const char *bad[] = {empty, noise, cut_header};
+  for (size_t i = 0; i < 3; i++) {
+    char *line = strstr(p.err, bad[i]);
+    ck_assert_msg(line && strstr(line, "not a loopscope report"), "stderr does not call %s not a report:\n%s", bad[i],
+                  p.err);
+  }
+  json_object *root = json_tokener_parse(p.out);
+  ck_assert_msg(root != NULL, "no JSON:\n%s", p.out);
+  json_object *procs = it_need(root, "processes");
+  ck_assert_msg(json_object_array_length(procs) == 1, "%zu processes drawn, want only the real report's:\n%s",
+                json_object_array_length(procs), p.out);
+  ck_assert_int_gt(it_int(root, "processes.0.pid"), 0);
+  ck_assert_str_eq(it_str(root, "processes.0.report"), paths[0]);
+  ck_assert_msg(!json_object_get_boolean(it_need(root, "truncated")), "\"truncated\" is true:\n%s", p.out);
+  json_object_put(root);
+  it_proc_free(&p);
+
+  /* text: nothing drawn for the empty file, no "process 0" */
+  const char *targv[] = {LS_CLI, "report", "--format=text", empty, NULL};
+  it_run(&p, dir, targv, NULL, NULL);
+  ck_assert_msg(p.code == 2, "text: exit %d on an empty file\nstderr:\n%s", p.code, p.err);
+  ck_assert_msg(p.outlen == 0 && !strstr(p.err, "process 0"), "text: something drawn for an empty file:\n%s%s", p.out,
+                p.err);
+  it_proc_free(&p);
+
+  /* a valid header, then cut: truncated, rendered, exit 0 */
+  report_cmd(&p, dir, "--format=json", header_only);
+  ck_assert_msg(p.code == 0, "exit %d on a report cut after its header\nstderr:\n%s", p.code, p.err);
+  ck_assert_msg(strstr(p.err, "truncated at byte"), "stderr does not say 'truncated at byte':\n%s", p.err);
+  root = json_tokener_parse(p.out);
+  ck_assert_msg(root != NULL, "no JSON:\n%s", p.out);
+  ck_assert(json_object_get_boolean(it_need(root, "truncated")));
+  ck_assert_uint_eq(json_object_array_length(it_need(root, "processes")), 1);
+  json_object_put(root);
+  it_proc_free(&p);
+
+  it_free_paths(paths, n);
+  free(empty);
+  free(noise);
+  free(cut_header);
+  free(header_only);
+  free(data);
+  it_done(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_report_errors");
   TCase *tc = tcase_create("report_errors");
   tcase_add_test(tc, truncated_report_renders_and_exits_0);
   tcase_add_test(tc, corrupt_report_exits_2_naming_offset);
   tcase_add_test(tc, missing_file_exits_2);
+  tcase_add_test(tc, not_a_report_draws_nothing);
   tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
   return it_main(s);
