@@ -93,6 +93,14 @@ static const char *type_words(enum ls_opt_type t) {
   return "?";
 }
 
+/* Messages quote the user's text: a control byte in it (a newline in LOOPSCOPE_OPTIONS) would break
+ * the one line a message must be, so it is shown as '?'. */
+static int bad_value(char *err, size_t errlen) {
+  for (char *c = err; errlen && *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+  return -EINVAL;
+}
+
 int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const char *val, size_t vallen,
                   char *err, size_t errlen) {
   const struct ls_option_desc *d = ls_option_by_key(key, keylen);
@@ -101,7 +109,7 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
     for (size_t i = 0; i < ls_option_count && n < errlen; i++)
       n += (size_t)snprintf(err + n, errlen - n, " %s", ls_option_table[i].key);
     if (n < errlen) snprintf(err + n, errlen - n, ")");
-    return -EINVAL;
+    return bad_value(err, errlen);
   }
   char *field = (char *)o + d->offset;
   uint64_t v = 0;
@@ -136,7 +144,7 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
     else
       snprintf(err, errlen, "option '%s': bad value '%.*s%s': expected %s", d->key, shown, val, more,
                d->type == LS_OPT_STRING ? "a non-empty path shorter than 4096 bytes" : type_words(d->type));
-    return -EINVAL;
+    return bad_value(err, errlen);
   }
   if (d->type == LS_OPT_BOOL) *(bool *)field = v != 0;
   else if (d->type != LS_OPT_STRING) *(uint64_t *)field = v;
@@ -162,7 +170,7 @@ int ls_options_parse(struct ls_options *o, const char *text, char *err, size_t e
       const char *eq = memchr(p, '=', len);
       if (!eq) {
         snprintf(err, errlen, "option '%.*s' has no value: expected key=value, separated by ':'", (int)len, p);
-        return -EINVAL;
+        return bad_value(err, errlen);
       }
       int rc = ls_option_set(o, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1, err, errlen);
       if (rc < 0) return rc;

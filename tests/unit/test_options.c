@@ -254,6 +254,22 @@ START_TEST(missing_equals) {
 }
 END_TEST
 
+/* An error quotes the text it refuses; a control byte in that text (found by fuzz_options) must not
+ * break the one line the message is. */
+START_TEST(errors_stay_one_printable_line) {
+  static const char *const texts[] = {"\x95\x9a\x01\n", "verbosity=1\n2", "no_such\tkey=1", "wrong_thread=x\x7f\x1b[31m"};
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    struct ls_options o;
+    char err[512];
+    ls_options_defaults(&o);
+    ck_assert_int_eq(ls_options_parse(&o, texts[i], err, sizeof(err)), -EINVAL);
+    for (const char *c = err; *c; c++)
+      ck_assert_msg((unsigned char)*c >= 0x20 && *c != 0x7f, "text %zu: control byte 0x%02x in '%s'", i,
+                    (unsigned char)*c, err);
+  }
+}
+END_TEST
+
 START_TEST(bad_values_name_option_and_accepted) {
   static const struct { const char *text, *key, *accepted; } bad[] = {
       {"slow_callback_ms=", "slow_callback_ms", "duration"},
@@ -370,6 +386,7 @@ static Suite *options_suite(void) {
   tcase_add_test(tc, unknown_key_names_it_and_lists_accepted);
   tcase_add_test(tc, missing_equals);
   tcase_add_test(tc, bad_values_name_option_and_accepted);
+  tcase_add_test(tc, errors_stay_one_printable_line);
   tcase_add_test(tc, path_too_long);
   tcase_add_test(tc, small_error_buffers);
   tcase_add_test(tc, help_lists_every_option);
