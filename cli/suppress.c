@@ -61,6 +61,12 @@ int ls_supps_load(struct ls_supps *s, const char *path, char *err, size_t errlen
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
     return -1;
   }
+  int rc = ls_supps_read(s, f, path, err, errlen);
+  fclose(f);
+  return rc;
+}
+
+int ls_supps_read(struct ls_supps *s, FILE *f, const char *path, char *err, size_t errlen) {
   size_t first = s->n, cap = s->n;
   char *buf = NULL;
   size_t bufcap = 0;
@@ -100,7 +106,6 @@ int ls_supps_load(struct ls_supps *s, const char *path, char *err, size_t errlen
     rc = -1;
   }
   free(buf);
-  fclose(f);
   if (rc < 0) {
     while (s->n > first) {
       struct ls_supp *sp = &s->v[--s->n];

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct lsm_finding;
 
@@ -28,6 +29,8 @@ struct ls_supps {
 /* Adds the suppressions of one file. -1 with a message in err ("FILE:LINE: ...") for an unreadable
  * file or a malformed line; nothing of that file is kept then. */
 int ls_supps_load(struct ls_supps *s, const char *path, char *err, size_t errlen);
+/* The same from an open stream; path names it in messages. */
+int ls_supps_read(struct ls_supps *s, FILE *f, const char *path, char *err, size_t errlen);
 void ls_supps_free(struct ls_supps *s);
 
 /* The first suppression that matches the finding (and counts it), or NULL. */
