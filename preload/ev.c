@@ -37,7 +37,7 @@ LS_EXPORT struct event *event_new(struct event_base *base, evutil_socket_t fd, s
   uint32_t site;
   event_callback_fn cb_ = (event_callback_fn)ls_ev_wrap(ls_ev_take_event, kind, (void *)cb, CALLER, &site);
   struct event *ev = real_(base, fd, events, cb_, arg);
-  if (ev) ls_ev_event_made(ev, kind, CALLER);
+  if (ev) ls_ev_event_made(ev, kind, CALLER, true);
   return ev;
 }
 
@@ -50,7 +50,7 @@ LS_EXPORT int event_assign(struct event *ev, struct event_base *base, evutil_soc
   uint32_t site;
   event_callback_fn cb_ = (event_callback_fn)ls_ev_wrap(ls_ev_take_event, kind, (void *)cb, CALLER, &site);
   int rc = real_(ev, base, fd, events, cb_, arg);
-  if (rc == 0) ls_ev_event_made(ev, kind, CALLER);
+  if (rc == 0) ls_ev_event_made(ev, kind, CALLER, false);
   return rc;
 }
 
@@ -318,7 +318,7 @@ LS_EXPORT void event_set(struct event *ev, evutil_socket_t fd, short events, eve
   uint32_t site;
   event_callback_fn cb_ = (event_callback_fn)ls_ev_wrap(ls_ev_take_event, kind, (void *)cb, CALLER, &site);
   real_(ev, fd, events, cb_, arg);
-  if (ev->ev_base) ls_ev_event_made(ev, kind, CALLER);
+  if (ev->ev_base) ls_ev_event_made(ev, kind, CALLER, false);
 }
 
 /* event_once is event_base_once on current_base. */

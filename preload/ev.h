@@ -66,8 +66,10 @@ void ls_ev_config_gone(const struct event_config *cfg);
  * one-shot work still due. Before the real call (the events are still there to look at). */
 void ls_ev_base_freeing(struct event_base *base);
 
-/* Events the program assigned: creation stack and kind, for the findings at event_base_free. */
-void ls_ev_event_made(const struct event *ev, const char *kind, const void *caller);
+/* Events the program assigned: creation stack and kind, for the findings at event_base_free. owned:
+ * libevent allocated it (event_new), so it stays readable until event_free, whatever else the program
+ * frees. */
+void ls_ev_event_made(const struct event *ev, const char *kind, const void *caller, bool owned);
 void ls_ev_event_gone(const struct event *ev);
 /* event_base_once: our context stands in for the program's argument (libevent keeps the event to
  * itself, so nothing the program can ask for shows it). */

@@ -4,7 +4,10 @@
  * listeners never freed (still open at exit).
  *
  * At event_base_free libevent itself is asked what is still in the base (event_base_foreach_event):
- * no per-callback tracking is needed, so the callback path stays the plain pooled trampoline. */
+ * no per-callback tracking is needed, so the callback path stays the plain pooled trampoline. That is
+ * the moment libevent reads every event of the base itself; at exit it reads none, and the base's
+ * lists may link events in memory the program has freed, so they are never walked then: only the
+ * events libevent allocated and the program never freed are looked at. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@ static const char *const kinds[] = {
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 #define KIND_SHIFT 32
+#define OWNED_BIT ((uintptr_t)1 << 40) /* made by event_new: readable until event_free */
 
 static unsigned kind_index(const char *kind) {
   for (unsigned i = 0; i < N_KINDS; i++)
@@ -27,7 +31,7 @@ static unsigned kind_index(const char *kind) {
 }
 static const char *kind_of(uintptr_t v1) { return kinds[(v1 >> KIND_SHIFT) & 0xff]; }
 
-/* ev -> (stack | kind << 32, base) */
+/* ev -> (stack | kind << 32 | OWNED_BIT, base) */
 static struct ls_map events;
 /* base -> (creation stack, 0) for bases not freed */
 static struct ls_map bases;
@@ -72,11 +76,12 @@ void ls_ev_base_made(struct event_base *base, const struct event_config *cfg, co
 
 /* ---- events ---- */
 
-void ls_ev_event_made(const struct event *ev, const char *kind, const void *caller) {
+void ls_ev_event_made(const struct event *ev, const char *kind, const void *caller, bool owned) {
   int saved_errno = errno; /* our bookkeeping never changes the errno the program sees */
   unsigned k = kind_index(kind);
   uint32_t stack = ls_creation_stack(kinds[k], caller);
-  ls_map_put(&events, (uintptr_t)ev, 0, stack | (uintptr_t)k << KIND_SHIFT, (uintptr_t)ev->ev_base);
+  ls_map_put(&events, (uintptr_t)ev, 0, stack | (uintptr_t)k << KIND_SHIFT | (owned ? OWNED_BIT : 0),
+             (uintptr_t)ev->ev_base);
   errno = saved_errno;
 }
 
@@ -150,16 +155,9 @@ static void once_never_run(const struct event_base *base, const char *when) {
   free(c.items);
 }
 
-struct inspect {
-  bool freeing; /* event_base_free (else: exit) */
-};
-
-/* One event libevent still holds. Only the program's events (in our map) count. */
-static int inspect_event(const struct event_base *b, const struct event *ev, void *arg) {
-  (void)b;
-  const struct inspect *in = arg;
-  uintptr_t v1, v2;
-  if (!ls_map_get(&events, (uintptr_t)ev, 0, &v1, &v2)) return 0;
+/* One of the program's events (v1: its entry in our map), when libevent holds it (freeing: at
+ * event_base_free; else at exit). */
+static void inspect_one(const struct event *ev, uintptr_t v1, bool freeing) {
   short fl = ev->ev_evcallback.evcb_flags;
   const char *kind = kind_of(v1);
   uint32_t stack = (uint32_t)v1;
@@ -167,7 +165,7 @@ static int inspect_event(const struct event_base *b, const struct event *ev, voi
   uint32_t site = LS_SITE_NONE;
   void *ignored;
   if (tramp != cb) ls_binding(tramp, LS_SLOT_MAIN, &ignored, &site);
-  if (in->freeing && (fl & (EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_SIGNAL))) {
+  if (freeing && (fl & (EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_SIGNAL))) {
     struct ls_finding_info fi = {.call = "event_base_free", .kind = kind, .cb = cb, .site = site, .stack = stack,
                                  .message = "an event was still added when its base was freed (event_base_free)"};
     ls_finding_keyed(LS_F_UNCLOSED_RESOURCE, (uintptr_t)kind, stack, &fi);
@@ -177,21 +175,28 @@ static int inspect_event(const struct event_base *b, const struct event *ev, voi
    * not one-shot work. */
   if ((fl & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)) && !(fl & (EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_SIGNAL))) {
     struct ls_finding_info fi = {.kind = kind, .cb = cb, .site = site, .stack = stack,
-                                 .message = in->freeing ? "an active event's callback never ran before event_base_free"
-                                                        : "an active event's callback never ran before exit"};
+                                 .message = freeing ? "an active event's callback never ran before event_base_free"
+                                                    : "an active event's callback never ran before exit"};
     ls_finding_keyed(LS_F_NEVER_RUN, (uintptr_t)ev, stack, &fi);
   }
+}
+
+/* event_base_foreach_event's callback: only the program's events (in our map) count. */
+static int inspect_event(const struct event_base *b, const struct event *ev, void *arg) {
+  (void)b, (void)arg;
+  uintptr_t v1, v2;
+  if (ls_map_get(&events, (uintptr_t)ev, 0, &v1, &v2)) inspect_one(ev, v1, true);
   return 0;
 }
 
 LS_REAL_SLOT(event_base_foreach_event);
 
-static void inspect_base(struct event_base *base, bool freeing) {
+/* At event_base_free, before the real call: libevent is about to read every event of the base. */
+static void inspect_base(struct event_base *base) {
   __typeof__(&event_base_foreach_event) real_ = EV_REAL_FN(event_base_foreach_event);
   if (!real_) return;
-  struct inspect in = {freeing};
   ls_tls.guard++;
-  real_(base, inspect_event, &in);
+  real_(base, inspect_event, NULL);
   ls_tls.guard--;
 }
 
@@ -209,7 +214,7 @@ void ls_ev_base_freeing(struct event_base *base) {
     errno = saved_errno;
     return;
   }
-  inspect_base(base, true);
+  inspect_base(base);
   once_never_run(base, "event_base_free");
   forget_events_of(base);
   ls_map_del(&bases, (uintptr_t)base, 0);
@@ -275,14 +280,16 @@ static void report_open(bool as_findings) {
 }
 
 static void ev_finish(void) {
-  /* Activated events of bases nobody runs now: asking a running base would race its thread. */
-  struct ent_list b = {0};
-  ls_map_each(&bases, collect, &b);
-  for (size_t i = 0; i < b.n; i++) {
-    struct ls_loop *l = ls_loop_find((const void *)b.items[i].k1);
-    if (l && !LS_RELAXED_LOAD(&l->running)) inspect_base((struct event_base *)b.items[i].k1, false);
+  /* Activated events of bases nobody runs now (asking about a running base would race its thread),
+   * from our records: only events libevent allocated and the program never freed are read. */
+  struct ent_list e = {0};
+  ls_map_each(&events, collect, &e);
+  for (size_t i = 0; i < e.n; i++) {
+    if (!(e.items[i].v1 & OWNED_BIT)) continue;
+    struct ls_loop *l = ls_loop_find((const void *)e.items[i].v2);
+    if (l && !LS_RELAXED_LOAD(&l->running)) inspect_one((const struct event *)e.items[i].k1, e.items[i].v1, false);
   }
-  free(b.items);
+  free(e.items);
   once_never_run(NULL, "exit");
   report_open(ls_opt.report_open_at_exit);
 }

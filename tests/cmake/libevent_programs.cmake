@@ -4,7 +4,7 @@ loopscope_require(LIBEVENT_CORE libevent_core libevent-dev)
 loopscope_require(LIBEVENT_PTHREADS libevent_pthreads libevent-dev)
 loopscope_require(LIBEVENT_EXTRA libevent_extra libevent-dev)
 set(LS_EV_PROGRAMS ev_f_slow ev_f_slow_clean ev_f_wrong_thread ev_f_wrong_thread_clean ev_f_reentry
-     ev_f_reentry_clean ev_f_never_run ev_f_never_run_clean ev_f_unclosed ev_f_unclosed_clean ev_f_open_at_exit
+     ev_f_reentry_clean ev_f_never_run ev_f_never_run_clean ev_f_unclosed ev_f_unclosed_clean ev_f_open_at_exit ev_f_freed_at_exit
      ev_f_unretrieved ev_f_unretrieved_clean ev_cover
      ev_cover_http ev_hang)
 foreach(p ${LS_EV_PROGRAMS})

@@ -242,6 +242,28 @@ START_TEST(never_run_clean_due_work_ran_and_an_hour_away_is_not_due) {
 }
 END_TEST
 
+/* At exit libevent reads nothing, and neither may loopscope: the base may hold events in memory the
+ * program freed or unmapped. An activated event libevent allocated (event_new) and the program never
+ * freed is still found never-run. */
+START_TEST(never_run_at_exit_reads_no_freed_event) {
+  const char *argv[] = {LS_PROG_ev_f_freed_at_exit, NULL};
+  struct it_report_run r;
+  it_run_report(&r, "it_ev_f_freed_at_exit", NULL, argv, 0);
+  struct it_proc plain;
+  it_run(&plain, r.dir, argv, NULL, NULL);
+  ck_assert_msg(plain.code == 0 && strcmp(plain.out, "scheduled=2\n") == 0, "plain run: status %d, printed: %s",
+                plain.code, plain.out);
+  ck_assert_str_eq(r.p.out, plain.out);
+  str_is(r.proc, "exit.how", "exit");
+  json_object *f;
+  only(&r, "never-run", &f, 1);
+  str_is(f, "callback.function", "on_active_never");
+  frame0_at(f, "ev_f_freed_at_exit.c", it_marker_line("ev_f_freed_at_exit.c", "active"), "main");
+  it_proc_free(&plain);
+  it_run_report_free(&r);
+}
+END_TEST
+
 /* ---- unclosed-resource and still open at exit ---- */
 
 static json_object *still_open(struct it_report_run *r) {
@@ -426,6 +448,7 @@ int main(void) {
   tc = it_tcase(s, "never_run");
   tcase_add_test(tc, never_run_once_and_activated_event_at_base_free);
   tcase_add_test(tc, never_run_clean_due_work_ran_and_an_hour_away_is_not_due);
+  tcase_add_test(tc, never_run_at_exit_reads_no_freed_event);
   tc = it_tcase(s, "unclosed_resource");
   tcase_add_test(tc, unclosed_resource_event_still_added_at_base_free);
   tcase_add_test(tc, unclosed_resource_clean_everything_freed_first);
