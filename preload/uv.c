@@ -23,6 +23,9 @@
 
 #define UV_SONAME "libuv.so.1"
 #define CALLER __builtin_return_address(0)
+/* The loop of a handle or request the program passed, which may be NULL: libuv rejects some NULLs
+ * itself (uv_read_start(NULL, ...) is UV_EINVAL), and a hook never dereferences first. */
+#define LOOP_OF(h) ((h) ? (h)->loop : NULL)
 
 static __attribute__((noreturn, noinline)) void lost_binding(const char *tramp, const void *obj) {
   /* The object holds our trampoline but we have no record of its callback: calling anything would be
@@ -158,7 +161,8 @@ static __attribute__((noinline)) void *swap_cb_slow(const struct swap *w, void *
 
 static inline void *swap_cb(const struct swap *w, void *cb, uint32_t *site_out) {
   *site_out = LS_SITE_NONE;
-  if (!cb || ls_is_shim_code(cb) || ls_tls.guard || !ls_active) return cb;
+  /* No object: libuv rejects the call (a NULL handle or request), and there is nothing to bind to. */
+  if (!cb || !w->obj || ls_is_shim_code(cb) || ls_tls.guard || !ls_active) return cb;
   struct ls_reg_cache *e = &ls_tls.reg_cache[((uintptr_t)w->caller >> 2) & 31];
   if (LS_LIKELY(e->caller == w->caller && e->cb == cb && e->pool == (const void *)w->take)) {
     *site_out = e->site;
@@ -227,24 +231,24 @@ UV_INITS(GEN_INIT)
  * In args the callback is spelled cb_ (the possibly swapped one). */
 #define UV_ONE_CALLBACK(X)                                                                                   \
   X(uv_timer_start, (uv_timer_t * h, uv_timer_cb cb, uint64_t timeout, uint64_t repeat),                     \
-    (h, cb_, timeout, repeat), h->loop, h, LS_SLOT_MAIN, handle, "uv timer")                                 \
-  X(uv_idle_start, (uv_idle_t * h, uv_idle_cb cb), (h, cb_), h->loop, h, LS_SLOT_MAIN, handle, "uv idle")   \
-  X(uv_prepare_start, (uv_prepare_t * h, uv_prepare_cb cb), (h, cb_), h->loop, h, LS_SLOT_MAIN, handle,     \
+    (h, cb_, timeout, repeat), LOOP_OF(h), h, LS_SLOT_MAIN, handle, "uv timer")                                 \
+  X(uv_idle_start, (uv_idle_t * h, uv_idle_cb cb), (h, cb_), LOOP_OF(h), h, LS_SLOT_MAIN, handle, "uv idle")   \
+  X(uv_prepare_start, (uv_prepare_t * h, uv_prepare_cb cb), (h, cb_), LOOP_OF(h), h, LS_SLOT_MAIN, handle,     \
     "uv prepare")                                                                                            \
-  X(uv_check_start, (uv_check_t * h, uv_check_cb cb), (h, cb_), h->loop, h, LS_SLOT_MAIN, handle,           \
+  X(uv_check_start, (uv_check_t * h, uv_check_cb cb), (h, cb_), LOOP_OF(h), h, LS_SLOT_MAIN, handle,           \
     "uv check")                                                                                              \
-  X(uv_poll_start, (uv_poll_t * h, int events, uv_poll_cb cb), (h, events, cb_), h->loop, h, LS_SLOT_MAIN,  \
+  X(uv_poll_start, (uv_poll_t * h, int events, uv_poll_cb cb), (h, events, cb_), LOOP_OF(h), h, LS_SLOT_MAIN,  \
     poll, "uv poll")                                                                                         \
-  X(uv_listen, (uv_stream_t * h, int backlog, uv_connection_cb cb), (h, backlog, cb_), h->loop, h,          \
+  X(uv_listen, (uv_stream_t * h, int backlog, uv_connection_cb cb), (h, backlog, cb_), LOOP_OF(h), h,          \
     LS_SLOT_MAIN, status, "uv connection")                                                                   \
-  X(uv_signal_start, (uv_signal_t * h, uv_signal_cb cb, int signum), (h, cb_, signum), h->loop, h,          \
+  X(uv_signal_start, (uv_signal_t * h, uv_signal_cb cb, int signum), (h, cb_, signum), LOOP_OF(h), h,          \
     LS_SLOT_MAIN, status, "uv signal")                                                                       \
-  X(uv_signal_start_oneshot, (uv_signal_t * h, uv_signal_cb cb, int signum), (h, cb_, signum), h->loop, h,  \
+  X(uv_signal_start_oneshot, (uv_signal_t * h, uv_signal_cb cb, int signum), (h, cb_, signum), LOOP_OF(h), h,  \
     LS_SLOT_MAIN, status, "uv signal")                                                                       \
   X(uv_fs_event_start, (uv_fs_event_t * h, uv_fs_event_cb cb, const char *path, unsigned int flags),        \
-    (h, cb_, path, flags), h->loop, h, LS_SLOT_MAIN, fs_event, "uv fs event")                                \
+    (h, cb_, path, flags), LOOP_OF(h), h, LS_SLOT_MAIN, fs_event, "uv fs event")                                \
   X(uv_fs_poll_start, (uv_fs_poll_t * h, uv_fs_poll_cb cb, const char *path, unsigned int interval),         \
-    (h, cb_, path, interval), h->loop, h, LS_SLOT_MAIN, fs_poll, "uv fs poll")
+    (h, cb_, path, interval), LOOP_OF(h), h, LS_SLOT_MAIN, fs_poll, "uv fs poll")
 
 #define GEN_ONE_CALLBACK(name, params, args, loop, obj, slot, shape, kind)                                  \
   LS_REAL_SLOT(name);                                                                                       \
@@ -270,7 +274,7 @@ LS_EXPORT int uv_async_init(uv_loop_t *loop, uv_async_t *h, uv_async_cb cb) {
 LS_REAL_SLOT(uv_read_start);
 LS_EXPORT int uv_read_start(uv_stream_t *s, uv_alloc_cb alloc_cb, uv_read_cb read_cb) {
   REAL_OR(uv_read_start, UV_ENOSYS);
-  check(s->loop, "uv_read_start", CALLER, (void *)real_);
+  check(LOOP_OF(s), "uv_read_start", CALLER, (void *)real_);
   uv_alloc_cb a = WRAP(s, LS_SLOT_ALLOC, alloc_cb, alloc, "uv alloc");
   uv_read_cb r = WRAP(s, LS_SLOT_MAIN, read_cb, read, "uv read");
   return real_(s, a, r);
@@ -279,7 +283,7 @@ LS_EXPORT int uv_read_start(uv_stream_t *s, uv_alloc_cb alloc_cb, uv_read_cb rea
 LS_REAL_SLOT(uv_udp_recv_start);
 LS_EXPORT int uv_udp_recv_start(uv_udp_t *h, uv_alloc_cb alloc_cb, uv_udp_recv_cb recv_cb) {
   REAL_OR(uv_udp_recv_start, UV_ENOSYS);
-  check(h->loop, "uv_udp_recv_start", CALLER, (void *)real_);
+  check(LOOP_OF(h), "uv_udp_recv_start", CALLER, (void *)real_);
   uv_alloc_cb a = WRAP(h, LS_SLOT_ALLOC, alloc_cb, alloc, "uv alloc");
   uv_udp_recv_cb r = WRAP(h, LS_SLOT_MAIN, recv_cb, udp_recv, "uv udp recv");
   return real_(h, a, r);
@@ -290,6 +294,7 @@ LS_EXPORT int uv_spawn(uv_loop_t *loop, uv_process_t *p, const uv_process_option
   REAL_OR(uv_spawn, UV_ENOSYS);
   bool mine = programs_call(CALLER, (void *)real_);
   if (mine) check(loop, "uv_spawn", CALLER, (void *)real_);
+  if (!options) return real_(loop, p, options); /* libuv's to refuse */
   /* libuv keeps exit_cb, not the options: a copy with our trampoline in it is invisible. */
   uv_process_options_t copy = *options;
   copy.exit_cb = WRAP(p, LS_SLOT_MAIN, options->exit_cb, exit, "uv exit");
@@ -304,7 +309,7 @@ static void close_with(void (*real)(uv_handle_t *, uv_close_cb), int (*real_rese
                        const char *call) {
   uv_close_cb use = cb;
   if (ls_active && !ls_tls.guard && !ls_is_shim_code((void *)cb)) {
-    ls_uv_check_thread(h->loop, call, caller, lib_fn);
+    ls_uv_check_thread(LOOP_OF(h), call, caller, lib_fn);
     ls_uv_handle_closing(h);
     void *ignored_cb;
     uint32_t ignored_site, site = LS_SITE_NONE;
@@ -347,7 +352,7 @@ LS_EXPORT int uv_tcp_close_reset(uv_tcp_t *h, uv_close_cb cb) {
 
 /* Swaps a request's callback (or stands in for a NULL one) and marks it pending. */
 static void *submit(const struct swap *w, void *cb, void *null_standin, const void *loop, const char *partner) {
-  if (!ls_active || ls_tls.guard || ls_is_shim_code(cb)) return cb;
+  if (!w->obj || !ls_active || ls_tls.guard || ls_is_shim_code(cb)) return cb; /* a NULL request: libuv says EINVAL */
   uint32_t site;
   void *use;
   if (!cb) {
@@ -371,7 +376,7 @@ static void *submit(const struct swap *w, void *cb, void *null_standin, const vo
   })
 #define FORGET_ON_ERROR(rc, req)                                                                            \
   do {                                                                                                      \
-    if ((rc) < 0) ls_uv_req_forget(req);                                                                    \
+    if ((rc) < 0 && (req)) ls_uv_req_forget(req);                                                           \
   } while (0)
 
 /* X(name, params, args, loop, req, shape, kind, NULL stand-in or 0, partner kind or 0, NULL means sync,
@@ -379,19 +384,19 @@ static void *submit(const struct swap *w, void *cb, void *null_standin, const vo
  *   bytes does not) */
 #define UV_REQUESTS(X)                                                                                       \
   X(uv_write, (uv_write_t * req, uv_stream_t * h, const uv_buf_t bufs[], unsigned int n, uv_write_cb cb),   \
-    (req, h, bufs, n, cb_), h->loop, req, req_status, "uv write", null_uv_write, 0, 0, 0)                          \
+    (req, h, bufs, n, cb_), LOOP_OF(h), req, req_status, "uv write", null_uv_write, 0, 0, 0)                          \
   X(uv_write2,                                                                                               \
     (uv_write_t * req, uv_stream_t * h, const uv_buf_t bufs[], unsigned int n, uv_stream_t *send,            \
      uv_write_cb cb),                                                                                        \
-    (req, h, bufs, n, send, cb_), h->loop, req, req_status, "uv write", null_uv_write, 0, 0, 0)                    \
-  X(uv_shutdown, (uv_shutdown_t * req, uv_stream_t * h, uv_shutdown_cb cb), (req, h, cb_), h->loop, req,    \
+    (req, h, bufs, n, send, cb_), LOOP_OF(h), req, req_status, "uv write", null_uv_write, 0, 0, 0)                    \
+  X(uv_shutdown, (uv_shutdown_t * req, uv_stream_t * h, uv_shutdown_cb cb), (req, h, cb_), LOOP_OF(h), req,    \
     req_status, "uv shutdown", null_uv_shutdown, 0, 0, 0)                                                          \
   X(uv_tcp_connect, (uv_connect_t * req, uv_tcp_t * h, const struct sockaddr *addr, uv_connect_cb cb),      \
-    (req, h, addr, cb_), h->loop, req, req_status, "uv connect", null_uv_tcp_connect, 0, 0, 0)                     \
+    (req, h, addr, cb_), LOOP_OF(h), req, req_status, "uv connect", null_uv_tcp_connect, 0, 0, 0)                     \
   X(uv_udp_send,                                                                                             \
     (uv_udp_send_t * req, uv_udp_t * h, const uv_buf_t bufs[], unsigned int n, const struct sockaddr *addr,  \
      uv_udp_send_cb cb),                                                                                     \
-    (req, h, bufs, n, addr, cb_), h->loop, req, req_status, "uv udp send", null_uv_udp_send, 0, 0, 0)              \
+    (req, h, bufs, n, addr, cb_), LOOP_OF(h), req, req_status, "uv udp send", null_uv_udp_send, 0, 0, 0)              \
   X(uv_getaddrinfo,                                                                                          \
     (uv_loop_t * loop, uv_getaddrinfo_t * req, uv_getaddrinfo_cb cb, const char *node, const char *service,  \
      const struct addrinfo *hints),                                                                          \
@@ -435,8 +440,8 @@ LS_REAL_SLOT(uv_pipe_connect);
 LS_EXPORT void uv_pipe_connect(uv_connect_t *req, uv_pipe_t *h, const char *name, uv_connect_cb cb) {
   __typeof__(&uv_pipe_connect) real_ = LS_REAL_FN(uv_pipe_connect, UV_SONAME);
   if (!real_) return;
-  check(h->loop, "uv_pipe_connect", CALLER, (void *)real_);
-  uv_connect_cb cb_ = SUBMIT(req, cb, req_status, "uv connect", null_uv_tcp_connect, h->loop, 0);
+  check(LOOP_OF(h), "uv_pipe_connect", CALLER, (void *)real_);
+  uv_connect_cb cb_ = SUBMIT(req, cb, req_status, "uv connect", null_uv_tcp_connect, LOOP_OF(h), 0);
   real_(req, h, name, cb_);
 }
 
@@ -600,19 +605,19 @@ LS_EXPORT void uv_walk(uv_loop_t *loop, uv_walk_cb cb, void *arg) {
 
 /* X(ret, name, params, args, loop) */
 #define UV_CHECKED(X)                                                                                        \
-  X(int, uv_timer_stop, (uv_timer_t * h), (h), h->loop)                                                      \
-  X(int, uv_timer_again, (uv_timer_t * h), (h), h->loop)                                                     \
-  X(int, uv_idle_stop, (uv_idle_t * h), (h), h->loop)                                                        \
-  X(int, uv_prepare_stop, (uv_prepare_t * h), (h), h->loop)                                                  \
-  X(int, uv_check_stop, (uv_check_t * h), (h), h->loop)                                                      \
-  X(int, uv_poll_stop, (uv_poll_t * h), (h), h->loop)                                                        \
-  X(int, uv_read_stop, (uv_stream_t * h), (h), h->loop)                                                      \
-  X(int, uv_udp_recv_stop, (uv_udp_t * h), (h), h->loop)                                                     \
-  X(int, uv_signal_stop, (uv_signal_t * h), (h), h->loop)                                                    \
-  X(int, uv_fs_event_stop, (uv_fs_event_t * h), (h), h->loop)                                                \
-  X(int, uv_fs_poll_stop, (uv_fs_poll_t * h), (h), h->loop)                                                  \
-  X(int, uv_try_write, (uv_stream_t * h, const uv_buf_t bufs[], unsigned int n), (h, bufs, n), h->loop)      \
-  X(int, uv_accept, (uv_stream_t * server, uv_stream_t * client), (server, client), server->loop)
+  X(int, uv_timer_stop, (uv_timer_t * h), (h), LOOP_OF(h))                                                      \
+  X(int, uv_timer_again, (uv_timer_t * h), (h), LOOP_OF(h))                                                     \
+  X(int, uv_idle_stop, (uv_idle_t * h), (h), LOOP_OF(h))                                                        \
+  X(int, uv_prepare_stop, (uv_prepare_t * h), (h), LOOP_OF(h))                                                  \
+  X(int, uv_check_stop, (uv_check_t * h), (h), LOOP_OF(h))                                                      \
+  X(int, uv_poll_stop, (uv_poll_t * h), (h), LOOP_OF(h))                                                        \
+  X(int, uv_read_stop, (uv_stream_t * h), (h), LOOP_OF(h))                                                      \
+  X(int, uv_udp_recv_stop, (uv_udp_t * h), (h), LOOP_OF(h))                                                     \
+  X(int, uv_signal_stop, (uv_signal_t * h), (h), LOOP_OF(h))                                                    \
+  X(int, uv_fs_event_stop, (uv_fs_event_t * h), (h), LOOP_OF(h))                                                \
+  X(int, uv_fs_poll_stop, (uv_fs_poll_t * h), (h), LOOP_OF(h))                                                  \
+  X(int, uv_try_write, (uv_stream_t * h, const uv_buf_t bufs[], unsigned int n), (h, bufs, n), LOOP_OF(h))      \
+  X(int, uv_accept, (uv_stream_t * server, uv_stream_t * client), (server, client), LOOP_OF(server))
 
 /* libuv's own calls to these (uv__run_timers calls uv_timer_stop and uv_timer_again for every timer it
  * dispatches) skip the check at the cost of one range compare: the caller lies in libuv's mapping. */
@@ -657,9 +662,9 @@ UV_CHECKED(GEN_CHECKED)
 
 /* X(name, params, args, loop) for the void ones. */
 #define UV_CHECKED_VOID(X)                                                                                   \
-  X(uv_timer_set_repeat, (uv_timer_t * h, uint64_t repeat), (h, repeat), h->loop)                           \
-  X(uv_ref, (uv_handle_t * h), (h), h->loop)                                                                 \
-  X(uv_unref, (uv_handle_t * h), (h), h->loop)                                                               \
+  X(uv_timer_set_repeat, (uv_timer_t * h, uint64_t repeat), (h, repeat), LOOP_OF(h))                           \
+  X(uv_ref, (uv_handle_t * h), (h), LOOP_OF(h))                                                                 \
+  X(uv_unref, (uv_handle_t * h), (h), LOOP_OF(h))                                                               \
   X(uv_stop, (uv_loop_t * loop), (loop), loop)                                                               \
   X(uv_update_time, (uv_loop_t * loop), (loop), loop)
 
