@@ -141,14 +141,25 @@ LS_EXPORT void g_task_return_new_error(GTask *task, GQuark domain, gint code, co
 
 LS_REAL_SLOT(g_task_get_cancellable);
 LS_REAL_SLOT(g_cancellable_is_cancelled);
+LS_REAL_SLOT(g_task_get_type);
+LS_REAL_SLOT(g_type_check_instance_is_a);
+
+/* G_IS_TASK, as GLib's own checks ask it, with the functions found at run time. */
+static bool is_task(GTask *task) {
+  __typeof__(&g_task_get_type) type = LS_REAL_FN(g_task_get_type, GIO_SONAME);
+  __typeof__(&g_type_check_instance_is_a) is_a = LS_REAL_FN(g_type_check_instance_is_a, GOBJECT_SONAME);
+  return task && type && is_a && is_a((GTypeInstance *)task, type());
+}
+
 LS_REAL_SLOT(g_task_return_error_if_cancelled);
 LS_EXPORT gboolean g_task_return_error_if_cancelled(GTask *task) {
   __typeof__(&g_task_return_error_if_cancelled) real_ = LS_REAL_FN(g_task_return_error_if_cancelled, GIO_SONAME);
   if (!real_) return FALSE;
   __typeof__(&g_task_get_cancellable) get_c = LS_REAL_FN(g_task_get_cancellable, GIO_SONAME);
   __typeof__(&g_cancellable_is_cancelled) is_c = LS_REAL_FN(g_cancellable_is_cancelled, GIO_SONAME);
-  /* It returns an error exactly when the task's cancellable is cancelled. */
-  if (task && ls_active && get_c && is_c && is_c(get_c(task))) set_flags(task, T_RETURNED | T_ERROR);
+  /* It returns an error exactly when the task's cancellable is cancelled. Asked only of a GTask: for
+   * anything else the real call alone says what GLib says (g_task_get_cancellable would add a critical). */
+  if (ls_active && get_c && is_c && is_task(task) && is_c(get_c(task))) set_flags(task, T_RETURNED | T_ERROR);
   return real_(task);
 }
 
