@@ -123,7 +123,7 @@ static uv_timer_t timer, closing_timer;
 static uv_idle_t idle;
 static uv_prepare_t prepare;
 static uv_check_t check;
-static uv_tcp_t tcp, tcp2, closing_tcp;
+static uv_tcp_t tcp, tcp2, closing_tcp, zeroed_tcp;
 static uv_udp_t udp;
 static uv_pipe_t pipe_h;
 static uv_signal_t sig;
@@ -148,7 +148,7 @@ static const char *missing_argv[] = {"/nonexistent/loopscope-inval-args", NULL};
 static uv_process_options_t missing_prog = {.file = "/nonexistent/loopscope-inval-args", .args = (char **)missing_argv};
 
 static struct event_base *base, *empty_base;
-static struct event no_base_ev, prio_ev;
+static struct event no_base_ev, prio_ev, zeroed_ev;
 static struct event_config *unsatisfiable;
 static struct evhttp *http;
 static struct evhttp_request *http_req;
@@ -308,6 +308,10 @@ static void setup(void) {
   X(uv_pipe_connect, "missing path (reported through the callback)",                                        \
     VOID(uv_pipe_connect(&connect_req, &pipe_h, unix_addr.sun_path, on_connect)))                         \
   X(uv_run, "once: the failed connect reports", INT(uv_run(&loop, UV_RUN_NOWAIT) >= 0))                    \
+  X(uv_timer_start, "closed timer (its close has completed)", INT(uv_timer_start(&closing_timer, on_timer, 1, 0))) \
+  X(uv_read_start, "closed stream (its close has completed)",                                               \
+    INT(uv_read_start((uv_stream_t *)&closing_tcp, on_alloc, on_read)))                                      \
+  X(uv_read_start, "stream never initialized (zeroed)", INT(uv_read_start((uv_stream_t *)&zeroed_tcp, on_alloc, on_read))) \
   X(uv_tcp_close_reset, "tcp never connected", INT(uv_tcp_close_reset(&tcp2, NULL)))                        \
   X(uv_close, "NULL close callback", VOID(uv_close((uv_handle_t *)&tcp2, NULL)))                            \
   X(uv_loop_close, "handles still open", INT(uv_loop_close(&loop)))
@@ -322,6 +326,8 @@ static void setup(void) {
   X(event_assign, "signal and read at once", INT(event_assign(&prio_ev, base, -1, EV_SIGNAL | EV_READ, ev_cb, NULL))) \
   X(event_add, "event without a base", INT(event_add(&no_base_ev, NULL)))                                   \
   X(event_del, "event without a base", INT(event_del(&no_base_ev)))                                         \
+  X(event_add, "event never assigned (zeroed)", INT(event_add(&zeroed_ev, NULL)))                           \
+  X(event_del, "event never assigned (zeroed)", INT(event_del(&zeroed_ev)))                                 \
   X(event_remove_timer, "event without a base", INT(event_remove_timer(&no_base_ev)))                       \
   X(event_active, "event without a base", VOID(event_active(&no_base_ev, EV_TIMEOUT, 1)))                   \
   X(event_priority_set, "priority -1", INT(event_priority_set(&prio_ev, -1)))                               \
