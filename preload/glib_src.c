@@ -318,14 +318,16 @@ static guint add_source(GSource *source, gint priority, enum gl_shape shape, con
     (prio, s, fn, data, notify), MAKE(g_timeout_source_new_seconds, (s)), prio, SHAPE_SOURCE, K_TIMEOUT,   \
     notify)                                                                                                 \
   X(g_io_add_watch, (GIOChannel * ch, GIOCondition cond, GIOFunc fn, gpointer data), (ch, cond, fn, data),  \
-    MAKE_IF(ch, g_io_create_watch, (ch, cond)), G_PRIORITY_DEFAULT, SHAPE_IO, K_IO, NULL)                          \
+    MAKE_IF(ch, g_io_create_watch, (ch, cond)), G_PRIORITY_DEFAULT, SHAPE_IO, K_IO, NULL)                   \
   X(g_io_add_watch_full,                                                                                    \
     (GIOChannel * ch, gint prio, GIOCondition cond, GIOFunc fn, gpointer data, GDestroyNotify notify),      \
-    (ch, prio, cond, fn, data, notify), MAKE_IF(ch, g_io_create_watch, (ch, cond)), prio, SHAPE_IO, K_IO, notify)  \
+    (ch, prio, cond, fn, data, notify), MAKE_IF(ch, g_io_create_watch, (ch, cond)), prio, SHAPE_IO, K_IO,    \
+    notify)                                                                                                 \
   X(g_child_watch_add, (GPid pid, GChildWatchFunc fn, gpointer data), (pid, fn, data),                      \
-    MAKE_IF(pid > 0, g_child_watch_source_new, (pid)), G_PRIORITY_DEFAULT, SHAPE_CHILD, K_CHILD, NULL)                  \
+    MAKE_IF(pid > 0, g_child_watch_source_new, (pid)), G_PRIORITY_DEFAULT, SHAPE_CHILD, K_CHILD, NULL)      \
   X(g_child_watch_add_full, (gint prio, GPid pid, GChildWatchFunc fn, gpointer data, GDestroyNotify notify), \
-    (prio, pid, fn, data, notify), MAKE_IF(pid > 0, g_child_watch_source_new, (pid)), prio, SHAPE_CHILD, K_CHILD, notify) \
+    (prio, pid, fn, data, notify), MAKE_IF(pid > 0, g_child_watch_source_new, (pid)), prio, SHAPE_CHILD,     \
+    K_CHILD, notify)                                                                                        \
   X(g_unix_fd_add, (gint fd, GIOCondition cond, GUnixFDSourceFunc fn, gpointer data), (fd, cond, fn, data), \
     MAKE(g_unix_fd_source_new, (fd, cond)), G_PRIORITY_DEFAULT, SHAPE_FD, K_FD, NULL)                       \
   X(g_unix_fd_add_full,                                                                                     \

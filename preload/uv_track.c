@@ -232,9 +232,9 @@ static void report_never_run(void) {
 
 static void report_blocked(void) {
   for (struct blocked *b = blocked; b; b = b->next) {
-    struct ls_finding_info fi = {.call = "uv_loop_close", .kind = b->kind, .stack = b->stack,
-                                 .message = b->closing ? "a closing handle blocked uv_loop_close (UV_EBUSY): its close callback had not run"
-                                                       : "a handle never closed blocked uv_loop_close (UV_EBUSY)"};
+    const char *msg = b->closing ? "a closing handle blocked uv_loop_close (UV_EBUSY): its close callback had not run"
+                                 : "a handle never closed blocked uv_loop_close (UV_EBUSY)";
+    struct ls_finding_info fi = {.call = "uv_loop_close", .kind = b->kind, .stack = b->stack, .message = msg};
     ls_finding_keyed(LS_F_UNCLOSED_RESOURCE, (uintptr_t)b->kind, b->stack, &fi);
   }
 }

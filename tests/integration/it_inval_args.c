@@ -164,8 +164,8 @@ START_TEST(every_row_returns_the_same_plainly_and_under_the_shim) {
   }
   ck_assert_msg(shim.code == plain.code, "exit %d under the shim, %d plainly:\n%s", shim.code, plain.code, shim.err);
   char *ea = it_without_loopscope_lines(plain.err), *eb = it_without_loopscope_lines(shim.err);
-  ck_assert_msg(strcmp(ea, eb) == 0, "stderr differs (lines starting 'loopscope' removed)\n--- plain:\n%s\n--- shim:\n%s",
-                ea, eb);
+  ck_assert_msg(strcmp(ea, eb) == 0,
+                "stderr differs (lines starting 'loopscope' removed)\n--- plain:\n%s\n--- shim:\n%s", ea, eb);
   free(ea);
   free(eb);
   free(a);

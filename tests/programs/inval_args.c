@@ -85,7 +85,9 @@ static void on_timer(uv_timer_t *h) { (void)h; }
 static void on_signal(uv_signal_t *h, int s) { (void)h, (void)s; }
 static void on_connection(uv_stream_t *s, int st) { (void)s, (void)st; }
 static void on_fs_event(uv_fs_event_t *h, const char *n, int e, int s) { (void)h, (void)n, (void)e, (void)s; }
-static void on_fs_poll(uv_fs_poll_t *h, int s, const uv_stat_t *a, const uv_stat_t *b) { (void)h, (void)s, (void)a, (void)b; }
+static void on_fs_poll(uv_fs_poll_t *h, int s, const uv_stat_t *a, const uv_stat_t *b) {
+  (void)h, (void)s, (void)a, (void)b;
+}
 static void on_write(uv_write_t *r, int s) { (void)r, (void)s; }
 static void on_shutdown(uv_shutdown_t *r, int s) { (void)r, (void)s; }
 static void on_connect(uv_connect_t *r, int s) {
@@ -111,7 +113,10 @@ static void ev_gai(int result, struct evutil_addrinfo *res, void *arg) {
 static void ev_http(struct evhttp_request *r, void *arg) { (void)r, (void)arg; }
 
 static gboolean gl_source(gpointer data) { (void)data; return G_SOURCE_REMOVE; }
-static gboolean gl_io(GIOChannel *c, GIOCondition cond, gpointer data) { (void)c, (void)cond, (void)data; return FALSE; }
+static gboolean gl_io(GIOChannel *c, GIOCondition cond, gpointer data) {
+  (void)c, (void)cond, (void)data;
+  return FALSE;
+}
 static void gl_child(GPid pid, gint status, gpointer data) { (void)pid, (void)status, (void)data; }
 static void gl_thread(GTask *t, gpointer s, gpointer d, GCancellable *c) { (void)t, (void)s, (void)d, (void)c; }
 static gboolean gl_dispatch(GSource *s, GSourceFunc cb, gpointer data) { (void)s, (void)cb, (void)data; return FALSE; }
@@ -311,7 +316,8 @@ static void setup(void) {
   X(uv_timer_start, "closed timer (its close has completed)", INT(uv_timer_start(&closing_timer, on_timer, 1, 0))) \
   X(uv_read_start, "closed stream (its close has completed)",                                               \
     INT(uv_read_start((uv_stream_t *)&closing_tcp, on_alloc, on_read)))                                      \
-  X(uv_read_start, "stream never initialized (zeroed)", INT(uv_read_start((uv_stream_t *)&zeroed_tcp, on_alloc, on_read))) \
+  X(uv_read_start, "stream never initialized (zeroed)",                                                    \
+    INT(uv_read_start((uv_stream_t *)&zeroed_tcp, on_alloc, on_read)))                                       \
   X(uv_tcp_close_reset, "tcp never connected", INT(uv_tcp_close_reset(&tcp2, NULL)))                        \
   X(uv_close, "NULL close callback", VOID(uv_close((uv_handle_t *)&tcp2, NULL)))                            \
   X(uv_loop_close, "handles still open", INT(uv_loop_close(&loop)))
@@ -342,8 +348,10 @@ static void setup(void) {
   X(event_base_new_with_config, "NULL config (the default one)", PTR(event_base_new_with_config(NULL)))     \
   X(event_base_new_with_config, "no backend allowed", PTR(event_base_new_with_config(unsatisfiable)))       \
   X(evthread_set_lock_callbacks, "NULL (no locking)", INT(evthread_set_lock_callbacks(NULL)))               \
-  X(bufferevent_socket_new, "thread-safe with no lock functions", PTR(bufferevent_socket_new(base, -1, BEV_OPT_THREADSAFE))) \
-  X(bufferevent_pair_new, "thread-safe with no lock functions", INT(bufferevent_pair_new(base, BEV_OPT_THREADSAFE, pair))) \
+  X(bufferevent_socket_new, "thread-safe with no lock functions",                                         \
+    PTR(bufferevent_socket_new(base, -1, BEV_OPT_THREADSAFE)))                                               \
+  X(bufferevent_pair_new, "thread-safe with no lock functions",                                           \
+    INT(bufferevent_pair_new(base, BEV_OPT_THREADSAFE, pair)))                                               \
   X(evconnlistener_new, "fd -1", PTR(evconnlistener_new(base, ev_listener, NULL, 0, 1, -1)))                \
   X(evconnlistener_new_bind, "NULL address", PTR(evconnlistener_new_bind(base, ev_listener, NULL, 0, 1, NULL, 0))) \
   X(evdns_getaddrinfo, "no evdns base", PTR(evdns_getaddrinfo(NULL, "localhost", NULL, NULL, ev_gai, NULL))) \
@@ -376,7 +384,8 @@ static void setup(void) {
   X(g_timeout_add_seconds_full, "NULL function",                                                            \
     INT(g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, 1, NULL, NULL, NULL)))                                \
   X(g_io_add_watch, "NULL channel", INT(g_io_add_watch(NULL, G_IO_IN, gl_io, NULL)))                        \
-  X(g_io_add_watch_full, "NULL channel", INT(g_io_add_watch_full(NULL, G_PRIORITY_DEFAULT, G_IO_IN, gl_io, NULL, NULL))) \
+  X(g_io_add_watch_full, "NULL channel",                                                                  \
+    INT(g_io_add_watch_full(NULL, G_PRIORITY_DEFAULT, G_IO_IN, gl_io, NULL, NULL)))                          \
   X(g_child_watch_add, "pid 0", INT(g_child_watch_add(0, gl_child, NULL)))                                  \
   X(g_child_watch_add, "NULL function", INT(g_child_watch_add(1, NULL, NULL)))                              \
   X(g_child_watch_add_full, "pid 0", INT(g_child_watch_add_full(G_PRIORITY_DEFAULT, 0, gl_child, NULL, NULL))) \
