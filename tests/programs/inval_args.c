@@ -329,6 +329,8 @@ static void setup(void) {
   X(event_base_free_nofinalize, "NULL, no current base", VOID(event_base_free_nofinalize(NULL)))            \
   X(event_once, "no current base", INT(event_once(-1, EV_TIMEOUT, ev_cb, NULL, NULL)))                      \
   X(event_new, "signal and read at once", PTR(event_new(base, -1, EV_SIGNAL | EV_READ, ev_cb, NULL)))       \
+  X(event_new, "NULL base, no current base (an event without a base)",                                     \
+    INT(event_add(event_new(NULL, -1, 0, ev_cb, NULL), NULL)))                                               \
   X(event_assign, "signal and read at once", INT(event_assign(&prio_ev, base, -1, EV_SIGNAL | EV_READ, ev_cb, NULL))) \
   X(event_add, "event without a base", INT(event_add(&no_base_ev, NULL)))                                   \
   X(event_del, "event without a base", INT(event_del(&no_base_ev)))                                         \
