@@ -74,6 +74,16 @@ START_TEST(libuv_programs) {
 }
 END_TEST
 
+/* Handles and events whose memory the program freed or unmapped without closing them: libuv's
+ * uv_loop_close and libevent's exit read none of them, and neither may the shim. */
+START_TEST(freed_handles_and_events) {
+  const char *uv[] = {LS_PROG_uv_f_unclosed_freed, NULL};
+  check_program("it_transp_uv_freed", uv, NULL);
+  const char *ev[] = {LS_PROG_ev_f_freed_at_exit, NULL};
+  check_program("it_transp_ev_freed", ev, NULL);
+}
+END_TEST
+
 START_TEST(thread_programs) {
   const char *clean[] = {LS_PROG_thread_clean, NULL};
   check_program("it_transp_threads", clean, NULL);
@@ -140,6 +150,7 @@ int main(void) {
   Suite *s = suite_create("it_transparency");
   TCase *tc = tcase_create("transparency");
   tcase_add_test(tc, libuv_programs);
+  tcase_add_test(tc, freed_handles_and_events);
   tcase_add_test(tc, thread_programs);
   tcase_add_test(tc, arguments_and_status);
   tcase_add_test(tc, killed_by_sigterm);
