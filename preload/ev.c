@@ -65,6 +65,15 @@ LS_EXPORT void event_free(struct event *ev) {
   real_(ev);
 }
 
+/* event_free_finalize frees the event itself, later, once its finalizer has run inside the loop: from
+ * the call on, the event is not ours to read (its finalizer is not wrapped). */
+LS_REAL_SLOT(event_free_finalize);
+LS_EXPORT int event_free_finalize(unsigned flags, struct event *ev, event_finalize_callback_fn cb) {
+  EV_REAL_OR(event_free_finalize, -1);
+  if (ev && ls_active && !ls_tls.guard) ls_ev_event_gone(ev);
+  return real_(flags, ev, cb);
+}
+
 /* ---- event_base_once: our context carries the program's callback and argument ---- */
 
 static void once_tramp(evutil_socket_t fd, short what, void *arg) {

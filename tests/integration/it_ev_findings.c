@@ -251,7 +251,7 @@ START_TEST(never_run_at_exit_reads_no_freed_event) {
   it_run_report(&r, "it_ev_f_freed_at_exit", NULL, argv, 0);
   struct it_proc plain;
   it_run(&plain, r.dir, argv, NULL, NULL);
-  ck_assert_msg(plain.code == 0 && strcmp(plain.out, "scheduled=2\n") == 0, "plain run: status %d, printed: %s",
+  ck_assert_msg(plain.code == 0 && strcmp(plain.out, "finalized=1 scheduled=3\n") == 0, "plain run: status %d, printed: %s",
                 plain.code, plain.out);
   ck_assert_str_eq(r.p.out, plain.out);
   str_is(r.proc, "exit.how", "exit");

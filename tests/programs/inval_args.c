@@ -105,6 +105,7 @@ static void ev_cb(evutil_socket_t fd, short what, void *arg) { (void)fd, (void)w
 static void ev_listener(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *a, int n, void *arg) {
   (void)l, (void)fd, (void)a, (void)n, (void)arg;
 }
+static void ev_finalize(struct event *ev, void *arg) { (void)ev, (void)arg; }
 static void ev_dns_server(struct evdns_server_request *r, void *arg) { (void)r, (void)arg; }
 static void ev_gai(int result, struct evutil_addrinfo *res, void *arg) {
   (void)res, (void)arg;
@@ -338,6 +339,7 @@ static void setup(void) {
   X(event_del, "event never assigned (zeroed)", INT(event_del(&zeroed_ev)))                                 \
   X(event_remove_timer, "event without a base", INT(event_remove_timer(&no_base_ev)))                       \
   X(event_active, "event without a base", VOID(event_active(&no_base_ev, EV_TIMEOUT, 1)))                   \
+  X(event_free_finalize, "event without a base", INT(event_free_finalize(0, &no_base_ev, ev_finalize)))      \
   X(event_priority_set, "priority -1", INT(event_priority_set(&prio_ev, -1)))                               \
   X(event_base_once, "NULL base", INT(event_base_once(NULL, -1, EV_TIMEOUT, ev_cb, NULL, NULL)))            \
   X(event_base_once, "a one-shot signal", INT(event_base_once(base, SIGUSR2, EV_SIGNAL, ev_cb, NULL, NULL))) \
