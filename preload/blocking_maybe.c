@@ -70,6 +70,10 @@ void ls_fd_forget(int fd) {
   if (fd >= 0 && fd < FD_HINTS) LS_RELAXED_STORE(&fd_hint[fd], FD_UNKNOWN);
 }
 
+void ls_fd_forget_range(unsigned lo, unsigned hi) {
+  for (unsigned fd = lo; fd <= hi && fd < FD_HINTS; fd++) LS_RELAXED_STORE(&fd_hint[fd], FD_UNKNOWN);
+}
+
 static long voluntary_switches(void) {
   struct rusage ru;
   return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : -1;

@@ -292,6 +292,7 @@ void ls_blocking_end(const char *call, const void *key, uint64_t t0, uint64_t mi
 const void *ls_blocking_key(const void *caller);
 void ls_blocking_report(const char *call, const void *key, uint64_t ns);
 void ls_fd_forget(int fd); /* close: what the fd was is no longer known */
+void ls_fd_forget_range(unsigned lo, unsigned hi); /* close_range, closefrom */
 void ls_blocking_flush(void); /* a generic loop polls again: its pending blocking calls are findings */
 
 /* ---- findings.c ---- */

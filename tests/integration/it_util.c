@@ -103,6 +103,8 @@ void it_run(struct it_proc *p, const char *dir, const char *const argv[], const 
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
+    /* nor does it inherit the test runner's descriptors (Check's pipes): it starts with 0, 1 and 2 */
+    closefrom(3);
     execve(argv[0], (char *const *)argv, envp);
     dprintf(2, "it_run: exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);
