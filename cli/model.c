@@ -50,17 +50,19 @@ const char *lsm_status_name(int64_t status) {
   return NULL;
 }
 
-/* Every recorded frame is a return address; each may expand into inlined frames. */
-static int symbolize_stack(struct ls_symbolizer *sym, const struct ls_rd_stack *st, struct lsm_stack *out) {
+/* Every recorded frame is a return address (but the first one when first_is_pc: a faulting
+ * instruction, looked up as it is); each may expand into inlined frames. */
+static int symbolize_ips(struct ls_symbolizer *sym, const uint64_t *ips, size_t nips, bool first_is_pc,
+                         struct lsm_stack *out) {
   out->frames = NULL;
   out->n = 0;
-  if (!st || st->n == 0) return 0;
-  size_t cap = st->n;
+  if (nips == 0) return 0;
+  size_t cap = nips;
   out->frames = malloc(cap * sizeof(*out->frames));
   if (!out->frames) return -ENOMEM;
-  for (size_t i = 0; i < st->n; i++) {
+  for (size_t i = 0; i < nips; i++) {
     const struct ls_frame *fr;
-    size_t n = ls_sym_lookup(sym, st->ips[i], true, &fr);
+    size_t n = ls_sym_lookup(sym, ips[i], i > 0 || !first_is_pc, &fr);
     if (out->n + n > cap) {
       cap = (out->n + n) * 2;
       struct ls_frame *nf = realloc(out->frames, cap * sizeof(*nf));
@@ -71,6 +73,10 @@ static int symbolize_stack(struct ls_symbolizer *sym, const struct ls_rd_stack *
     out->n += n;
   }
   return 0;
+}
+
+static int symbolize_stack(struct ls_symbolizer *sym, const struct ls_rd_stack *st, struct lsm_stack *out) {
+  return symbolize_ips(sym, st ? st->ips : NULL, st ? st->n : 0, false, out);
 }
 
 static struct ls_frame function_frame(struct ls_symbolizer *sym, uint64_t addr) {
@@ -453,6 +459,14 @@ static int build_process(struct lsm_process *p, bool debuginfod) {
   if (rc == 0) rc = build_loops(p);
   if (rc == 0) rc = build_open(p);
   if (rc < 0) return rc;
+  p->incidents = calloc(r->nincidents ? r->nincidents : 1, sizeof(*p->incidents));
+  if (!p->incidents) return -ENOMEM;
+  for (size_t i = 0; i < r->nincidents; i++) {
+    const struct ls_rd_incident *k = &r->incidents[i];
+    if (k->what && strcmp(k->what, "write-failed") == 0) p->incomplete = true;
+    if ((rc = symbolize_ips(p->sym, k->ips, k->nips, true, &p->incidents[i])) < 0) return rc;
+  }
+  if (r->truncated || r->error) p->incomplete = true;
   p->findings = calloc(r->nfindings ? r->nfindings : 1, sizeof(*p->findings));
   if (!p->findings) return -ENOMEM;
   for (size_t i = 0; i < r->nfindings; i++) {
@@ -501,6 +515,9 @@ static void free_process(struct lsm_process *p) {
   if (p->hang_open)
     for (size_t i = 0; i < p->nhang_open; i++) free(p->hang_open[i].stack.frames);
   free(p->hang_open);
+  if (p->incidents)
+    for (size_t i = 0; i < p->r->nincidents; i++) free(p->incidents[i].frames);
+  free(p->incidents);
   free(p->threads);
   free(p->sites);
   free(p->loops);

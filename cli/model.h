@@ -83,6 +83,8 @@ struct lsm_process {
   size_t nhang_open, nhang_open_handles;
   struct lsm_finding *findings;
   size_t nfindings;
+  struct lsm_stack *incidents; /* r->nincidents: each one's ips symbolized (internal-error), else empty */
+  bool incomplete;             /* truncated, corrupt, or a write of the report failed */
 };
 
 struct ls_supp;

@@ -1,6 +1,7 @@
 /* JSON output: DESIGN.md section 6 is the floor, and field names are a contract (tests, CI scripts).
  * Unknown values are null, never invented: a frame without symbols has "function": null and the
  * module + offset to look it up elsewhere. Numbers are integers; addresses are "0x..." strings. */
+#define _GNU_SOURCE
 #include <inttypes.h>
 #include <string.h>
 
@@ -185,6 +186,30 @@ static void site(struct json *j, const struct lsm_site *s) {
   json_end_object(j);
 }
 
+/* What happened to loopscope itself: {"what": "fd-lost" | "write-failed" | "internal-error", ...}. */
+static void incident(struct json *j, const struct ls_rd_incident *k, const struct lsm_stack *st) {
+  json_begin_object(j, NULL);
+  json_string(j, "what", k->what);
+  if (strcmp(k->what, "fd-lost") == 0) {
+    json_u64(j, "fd", k->fd);
+    json_u64(j, "count", k->count);
+  } else if (strcmp(k->what, "write-failed") == 0) {
+    json_i64(j, "errno", k->error);
+    json_string(j, "error", k->error > 0 && k->error < 4096 ? strerrorname_np((int)k->error) : NULL);
+    json_u64(j, "at", k->at);
+    json_u64(j, "lost_records", k->lost);
+  } else if (strcmp(k->what, "internal-error") == 0) {
+    json_u64(j, "signal", k->sig);
+    json_string(j, "signal_name", k->sig > 0 && k->sig < 65 ? sigabbrev_np((int)k->sig) : NULL);
+    json_hex(j, "address", k->addr);
+    json_string(j, "hook", k->hook);
+    if (st->n) frame(j, "frame", &st->frames[0]);
+    else json_null(j, "frame");
+    stack(j, st);
+  }
+  json_end_object(j);
+}
+
 static void process(struct json *j, const struct lsm_process *p) {
   const struct ls_report *r = p->r;
   json_begin_object(j, NULL);
@@ -201,7 +226,11 @@ static void process(struct json *j, const struct lsm_process *p) {
   json_bool(j, "truncated", r->truncated);
   if (r->truncated) json_u64(j, "truncated_at", r->truncated_at);
   if (r->error) json_string(j, "error", r->error);
+  json_bool(j, "incomplete", p->incomplete);
   exit_info(j, r);
+  json_begin_array(j, "incidents");
+  for (size_t i = 0; i < r->nincidents; i++) incident(j, &r->incidents[i], &p->incidents[i]);
+  json_end_array(j);
   json_begin_object(j, "options");
   for (size_t i = 0; i < r->nopts; i++) json_string(j, r->opt_keys[i], r->opt_values[i]);
   json_end_object(j);

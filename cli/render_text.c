@@ -264,6 +264,31 @@ static void open_entry(struct tout *out, const struct lsm_open *o, bool show_loo
   for (size_t k = o->stack.n; k-- > 0;) frame(out, deeper, &o->stack.frames[k]);
 }
 
+/* What happened to loopscope itself, in its own words: not the program's doing. */
+static void incidents(struct tout *out, const struct lsm_process *p) {
+  const struct ls_report *r = p->r;
+  for (size_t i = 0; i < r->nincidents; i++) {
+    const struct ls_rd_incident *k = &r->incidents[i];
+    const struct lsm_stack *st = &p->incidents[i];
+    if (strcmp(k->what, "fd-lost") == 0) {
+      line(out, "  note: the program closed or replaced the report's descriptor %" PRIu64
+           " unseen (a raw system call); loopscope reopened the report and went on", k->fd);
+    } else if (strcmp(k->what, "write-failed") == 0) {
+      const char *desc = k->error > 0 && k->error < 4096 ? strerrordesc_np((int)k->error) : NULL;
+      line(out, "  report incomplete: writing it failed at byte %" PRIu64 " (%s); %" PRIu64
+           " records after that were lost", k->at, str(desc), k->lost);
+    } else if (strcmp(k->what, "internal-error") == 0) {
+      char where[700] = "?";
+      if (st->n) lsm_describe(&st->frames[0], where, sizeof(where));
+      const char *sig = k->sig > 0 && k->sig < 65 ? sigabbrev_np((int)k->sig) : NULL;
+      line(out, "  loopscope internal error: SIG%s in the %s hook, at %s; the program was not at fault — please report",
+           str(sig), str(k->hook), where);
+      if (st->n) line(out, "  loopscope's stack (most recent call last):");
+      for (size_t f = st->n; f-- > 0;) frame(out, "    ", &st->frames[f]);
+    }
+  }
+}
+
 /* LSan's "still reachable": listed, never a finding. */
 static void still_open(struct tout *out, const struct lsm_process *p) {
   if (p->nopen == 0) return;
@@ -351,6 +376,7 @@ static void process(struct tout *out, const struct lsm_process *p) {
   else if (r->truncated)
     line(out, "  report %s is truncated at byte %" PRIu64 ": showing what it holds", str(r->path), r->truncated_at);
   exit_line(out, r);
+  incidents(out, p);
   threads(out, p);
   loops(out, p);
   pool(out, r);

@@ -112,9 +112,8 @@ void ls_note_exit_status(int status) {
 static void write_header(void) {
   char buf[LS_REC_MAX];
   struct ls_rec r;
-  static const char hdr[] = LS_REPORT_MAGIC " 1\n";
   ls_writer_lock();
-  syscall(SYS_write, ls_writer_fd(), hdr, sizeof(hdr) - 1);
+  ls_write_header_locked();
 
   ls_rec_begin(&r, buf, sizeof(buf), 'P');
   ls_rec_u(&r, "pid", (uint64_t)getpid());
@@ -249,6 +248,7 @@ void ls_write_ending(const char *how, int status, bool take_lock) {
   char buf[128];
   struct ls_rec r;
   if (take_lock) ls_writer_lock();
+  ls_writer_note_failure();
   ls_rec_begin(&r, buf, sizeof(buf), 'X');
   ls_rec_s(&r, "how", how);
   ls_rec_i(&r, "status", status);

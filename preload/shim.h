@@ -121,6 +121,10 @@ void ls_writer_reinit_lock(void); /* child after fork */
 /* After the trailer nothing more is written (until unsealed: an exec that failed). Writer lock held. */
 void ls_writer_seal(bool on);
 int ls_write_locked(struct ls_rec *r);
+int ls_write_header_locked(void); /* the format line, first in the file */
+/* Before the ending: if a write failed, an I record saying where and how much was lost (if it fits now). */
+void ls_writer_note_failure(void);
+bool ls_writer_held_by_me(void);
 void ls_writer_close(void);
 int ls_writer_fd(void);
 /* Hooks on close/dup2/... ask this before touching fd. */

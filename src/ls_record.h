@@ -58,6 +58,15 @@
  *      them, are the ones still open at exit. A W before the Y belongs to the dump too.
  *   Q  size=u peak_queue=u [pending=u] [peak_pending=u]       thread pool: threads, deepest queue, requests
  *                                                             outstanding now and at most (last wins)
+ *   I  what=s [fd=u] [count=u] [error=i] [at=u] [lost=u]      the shim's own trouble: fd-lost (the program took
+ *      [sig=u] [addr=x] [hook=s] [ips=xs]                     the report's fd number over unseen; the file was
+ *                                                             reopened: fd, count so far), write-failed (the
+ *                                                             first failed write: errno, byte offset, records
+ *                                                             not written; nothing was written after it but
+ *                                                             this and the ending), internal-error (a fatal
+ *                                                             signal in the shim's own code: sig, faulting
+ *                                                             addr, the hook it was in, ips = the faulting
+ *                                                             instruction, then return addresses)
  *   X  how=s status=i                                         how the process ended: exit|_exit|signal|exec
  *   Z  records=u                                              trailer: the file is complete; a file whose
  *                                                             last record is not Z is "truncated"

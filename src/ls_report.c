@@ -130,7 +130,7 @@ struct parser {
   size_t nsamples;
   struct idmap modules, stacks, sites, loops, findings, threads;
   size_t cap_modules, cap_stacks, cap_sites, cap_loops, cap_findings, cap_threads, cap_argv, cap_opts, cap_open;
-  size_t cap_warnings, cap_hang_threads, cap_hang_open;
+  size_t cap_warnings, cap_hang_threads, cap_hang_open, cap_incidents;
   uint64_t dropped_warnings;
   bool seen_process;
   bool in_dump; /* after a Y, until the dump's aggregates (L, G, Q) or the ending (X, Z): H is hang_open */
@@ -388,6 +388,11 @@ static const struct fspec spec_W[] = {{"tid", T_U, 1},   {"name", T_S, 1}, {"sta
 static const struct fspec spec_Q[] = {{"size", T_U, 1}, {"peak_queue", T_U, 1}, {"pending", T_U, 0}, {"peak_pending", T_U, 0}, {NULL, 0, 0}};
 static const struct fspec spec_X[] = {{"how", T_S, 1}, {"status", T_I, 1}, {NULL, 0, 0}};
 static const struct fspec spec_Z[] = {{"records", T_U, 1}, {NULL, 0, 0}};
+enum { I_WHAT, I_HOOK, I_ERROR, I_FD, I_COUNT, I_AT, I_LOST, I_SIG, I_ADDR, I_IPS };
+static const struct fspec spec_I[] = {{"what", T_S, 1}, {"hook", T_S, 0}, {"error", T_I, 0}, {"fd", T_U, 0},
+                                      {"count", T_U, 0}, {"at", T_U, 0},  {"lost", T_U, 0},  {"sig", T_U, 0},
+                                      {"addr", T_X, 0},  {"ips", T_XS, 0}, {NULL, 0, 0}};
+SPEC_FITS(spec_I);
 SPEC_FITS(spec_P); SPEC_FITS(spec_A); SPEC_FITS(spec_O); SPEC_FITS(spec_M); SPEC_FITS(spec_S); SPEC_FITS(spec_T);
 SPEC_FITS(spec_N); SPEC_FITS(spec_E); SPEC_FITS(spec_J); SPEC_FITS(spec_D); SPEC_FITS(spec_L); SPEC_FITS(spec_C);
 SPEC_FITS(spec_G); SPEC_FITS(spec_F); SPEC_FITS(spec_H); SPEC_FITS(spec_Y); SPEC_FITS(spec_W); SPEC_FITS(spec_Q); SPEC_FITS(spec_X); SPEC_FITS(spec_Z);
@@ -794,11 +799,33 @@ static int on_Z(struct parser *p, const struct fval *v) {
   return 0; /* completeness is decided by position: Z must be the last record */
 }
 
+static int on_I(struct parser *p, const struct fval *v) {
+  struct ls_report *r = p->r;
+  int rc = GROW(p, r->incidents, r->nincidents, p->cap_incidents, "incidents");
+  if (rc < 0) return rc;
+  struct ls_rd_incident *k = &r->incidents[r->nincidents++]; /* counted at once, so free releases it */
+  k->error = v[I_ERROR].i;
+  k->fd = v[I_FD].u;
+  k->count = v[I_COUNT].u;
+  k->at = v[I_AT].u;
+  k->lost = v[I_LOST].u;
+  k->sig = v[I_SIG].u;
+  k->addr = v[I_ADDR].u;
+  if (v[I_IPS].set && p->nips) {
+    if (!(k->ips = malloc(p->nips * sizeof(*k->ips)))) return oom(p);
+    memcpy(k->ips, p->ips, p->nips * sizeof(*k->ips));
+    k->nips = p->nips;
+  }
+  if ((rc = dup_str(p, &k->what, v[I_WHAT].s)) < 0 || (rc = set_opt_str(p, &k->hook, &v[I_HOOK])) < 0) return rc;
+  return 0;
+}
+
 static const struct kind kinds[] = {
     {'P', spec_P, on_P}, {'A', spec_A, on_A}, {'O', spec_O, on_O}, {'M', spec_M, on_M}, {'S', spec_S, on_S},
     {'T', spec_T, on_T}, {'N', spec_N, on_N}, {'E', spec_E, on_E}, {'J', spec_J, on_J}, {'D', spec_D, on_D},
     {'L', spec_L, on_L}, {'C', spec_C, on_C}, {'G', spec_G, on_G}, {'F', spec_F, on_F}, {'H', spec_H, on_H},
     {'Q', spec_Q, on_Q}, {'X', spec_X, on_X}, {'Z', spec_Z, on_Z}, {'Y', spec_Y, on_Y}, {'W', spec_W, on_W},
+    {'I', spec_I, on_I},
 };
 
 /* ---- lines ---- */
@@ -1064,6 +1091,12 @@ void ls_report_free(struct ls_report *r) {
   for (size_t i = 0; i < r->nopen; i++) free(r->open[i].kind);
   free(r->open);
   free_hang(r);
+  for (size_t i = 0; i < r->nincidents; i++) {
+    free(r->incidents[i].what);
+    free(r->incidents[i].hook);
+    free(r->incidents[i].ips);
+  }
+  free(r->incidents);
   for (size_t i = 0; i < r->nsites; i++) free(r->sites[i].kind);
   free(r->sites);
   for (size_t i = 0; i < r->nfindings; i++) {

@@ -89,6 +89,18 @@ struct ls_rd_finding {
   uint64_t cpu_ns; /* loop-stall: CPU time of the thread during the stall */
 };
 
+/* What happened to the shim itself (I): its report fd taken over by the program (fd-lost: fd, count),
+ * a write that failed (write-failed: error = errno, at = byte offset, lost = records not written), or
+ * a crash in its own code (internal-error: sig, addr = the faulting address, hook, ips = the faulting
+ * instruction then return addresses). Keys a kind does not use are 0 / NULL. */
+struct ls_rd_incident {
+  char *what, *hook;
+  int64_t error;
+  uint64_t fd, count, at, lost, sig, addr;
+  uint64_t *ips;
+  size_t nips;
+};
+
 struct ls_report {
   char *path;
   int version;
@@ -130,6 +142,7 @@ struct ls_report {
   uint64_t pool_size, pool_peak_queue;
   bool pool_has_pending;                  /* requests outstanding (libuv: fs, dns, random, work, writes...) */
   uint64_t pool_pending, pool_peak_pending;
+  struct ls_rd_incident *incidents; size_t nincidents; /* in file order */
 };
 
 /* Parse len bytes. Returns 0 when the data was read to its end (complete or truncated), -EBADMSG
