@@ -146,7 +146,7 @@ LS_EXPORT GMainContext *g_main_context_new(void) {
   __typeof__(&g_main_context_new) real_ = LS_REAL_FN(g_main_context_new, GL_SONAME);
   if (!real_) return NULL;
   GMainContext *c = real_();
-  if (c && gl_programs_call(GL_CALLER)) gl_obj_new(c, GL_OBJ_CONTEXT, GL_CALLER);
+  if (c && gl_programs_call(GL_CALLER)) gl_obj_new(c, GL_OBJ_CONTEXT, GL_CALLER, c);
   return c;
 }
 
@@ -155,7 +155,7 @@ LS_EXPORT GMainLoop *g_main_loop_new(GMainContext *ctx, gboolean is_running) {
   __typeof__(&g_main_loop_new) real_ = LS_REAL_FN(g_main_loop_new, GL_SONAME);
   if (!real_) return NULL;
   GMainLoop *l = real_(ctx, is_running);
-  if (l && gl_programs_call(GL_CALLER)) gl_obj_new(l, GL_OBJ_LOOP, GL_CALLER);
+  if (l && gl_programs_call(GL_CALLER)) gl_obj_new(l, GL_OBJ_LOOP, GL_CALLER, gl_context(ctx));
   return l;
 }
 

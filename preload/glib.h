@@ -49,8 +49,10 @@ extern LS_TLS GMainContext *gl_tls_unref_ctx;
 
 /* ---- glib_track.c: open objects and at-exit findings ---- */
 enum gl_obj_kind { GL_OBJ_CONTEXT, GL_OBJ_LOOP, GL_OBJ_SOURCE };
-/* A context or main loop the program made (stack: where), with one reference of the program's. */
-void gl_obj_new(const void *obj, enum gl_obj_kind kind, const void *caller);
+/* A context or main loop the program made (stack: where), with one reference of the program's; ctx is
+ * the context it belongs to (itself for a context), learnt while it is alive: at exit nothing is asked
+ * of GLib about an object the program may have freed. */
+void gl_obj_new(const void *obj, enum gl_obj_kind kind, const void *caller, const void *ctx);
 void gl_obj_ref(const void *obj);
 void gl_obj_unref(const void *obj);
 /* A source the program attached: open until released (site: its callback site, for kind and stack). */

@@ -8,30 +8,33 @@
 #include "glib.h"
 #include "map.h"
 
-LS_REAL_SLOT(g_main_loop_get_context);
-
 static const char *const obj_kinds[] = {[GL_OBJ_CONTEXT] = "glib main context", [GL_OBJ_LOOP] = "glib main loop"};
 
-/* obj -> (stack | kind << 32, the program's references) */
+/* obj -> (stack | kind << 32 | the program's references << 40, its context). The context is learnt when
+ * the object is made, while it is alive: a main loop the program freed through a call we did not see as
+ * its own must never be asked anything (it would be read after free). */
+#define OBJ_KIND(v1) ((enum gl_obj_kind)(((v1) >> 32) & 0xff))
+#define OBJ_REFS(v1) ((v1) >> 40)
+#define OBJ_ONE_REF ((uintptr_t)1 << 40)
 static struct ls_map objs;
 /* source key -> (site, context) */
 static struct ls_map srcs;
 
-void gl_obj_new(const void *obj, enum gl_obj_kind kind, const void *caller) {
+void gl_obj_new(const void *obj, enum gl_obj_kind kind, const void *caller, const void *ctx) {
   uint32_t stack = ls_creation_stack(obj_kinds[kind], caller);
-  ls_map_put(&objs, (uintptr_t)obj, 0, stack | (uintptr_t)kind << 32, 1);
+  ls_map_put(&objs, (uintptr_t)obj, 0, stack | (uintptr_t)kind << 32 | OBJ_ONE_REF, (uintptr_t)ctx);
 }
 
 void gl_obj_ref(const void *obj) {
-  uintptr_t v1, refs;
-  if (ls_map_get(&objs, (uintptr_t)obj, 0, &v1, &refs)) ls_map_put(&objs, (uintptr_t)obj, 0, v1, refs + 1);
+  uintptr_t v1, ctx;
+  if (ls_map_get(&objs, (uintptr_t)obj, 0, &v1, &ctx)) ls_map_put(&objs, (uintptr_t)obj, 0, v1 + OBJ_ONE_REF, ctx);
 }
 
 void gl_obj_unref(const void *obj) {
-  uintptr_t v1, refs;
-  if (!ls_map_get(&objs, (uintptr_t)obj, 0, &v1, &refs)) return;
-  if (refs <= 1) ls_map_del(&objs, (uintptr_t)obj, 0);
-  else ls_map_put(&objs, (uintptr_t)obj, 0, v1, refs - 1);
+  uintptr_t v1, ctx;
+  if (!ls_map_get(&objs, (uintptr_t)obj, 0, &v1, &ctx)) return;
+  if (OBJ_REFS(v1) <= 1) ls_map_del(&objs, (uintptr_t)obj, 0);
+  else ls_map_put(&objs, (uintptr_t)obj, 0, v1 - OBJ_ONE_REF, ctx);
 }
 
 void gl_src_open(const void *key, uint32_t site, const void *ctx) {
@@ -99,15 +102,8 @@ static void report_open(bool as_findings) {
   }
   o.n = 0;
   ls_map_each(&objs, collect, &o);
-  for (size_t i = 0; i < o.n; i++) {
-    enum gl_obj_kind k = (enum gl_obj_kind)(o.items[i].v1 >> 32);
-    /* A main loop the program still holds is alive: its context says which loop it belongs to. */
-    __typeof__(&g_main_loop_get_context) get = LS_REAL_FN(g_main_loop_get_context, GL_SONAME);
-    const void *ctx = k == GL_OBJ_CONTEXT ? (const void *)o.items[i].key
-                      : get             ? (const void *)get((GMainLoop *)o.items[i].key)
-                                        : NULL;
-    open_one(obj_kinds[k], (uint32_t)o.items[i].v1, ctx, as_findings);
-  }
+  for (size_t i = 0; i < o.n; i++) /* the context recorded at creation: nothing is read of the object */
+    open_one(obj_kinds[OBJ_KIND(o.items[i].v1)], (uint32_t)o.items[i].v1, (const void *)o.items[i].v2, as_findings);
   free(o.items);
 }
 
