@@ -119,50 +119,49 @@ bool ls_gai_blocks(const char *node, const struct addrinfo *hints) { return gai_
 
 /* ---- who made the call ---- */
 
-/* A code address in each loop library the adapters know, by the name their ls_loop carries. */
-static struct {
-  const char *lib, *fn, *soname;
-  void *code;
-} loop_libs[] = {
-    {"libuv", "uv_run", "libuv.so.1", NULL},
-    {"libevent", "event_base_loop", "libevent-2.1.so.7", NULL},
-    {"glib", "g_main_context_iteration", "libglib-2.0.so.0", NULL},
-};
-
-static const void *loop_library_code(const struct ls_loop *l) {
-  for (size_t i = 0; i < sizeof(loop_libs) / sizeof(loop_libs[0]); i++)
-    if (strcmp(l->lib, loop_libs[i].lib) == 0) return ls_real(&loop_libs[i].code, loop_libs[i].fn, loop_libs[i].soname);
-  return NULL;
+/* The loop library (LS_LIB_*) an adapter's loop belongs to, by the name its ls_loop carries; -1 for a
+ * generic loop (poll.c). */
+static int loop_library(const struct ls_loop *l) {
+  static const char *const names[LS_LIB_N] = {[LS_LIB_UV] = "libuv", [LS_LIB_EV] = "libevent", [LS_LIB_GLIB] = "glib"};
+  for (int i = 0; i < LS_LIB_N; i++)
+    if (strcmp(l->lib, names[i]) == 0) return i;
+  return -1;
 }
 
 #define WALK_DEPTH 48
 
-/* The loop library made the call. Its own work (reaping children inside uv_run, a synchronous uv_fs_*
- * the adapter already reports) is not the program's; a blocking API the program called (uv_sleep,
- * uv_os_get_passwd) is. Told apart by what called into the library: following the stack out of the
- * library, the first frame outside it is ours (the run hook, an adapter hook) or the program's.
- * Returns the program's frame, or NULL. */
-static __attribute__((noinline)) const void *program_frame_above_library(const void *lib) {
+/* A blocking function of the library the program called (uv_sleep, g_usleep) made the call: the
+ * program's frame is the first one out of the library (and out of the shim), following the stack;
+ * NULL when none is found. */
+static __attribute__((noinline)) const void *program_frame_above_library(enum ls_lib lib) {
   void *raw[WALK_DEPTH];
   int got = unw_backtrace(raw, WALK_DEPTH);
-  int i = 0;
-  while (i < got && ls_is_shim_code(raw[i])) i++; /* this file, the hook */
-  if (i >= got || !ls_same_object_cached(raw[i], lib)) return NULL;
-  while (i < got && raw[i] && ls_same_object_cached(raw[i], lib)) i++;
-  if (i >= got || !raw[i] || ls_is_shim_code(raw[i])) return NULL;
-  return raw[i];
+  for (int i = 0; i < got && raw[i]; i++)
+    if (!ls_is_shim_code(raw[i]) && !ls_lib_code(lib, raw[i])) return raw[i];
+  return NULL;
 }
 
 /* The address that keys the finding when the program made this call (on a loop thread, in a
- * callback), else NULL: the call is passed through untimed. */
+ * callback), else NULL: the call is passed through untimed. Whether the loop library made it for its
+ * own work (reaping children inside uv_run, the fsync of a synchronous uv_fs_fsync the adapter
+ * already reports) is the one answer every adapter asks (own.c); a program's callback that ends in a
+ * tail call to sleep() is the program's, though its return address is the shim's trampoline. */
 static __attribute__((noinline)) const void *programs_call(const void *caller) {
   struct ls_loop *l = ls_tls.loop ? ls_tls.loop : ls_tls.gloop;
-  if (!l || ls_tls.guard || !ls_active || ls_is_shim_code(caller)) return NULL;
-  int saved = errno;
-  ls_tls.guard++;
-  const void *lib = loop_library_code(l), *key = caller;
-  if (lib && ls_same_object_cached(caller, lib)) key = program_frame_above_library(lib);
-  ls_tls.guard--;
+  if (!l || ls_tls.guard || !ls_active) return NULL;
+  int lib = loop_library(l);
+  if (lib < 0) return ls_is_shim_code(caller) ? NULL : caller;
+  int saved = errno; /* the address lookups may touch errno; the program must not see it */
+  const void *key = NULL;
+  if (ls_programs_call((enum ls_lib)lib, caller)) {
+    key = caller;
+    if (ls_lib_code((enum ls_lib)lib, caller)) {
+      ls_tls.guard++;
+      const void *above = program_frame_above_library((enum ls_lib)lib);
+      ls_tls.guard--;
+      if (above) key = above;
+    }
+  }
   errno = saved;
   return key;
 }

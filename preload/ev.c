@@ -5,7 +5,7 @@
  * (ev_tramp.c) that keeps the program's argument: event_self_cbarg() still becomes the event inside
  * event_assign, event_get_callback_arg is untouched, and the getters translate the trampoline back.
  * libevent's own calls into these functions (event_new -> event_assign, bufferevents -> event_assign /
- * event_add, evhttp -> event_new) are let through untouched: neither sites nor findings. */
+ * event_add, evhttp -> event_new) are let through untouched: neither sites nor findings (EV_MINE). */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +32,11 @@ LS_REAL_SLOT(event_new);
 LS_EXPORT struct event *event_new(struct event_base *base, evutil_socket_t fd, short events, event_callback_fn cb,
                                   void *arg) {
   EV_REAL_OR(event_new, NULL);
-  if (!ls_ev_programs_call(CALLER)) return real_(base, fd, events, cb, arg);
+  if (!EV_MINE_CB(cb)) return EV_CALL(real_(base, fd, events, cb, arg));
   const char *kind = event_kind(fd, events);
   uint32_t site;
   event_callback_fn cb_ = (event_callback_fn)ls_ev_wrap(ls_ev_take_event, kind, (void *)cb, CALLER, &site);
-  struct event *ev = real_(base, fd, events, cb_, arg);
+  struct event *ev = EV_CALL(real_(base, fd, events, cb_, arg));
   if (ev) ls_ev_event_made(ev, kind, CALLER, true);
   return ev;
 }
@@ -45,11 +45,11 @@ LS_REAL_SLOT(event_assign);
 LS_EXPORT int event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd, short events,
                            event_callback_fn cb, void *arg) {
   EV_REAL_OR(event_assign, -1);
-  if (!ls_ev_programs_call(CALLER)) return real_(ev, base, fd, events, cb, arg);
+  if (!EV_MINE_CB(cb)) return EV_CALL(real_(ev, base, fd, events, cb, arg));
   const char *kind = event_kind(fd, events);
   uint32_t site;
   event_callback_fn cb_ = (event_callback_fn)ls_ev_wrap(ls_ev_take_event, kind, (void *)cb, CALLER, &site);
-  int rc = real_(ev, base, fd, events, cb_, arg);
+  int rc = EV_CALL(real_(ev, base, fd, events, cb_, arg));
   if (rc == 0) ls_ev_event_made(ev, kind, CALLER, false);
   return rc;
 }
@@ -62,7 +62,7 @@ LS_EXPORT void event_free(struct event *ev) {
     ls_ev_check_thread(ev->ev_base, "event_free", CALLER);
     ls_ev_event_gone(ev); /* before: once freed, the address may be another thread's new event */
   }
-  real_(ev);
+  EV_CALL_VOID(real_(ev));
 }
 
 /* event_free_finalize frees the event itself, later, once its finalizer has run inside the loop: from
@@ -84,7 +84,7 @@ static void once_tramp(evutil_socket_t fd, short what, void *arg) {
   ls_ev_once_ran(o);
   free(o); /* libevent frees its event after this returns; the callback may free the base */
   uint64_t t0 = ls_cb_begin(site); /* the watchdog knows which callback a stall is in */
-  cb(fd, what, cbarg);
+  LS_PROGRAM_RUN(cb(fd, what, cbarg));
   ls_site_account(site, t0);
 }
 
@@ -95,11 +95,11 @@ static int once_on(struct event_base *base, evutil_socket_t fd, short events, ev
   __typeof__(&event_base_once) real_ = EV_REAL_FN(event_base_once);
   if (!real_) return -1;
   ls_ev_check_thread(base, "event_base_once", caller);
-  uint32_t site = ls_site_get("event once", (void *)cb, caller, NULL);
+  uint32_t site = ls_site_get("event once", (void *)cb, caller);
   struct ls_ev_once *o = NULL;
-  if (site != LS_SITE_NONE && site != LS_SITE_INTERNAL) o = ls_ev_once_new(cb, arg, site, base, tv);
-  if (!o) return real_(base, fd, events, cb, arg, tv);
-  int rc = real_(base, fd, events, once_tramp, o, tv);
+  if (site != LS_SITE_NONE) o = ls_ev_once_new(cb, arg, site, base, tv);
+  if (!o) return EV_CALL(real_(base, fd, events, cb, arg, tv));
+  int rc = EV_CALL(real_(base, fd, events, once_tramp, o, tv));
   if (rc != 0) ls_ev_once_failed(o);
   return rc;
 }
@@ -107,8 +107,7 @@ static int once_on(struct event_base *base, evutil_socket_t fd, short events, ev
 LS_EXPORT int event_base_once(struct event_base *base, evutil_socket_t fd, short events, event_callback_fn cb,
                               void *arg, const struct timeval *tv) {
   EV_REAL_OR(event_base_once, -1);
-  if (!cb || !base || !ls_ev_programs_call(CALLER) || ls_ev_from_lib((void *)cb))
-    return real_(base, fd, events, cb, arg, tv);
+  if (!cb || !base || !EV_MINE_CB(cb)) return EV_CALL(real_(base, fd, events, cb, arg, tv));
   return once_on(base, fd, events, cb, arg, tv, CALLER);
 }
 
@@ -146,7 +145,7 @@ LS_EXPORT void event_get_assignment(const struct event *ev, struct event_base **
   LS_EXPORT ret name params {                                                                               \
     EV_REAL_OR(name, fail);                                                                                 \
     ls_ev_check_thread(base, #name, CALLER);                                                                \
-    return real_ args;                                                                                      \
+    return EV_CALL(real_ args);                                                                             \
   }
 EV_CHECKED(GEN_CHECKED)
 
@@ -156,7 +155,7 @@ LS_EXPORT void event_active(struct event *ev, int res, short ncalls) {
   __typeof__(&event_active) real_ = EV_REAL_FN(event_active);
   if (LS_UNLIKELY(!real_)) return;
   if (LS_LIKELY(ev != NULL)) ls_ev_check_thread(ev->ev_base, "event_active", CALLER);
-  real_(ev, res, ncalls);
+  EV_CALL_VOID(real_(ev, res, ncalls));
 }
 
 /* ---- bases ---- */
@@ -168,10 +167,11 @@ static LS_TLS const void *outer_caller;
 LS_REAL_SLOT(event_base_new_with_config);
 LS_EXPORT struct event_base *event_base_new_with_config(const struct event_config *cfg) {
   EV_REAL_OR(event_base_new_with_config, NULL);
-  struct event_base *base = real_(cfg);
+  bool mine = EV_MINE;
+  struct event_base *base = EV_CALL(real_(cfg));
   /* Inside event_base_new / event_init the outer hook records the base: its stack starts at the
    * program's line, not in libevent. */
-  if (base && ls_active && !ls_tls.guard && !outer_caller) ls_ev_base_made(base, cfg, CALLER);
+  if (base && mine && !outer_caller) ls_ev_base_made(base, cfg, CALLER);
   return base;
 }
 
@@ -186,10 +186,11 @@ static void set_current_base(struct event_base *b);
   LS_EXPORT struct event_base *name(void) {                                                                 \
     EV_REAL_OR(name, NULL);                                                                                 \
     const void *saved_ = outer_caller;                                                                      \
+    bool mine_ = EV_MINE;                                                                                   \
     outer_caller = CALLER;                                                                                  \
-    struct event_base *b_ = real_();                                                                        \
+    struct event_base *b_ = EV_CALL(real_());                                                               \
     outer_caller = saved_;                                                                                  \
-    if (b_ && ls_active && !ls_tls.guard) ls_ev_base_made(b_, NULL, CALLER); /* default config: no flags */ \
+    if (b_ && mine_) ls_ev_base_made(b_, NULL, CALLER); /* default config: no flags */                      \
     if (current && b_) set_current_base(b_);                                                                \
     return b_;                                                                                              \
   }
@@ -233,7 +234,7 @@ LS_EXPORT int evthread_set_lock_callbacks(const struct evthread_lock_callbacks *
     struct event_base *b_ = base ? base : ls_ev_current_base(); /* NULL means current_base */             \
     if (ls_active && !ls_tls.guard) ls_ev_base_freeing(b_);                                                 \
     ls_ev_current_base_gone(b_);                                                                            \
-    real_(base);                                                                                            \
+    EV_CALL_VOID(real_(base));                                                                              \
   }
 EV_BASE_FREE(GEN_BASE_FREE)
 
@@ -254,17 +255,17 @@ static __attribute__((noinline)) void reentry(struct ls_loop *l, pid_t running, 
  * one thread save and restore). */
 static int run(int (*real)(struct event_base *, int), struct event_base *base, int flags, const char *call,
                const void *caller) {
-  if (ls_tls.guard || !ls_active || !base) return real(base, flags);
+  bool mine = ls_programs_call(LS_LIB_EV, caller);
+  if (ls_tls.guard || !ls_active || !base) return EV_CALL(real(base, flags));
   struct ls_loop *l = ls_loop_get(LS_EV_LIB, base);
-  if (!l) return real(base, flags);
+  if (!l) return EV_CALL(real(base, flags));
   pid_t me = ls_gettid(), running = 0;
-  if (!__atomic_compare_exchange_n(&l->running, &running, me, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
-      !ls_is_shim_code(caller) && !ls_ev_from_lib(caller))
+  if (!__atomic_compare_exchange_n(&l->running, &running, me, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) && mine)
     reentry(l, running, call, caller);
   LS_RELAXED_STORE(&l->thread, me);
   struct ls_loop *outer = ls_tls.loop;
   ls_tls.loop = l;
-  int rc = real(base, flags);
+  int rc = EV_CALL(real(base, flags));
   ls_tls.loop = outer;
   if (!running) __atomic_store_n(&l->running, 0, __ATOMIC_RELEASE);
   return rc;
@@ -301,7 +302,7 @@ LS_EXPORT int event_loop(int flags) {
   EV_REAL_OR(event_loop, -1);
   __typeof__(&event_base_loop) loop_ = EV_REAL_FN(event_base_loop);
   struct event_base *b = ls_ev_current_base();
-  if (!b || !loop_) return real_(flags);
+  if (!b || !loop_) return EV_CALL(real_(flags));
   return run(loop_, b, flags, "event_loop", CALLER);
 }
 
@@ -310,7 +311,7 @@ LS_EXPORT int event_dispatch(void) {
   EV_REAL_OR(event_dispatch, -1);
   __typeof__(&event_base_loop) loop_ = EV_REAL_FN(event_base_loop);
   struct event_base *b = ls_ev_current_base();
-  if (!b || !loop_) return real_();
+  if (!b || !loop_) return EV_CALL(real_());
   return run(loop_, b, 0, "event_dispatch", CALLER);
 }
 
@@ -319,14 +320,14 @@ LS_REAL_SLOT(event_set);
 LS_EXPORT void event_set(struct event *ev, evutil_socket_t fd, short events, event_callback_fn cb, void *arg) {
   __typeof__(&event_set) real_ = EV_REAL_FN(event_set);
   if (!real_) return;
-  if (!ls_ev_programs_call(CALLER)) {
-    real_(ev, fd, events, cb, arg);
+  if (!EV_MINE_CB(cb)) {
+    EV_CALL_VOID(real_(ev, fd, events, cb, arg));
     return;
   }
   const char *kind = event_kind(fd, events);
   uint32_t site;
   event_callback_fn cb_ = (event_callback_fn)ls_ev_wrap(ls_ev_take_event, kind, (void *)cb, CALLER, &site);
-  real_(ev, fd, events, cb_, arg);
+  EV_CALL_VOID(real_(ev, fd, events, cb_, arg));
   if (ev->ev_base) ls_ev_event_made(ev, kind, CALLER, false);
 }
 
@@ -335,6 +336,6 @@ LS_REAL_SLOT(event_once);
 LS_EXPORT int event_once(evutil_socket_t fd, short events, event_callback_fn cb, void *arg, const struct timeval *tv) {
   EV_REAL_OR(event_once, -1);
   struct event_base *b = ls_ev_current_base();
-  if (!b || !cb || !ls_ev_programs_call(CALLER) || ls_ev_from_lib((void *)cb)) return real_(fd, events, cb, arg, tv);
+  if (!b || !cb || !EV_MINE_CB(cb)) return EV_CALL(real_(fd, events, cb, arg, tv));
   return once_on(b, fd, events, cb, arg, tv, CALLER);
 }

@@ -26,14 +26,15 @@ void *ls_ev_real(void **slot, const char *name);
   __typeof__(&name) real_ = EV_REAL_FN(name);                                                              \
   if (LS_UNLIKELY(!real_)) return fail
 
-/* Is this code address inside one of libevent's own objects (core, extra, pthreads, openssl)? libevent
- * calls its exported functions itself (bufferevents assign and add their events, evhttp sets its
- * bufferevents' callbacks): those calls are libevent's, neither sites nor findings. Cached per address. */
-bool ls_ev_from_lib(const void *caller);
-/* The program made this call: we are on, not inside the shim, and the caller is not libevent. */
-static inline bool ls_ev_programs_call(const void *caller) {
-  return ls_active && !ls_tls.guard && !ls_is_shim_code(caller) && !ls_ev_from_lib(caller);
-}
+/* libevent calls its exported functions itself (bufferevents assign and add their events, evhttp sets
+ * its bufferevents' callbacks): those calls are libevent's, neither sites nor findings. Every hook
+ * decides EV_MINE before its real call and makes the real call at one libevent depth more (own.c). */
+#define EV_MINE ls_programs_call(LS_LIB_EV, CALLER)
+#define EV_CALL(call) LS_LIB_CALL(LS_LIB_EV, call)
+#define EV_CALL_VOID(call) LS_LIB_CALL_VOID(LS_LIB_EV, call)
+/* A callback inside libevent is libevent's, whoever seems to pass it (event_loopexit reaches
+ * event_once with its own callback through no hook of ours). */
+#define EV_MINE_CB(cb) ls_programs_callback(LS_LIB_EV, CALLER, (const void *)(cb))
 
 /* ---- trampolines (ev_tramp.c) ---- */
 /* A pool per callback shape; each take binds the trampoline to its site and remembers tramp -> cb. */
@@ -90,7 +91,7 @@ void ls_ev_object_made(const void *obj, const char *kind, const struct event_bas
 void ls_ev_object_gone(const void *obj);
 
 /* wrong-thread: a call on base while another thread runs it, and base has no lock. Inline check, the
- * report out of line (it also decides whether the caller is the program). */
+ * report out of line (it also decides whether the caller is the program: call it before the real call). */
 void ls_ev_wrong_thread(struct ls_loop *l, pid_t running, const char *call, const void *caller);
 static inline void ls_ev_check_thread(const struct event_base *base, const char *call, const void *caller) {
   if (LS_UNLIKELY(!base || !ls_active)) return;

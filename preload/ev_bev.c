@@ -24,16 +24,18 @@ static inline struct event_base *bev_base(const struct bufferevent *bev) { retur
 LS_REAL_SLOT(bufferevent_socket_new);
 LS_EXPORT struct bufferevent *bufferevent_socket_new(struct event_base *base, evutil_socket_t fd, int options) {
   EV_REAL_OR(bufferevent_socket_new, NULL);
-  struct bufferevent *bev = real_(base, fd, options);
-  if (bev && ls_ev_programs_call(CALLER)) ls_ev_object_made(bev, "bufferevent", base, CALLER);
+  bool mine = EV_MINE;
+  struct bufferevent *bev = EV_CALL(real_(base, fd, options));
+  if (bev && mine) ls_ev_object_made(bev, "bufferevent", base, CALLER);
   return bev;
 }
 
 LS_REAL_SLOT(bufferevent_pair_new);
 LS_EXPORT int bufferevent_pair_new(struct event_base *base, int options, struct bufferevent *pair[2]) {
   EV_REAL_OR(bufferevent_pair_new, -1);
-  int rc = real_(base, options, pair);
-  if (rc == 0 && ls_ev_programs_call(CALLER)) {
+  bool mine = EV_MINE;
+  int rc = EV_CALL(real_(base, options, pair));
+  if (rc == 0 && mine) {
     ls_ev_object_made(pair[0], "bufferevent", base, CALLER);
     ls_ev_object_made(pair[1], "bufferevent", base, CALLER);
   }
@@ -51,7 +53,7 @@ LS_EXPORT void bufferevent_free(struct bufferevent *bev) {
     ls_ev_object_gone(bev);
     forget_null_event(bev);
   }
-  real_(bev);
+  EV_CALL_VOID(real_(bev));
 }
 
 /* ---- callbacks ---- */
@@ -101,11 +103,13 @@ LS_EXPORT void bufferevent_setcb(struct bufferevent *bev, bufferevent_data_cb re
                                  bufferevent_event_cb eventcb, void *cbarg) {
   __typeof__(&bufferevent_setcb) real_ = EV_REAL_FN(bufferevent_setcb);
   if (!real_) return;
-  if (bev && ls_ev_programs_call(CALLER)) {
+  /* evhttp sets its bufferevents' callbacks to its own functions, from entry points no hook sees. */
+  if (bev && EV_MINE && !ls_lib_code(LS_LIB_EV, (const void *)readcb) &&
+      !ls_lib_code(LS_LIB_EV, (const void *)eventcb)) {
     ls_ev_check_thread(bev_base(bev), "bufferevent_setcb", CALLER);
     swap_bev_cbs(bev, &readcb, &writecb, &eventcb, CALLER);
   }
-  real_(bev, readcb, writecb, eventcb, cbarg);
+  EV_CALL_VOID(real_(bev, readcb, writecb, eventcb, cbarg));
 }
 
 /* bufferevent_new (deprecated): a socket bufferevent with no base yet, and its callbacks. */
@@ -113,13 +117,13 @@ LS_REAL_SLOT(bufferevent_new);
 LS_EXPORT struct bufferevent *bufferevent_new(evutil_socket_t fd, bufferevent_data_cb readcb,
                                               bufferevent_data_cb writecb, bufferevent_event_cb eventcb, void *cbarg) {
   EV_REAL_OR(bufferevent_new, NULL);
-  if (!ls_ev_programs_call(CALLER)) return real_(fd, readcb, writecb, eventcb, cbarg);
-  struct bufferevent *bev = real_(fd, NULL, NULL, NULL, cbarg);
+  if (!EV_MINE) return EV_CALL(real_(fd, readcb, writecb, eventcb, cbarg));
+  struct bufferevent *bev = EV_CALL(real_(fd, NULL, NULL, NULL, cbarg));
   if (!bev) return NULL;
   __typeof__(&bufferevent_setcb) setcb = EV_REAL_FN(bufferevent_setcb);
   ls_ev_object_made(bev, "bufferevent", NULL, CALLER);
   swap_bev_cbs(bev, &readcb, &writecb, &eventcb, CALLER);
-  if (setcb) setcb(bev, readcb, writecb, eventcb, cbarg);
+  if (setcb) EV_CALL_VOID(setcb(bev, readcb, writecb, eventcb, cbarg));
   return bev;
 }
 
@@ -153,7 +157,7 @@ LS_EXPORT void bufferevent_getcb(struct bufferevent *bev, bufferevent_data_cb *r
   LS_EXPORT ret name params {                                                                               \
     EV_REAL_OR(name, fail);                                                                                 \
     ls_ev_check_thread(bev_base(bev), #name, CALLER);                                                       \
-    return real_ args;                                                                                      \
+    return EV_CALL(real_ args);                                                                             \
   }
 BEV_CHECKED(GEN_BEV_CHECKED)
 
@@ -174,8 +178,9 @@ LS_REAL_SLOT(evconnlistener_new);
 LS_EXPORT struct evconnlistener *evconnlistener_new(struct event_base *base, evconnlistener_cb cb, void *ptr,
                                                     unsigned flags, int backlog, evutil_socket_t fd) {
   EV_REAL_OR(evconnlistener_new, NULL);
-  if (!ls_ev_programs_call(CALLER)) return real_(base, cb, ptr, flags, backlog, fd);
-  return listener_made(real_(base, listener_cb(cb, CALLER), ptr, flags, backlog, fd), base, CALLER);
+  if (!EV_MINE_CB(cb)) return EV_CALL(real_(base, cb, ptr, flags, backlog, fd));
+  cb = listener_cb(cb, CALLER);
+  return listener_made(EV_CALL(real_(base, cb, ptr, flags, backlog, fd)), base, CALLER);
 }
 
 LS_REAL_SLOT(evconnlistener_new_bind);
@@ -183,16 +188,17 @@ LS_EXPORT struct evconnlistener *evconnlistener_new_bind(struct event_base *base
                                                          unsigned flags, int backlog, const struct sockaddr *sa,
                                                          int socklen) {
   EV_REAL_OR(evconnlistener_new_bind, NULL);
-  if (!ls_ev_programs_call(CALLER)) return real_(base, cb, ptr, flags, backlog, sa, socklen);
-  return listener_made(real_(base, listener_cb(cb, CALLER), ptr, flags, backlog, sa, socklen), base, CALLER);
+  if (!EV_MINE_CB(cb)) return EV_CALL(real_(base, cb, ptr, flags, backlog, sa, socklen));
+  cb = listener_cb(cb, CALLER);
+  return listener_made(EV_CALL(real_(base, cb, ptr, flags, backlog, sa, socklen)), base, CALLER);
 }
 
 LS_REAL_SLOT(evconnlistener_set_cb);
 LS_EXPORT void evconnlistener_set_cb(struct evconnlistener *lev, evconnlistener_cb cb, void *arg) {
   __typeof__(&evconnlistener_set_cb) real_ = EV_REAL_FN(evconnlistener_set_cb);
   if (!real_) return;
-  if (ls_ev_programs_call(CALLER)) cb = listener_cb(cb, CALLER);
-  real_(lev, cb, arg);
+  if (EV_MINE_CB(cb)) cb = listener_cb(cb, CALLER);
+  EV_CALL_VOID(real_(lev, cb, arg));
 }
 
 LS_REAL_SLOT(evconnlistener_set_error_cb);
@@ -200,10 +206,10 @@ LS_EXPORT void evconnlistener_set_error_cb(struct evconnlistener *lev, evconnlis
   __typeof__(&evconnlistener_set_error_cb) real_ = EV_REAL_FN(evconnlistener_set_error_cb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (evconnlistener_errorcb)ls_ev_wrap(ls_ev_take_listener_err, "evconnlistener error", (void *)cb, CALLER,
                                             &site);
-  real_(lev, cb);
+  EV_CALL_VOID(real_(lev, cb));
 }
 
 LS_REAL_SLOT(evconnlistener_free);
@@ -211,7 +217,7 @@ LS_EXPORT void evconnlistener_free(struct evconnlistener *lev) {
   __typeof__(&evconnlistener_free) real_ = EV_REAL_FN(evconnlistener_free);
   if (!real_) return;
   if (lev && ls_active && !ls_tls.guard) ls_ev_object_gone(lev);
-  real_(lev);
+  EV_CALL_VOID(real_(lev));
 }
 
 /* ---- bufferevent_openssl (libevent_openssl): the bufferevents it makes, for the still-open list; their
@@ -223,8 +229,9 @@ LS_EXPORT struct bufferevent *bufferevent_openssl_socket_new(struct event_base *
                                                              struct ssl_st *ssl, enum bufferevent_ssl_state state,
                                                              int options) {
   EV_REAL_OR(bufferevent_openssl_socket_new, NULL);
-  struct bufferevent *bev = real_(base, fd, ssl, state, options);
-  if (bev && ls_ev_programs_call(CALLER)) ls_ev_object_made(bev, "bufferevent", base, CALLER);
+  bool mine = EV_MINE;
+  struct bufferevent *bev = EV_CALL(real_(base, fd, ssl, state, options));
+  if (bev && mine) ls_ev_object_made(bev, "bufferevent", base, CALLER);
   return bev;
 }
 
@@ -233,7 +240,8 @@ LS_EXPORT struct bufferevent *bufferevent_openssl_filter_new(struct event_base *
                                                              struct ssl_st *ssl, enum bufferevent_ssl_state state,
                                                              int options) {
   EV_REAL_OR(bufferevent_openssl_filter_new, NULL);
-  struct bufferevent *bev = real_(base, underlying, ssl, state, options);
-  if (bev && ls_ev_programs_call(CALLER)) ls_ev_object_made(bev, "bufferevent", base, CALLER);
+  bool mine = EV_MINE;
+  struct bufferevent *bev = EV_CALL(real_(base, underlying, ssl, state, options));
+  if (bev && mine) ls_ev_object_made(bev, "bufferevent", base, CALLER);
   return bev;
 }

@@ -18,9 +18,9 @@ LS_REAL_SLOT(evhttp_set_cb);
 LS_EXPORT int evhttp_set_cb(struct evhttp *http, const char *path, http_req_fn cb, void *cb_arg) {
   EV_REAL_OR(evhttp_set_cb, -1);
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp request", (void *)cb, CALLER, &site);
-  return real_(http, path, cb, cb_arg);
+  return EV_CALL(real_(http, path, cb, cb_arg));
 }
 
 LS_REAL_SLOT(evhttp_set_gencb);
@@ -28,9 +28,9 @@ LS_EXPORT void evhttp_set_gencb(struct evhttp *http, http_req_fn cb, void *arg) 
   __typeof__(&evhttp_set_gencb) real_ = EV_REAL_FN(evhttp_set_gencb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp request", (void *)cb, CALLER, &site);
-  real_(http, cb, arg);
+  EV_CALL_VOID(real_(http, cb, arg));
 }
 
 LS_REAL_SLOT(evhttp_send_reply_chunk_with_cb);
@@ -39,9 +39,9 @@ LS_EXPORT void evhttp_send_reply_chunk_with_cb(struct evhttp_request *req, struc
   __typeof__(&evhttp_send_reply_chunk_with_cb) real_ = EV_REAL_FN(evhttp_send_reply_chunk_with_cb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (http_conn_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp chunk sent", (void *)cb, CALLER, &site);
-  real_(req, buf, cb, arg);
+  EV_CALL_VOID(real_(req, buf, cb, arg));
 }
 
 /* ---- client side ---- */
@@ -52,9 +52,9 @@ LS_REAL_SLOT(evhttp_request_new);
 LS_EXPORT struct evhttp_request *evhttp_request_new(http_req_fn cb, void *arg) {
   EV_REAL_OR(evhttp_request_new, NULL);
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp response", (void *)cb, CALLER, &site);
-  return real_(cb, arg);
+  return EV_CALL(real_(cb, arg));
 }
 
 LS_REAL_SLOT(evhttp_request_set_error_cb);
@@ -62,10 +62,10 @@ LS_EXPORT void evhttp_request_set_error_cb(struct evhttp_request *req, void (*cb
   __typeof__(&evhttp_request_set_error_cb) real_ = EV_REAL_FN(evhttp_request_set_error_cb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (void (*)(enum evhttp_request_error, void *))ls_ev_wrap(ls_ev_take_http_err, "evhttp error", (void *)cb,
                                                                  CALLER, &site);
-  real_(req, cb);
+  EV_CALL_VOID(real_(req, cb));
 }
 
 LS_REAL_SLOT(evhttp_request_set_chunked_cb);
@@ -73,9 +73,9 @@ LS_EXPORT void evhttp_request_set_chunked_cb(struct evhttp_request *req, http_re
   __typeof__(&evhttp_request_set_chunked_cb) real_ = EV_REAL_FN(evhttp_request_set_chunked_cb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp chunk", (void *)cb, CALLER, &site);
-  real_(req, cb);
+  EV_CALL_VOID(real_(req, cb));
 }
 
 LS_REAL_SLOT(evhttp_request_set_on_complete_cb);
@@ -83,9 +83,9 @@ LS_EXPORT void evhttp_request_set_on_complete_cb(struct evhttp_request *req, htt
   __typeof__(&evhttp_request_set_on_complete_cb) real_ = EV_REAL_FN(evhttp_request_set_on_complete_cb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (http_req_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp complete", (void *)cb, CALLER, &site);
-  real_(req, cb, cb_arg);
+  EV_CALL_VOID(real_(req, cb, cb_arg));
 }
 
 LS_REAL_SLOT(evhttp_connection_set_closecb);
@@ -93,9 +93,9 @@ LS_EXPORT void evhttp_connection_set_closecb(struct evhttp_connection *evcon, ht
   __typeof__(&evhttp_connection_set_closecb) real_ = EV_REAL_FN(evhttp_connection_set_closecb);
   if (!real_) return;
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (http_conn_fn)ls_ev_wrap(ls_ev_take_ptr2, "evhttp close", (void *)cb, CALLER, &site);
-  real_(evcon, cb, arg);
+  EV_CALL_VOID(real_(evcon, cb, arg));
 }
 
 /* ---- evdns ---- */
@@ -121,10 +121,10 @@ LS_EXPORT void evhttp_connection_set_closecb(struct evhttp_connection *evcon, ht
     EV_REAL_OR(name, NULL);                                                                                 \
     uint32_t site_;                                                                                         \
     evdns_callback_type cb_ = cb;                                                                           \
-    if (ls_ev_programs_call(CALLER))                                                                        \
+    if (EV_MINE_CB(cb))                                                                        \
       cb_ = (evdns_callback_type)ls_ev_wrap(ls_ev_take_dns_resolve, "evdns resolve", (void *)cb, CALLER,         \
                                             &site_);                                                        \
-    return real_ args;                                                                                      \
+    return EV_CALL(real_ args);                                                                             \
   }
 EVDNS_RESOLVE(GEN_RESOLVE)
 
@@ -135,9 +135,9 @@ LS_EXPORT struct evdns_getaddrinfo_request *evdns_getaddrinfo(struct evdns_base 
                                                               evdns_getaddrinfo_cb cb, void *arg) {
   EV_REAL_OR(evdns_getaddrinfo, NULL);
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (evdns_getaddrinfo_cb)ls_ev_wrap(ls_ev_take_dns_gai, "evdns getaddrinfo", (void *)cb, CALLER, &site);
-  return real_(dns_base, nodename, servname, hints_in, cb, arg);
+  return EV_CALL(real_(dns_base, nodename, servname, hints_in, cb, arg));
 }
 
 LS_REAL_SLOT(evdns_add_server_port_with_base);
@@ -146,7 +146,7 @@ LS_EXPORT struct evdns_server_port *evdns_add_server_port_with_base(struct event
                                                                     void *user_data) {
   EV_REAL_OR(evdns_add_server_port_with_base, NULL);
   uint32_t site;
-  if (ls_ev_programs_call(CALLER))
+  if (EV_MINE_CB(cb))
     cb = (evdns_request_callback_fn_type)ls_ev_wrap(ls_ev_take_ptr2, "evdns server", (void *)cb, CALLER, &site);
-  return real_(base, socket, flags, cb, user_data);
+  return EV_CALL(real_(base, socket, flags, cb, user_data));
 }

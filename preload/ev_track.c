@@ -239,7 +239,7 @@ void ls_ev_object_gone(const void *obj) { ls_map_del(&objects, (uintptr_t)obj, 0
 
 void ls_ev_wrong_thread(struct ls_loop *l, pid_t running, const char *call, const void *caller) {
   (void)l;
-  if (ls_tls.guard || ls_is_shim_code(caller) || ls_ev_from_lib(caller)) return; /* libevent's own call */
+  if (!ls_programs_call(LS_LIB_EV, caller)) return; /* libevent's own call (asked before its real call) */
   char msg[200];
   ls_join(msg, sizeof(msg), "Non-thread-safe call ", call, "() made while another thread runs its base (no lock)");
   ls_finding_wrong_thread(call, caller, running, msg);

@@ -7,9 +7,6 @@
  * (fd, what, arg), so a lookup trampoline would need our own context in place of arg, which the
  * program could see (event_get_callback_arg). Unwatched is better than visible. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <string.h>
 
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
@@ -31,27 +28,6 @@ void *ls_ev_real(void **slot, const char *name) {
   void *fn = ls_real(slot, name, NULL);
   for (size_t i = 0; !fn && i < sizeof(sonames) / sizeof(sonames[0]); i++) fn = ls_real(slot, name, sonames[i]);
   return fn;
-}
-
-static struct ls_map lib_callers; /* caller -> 1: libevent's own code, 2: not */
-
-bool ls_ev_from_lib(const void *caller) {
-  uintptr_t v;
-  if (LS_LIKELY(ls_map_get(&lib_callers, (uintptr_t)caller, 0, &v, NULL))) return v == 1;
-  int saved = errno;
-  Dl_info di;
-  bool lib = false;
-  if (dladdr(caller, &di) && di.dli_fname) {
-    const char *base = strrchr(di.dli_fname, '/');
-    base = base ? base + 1 : di.dli_fname;
-    /* libevent-2.1.so.7, libevent_core-2.1.so.7 (_extra, _pthreads, _openssl), libevent.so: not a
-     * program's own libeventful.so */
-    lib = strncmp(base, "libevent-", 9) == 0 || strncmp(base, "libevent_", 9) == 0 ||
-          strncmp(base, "libevent.so", 11) == 0;
-  }
-  ls_map_put(&lib_callers, (uintptr_t)caller, 0, lib ? 1 : 2, 0);
-  errno = saved;
-  return lib;
 }
 
 /* ---- the pools ---- */
@@ -106,11 +82,10 @@ TAKE(dns_gai)
 static __attribute__((noinline)) void *wrap_slow(void *(*take)(uint32_t, void *), const char *kind, void *cb,
                                                    const void *caller, uint32_t *site_out,
                                                    struct ls_reg_cache *e) {
-  /* A callback inside libevent is libevent's, whoever seems to pass it: a libevent function the program
-   * called may tail-call another (event_loopexit jumps to event_once with its own callback). */
-  if (ls_ev_from_lib(caller) || ls_ev_from_lib(cb)) return cb;
-  uint32_t site = ls_site_get(kind, cb, caller, NULL);
-  if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return cb;
+  /* A callback inside libevent is libevent's, whoever seems to pass it. */
+  if (ls_lib_code(LS_LIB_EV, cb)) return cb;
+  uint32_t site = ls_site_get(kind, cb, caller);
+  if (site == LS_SITE_NONE) return cb;
   *site_out = site;
   void *t = ls_site_tramp(site, take);
   if (!t) return cb; /* pool exhausted: unwatched, never visible */
@@ -121,7 +96,7 @@ static __attribute__((noinline)) void *wrap_slow(void *(*take)(uint32_t, void *)
 void *ls_ev_wrap(void *(*take)(uint32_t, void *), const char *kind, void *cb, const void *caller,
                  uint32_t *site_out) {
   *site_out = LS_SITE_NONE;
-  if (!cb || ls_is_shim_code(cb) || ls_tls.guard || !ls_active) return cb;
+  if (!cb || ls_is_shim_code(cb) || !ls_programs_call(LS_LIB_EV, caller)) return cb;
   struct ls_reg_cache *e = &ls_tls.reg_cache[((uintptr_t)caller >> 2) & 31];
   if (LS_LIKELY(e->caller == caller && e->cb == cb && e->pool == (const void *)take)) {
     *site_out = e->site;

@@ -10,40 +10,10 @@
  * iterating a context from inside one of its sources' prepare or check is not (GLib warns "called
  * recursively from within a source's check() or prepare() member" and skips the iteration). */
 #define _GNU_SOURCE
-#include <dlfcn.h>
-#include <string.h>
-
 #include "glib.h"
-#include "map.h"
 
 LS_TLS GMainContext *gl_tls_prepare_ctx;
 LS_TLS GMainContext *gl_tls_unref_ctx;
-
-/* ---- whose call: GLib's own libraries call each other's exports through the PLT ---- */
-
-static const char *const glib_family[] = {"libglib-2.0.so", "libgio-2.0.so", "libgobject-2.0.so",
-                                          "libgmodule-2.0.so", "libgthread-2.0.so"};
-
-static struct ls_map glib_callers; /* caller -> 1 (not GLib) or 2 (GLib) */
-
-static __attribute__((noinline)) bool classify_caller(const void *caller) {
-  Dl_info di;
-  bool glib = false;
-  if (dladdr(caller, &di) && di.dli_fname) {
-    const char *base = strrchr(di.dli_fname, '/');
-    base = base ? base + 1 : di.dli_fname;
-    for (size_t i = 0; i < sizeof(glib_family) / sizeof(glib_family[0]); i++)
-      if (strncmp(base, glib_family[i], strlen(glib_family[i])) == 0) glib = true;
-  }
-  ls_map_put(&glib_callers, (uintptr_t)caller, 0, glib ? 2 : 1, 0);
-  return glib;
-}
-
-bool gl_from_glib(const void *caller) {
-  uintptr_t v;
-  if (LS_LIKELY(ls_map_get(&glib_callers, (uintptr_t)caller, 0, &v, NULL))) return v == 2;
-  return classify_caller(caller);
-}
 
 /* ---- contexts ---- */
 
@@ -102,7 +72,7 @@ LS_EXPORT void g_main_loop_run(GMainLoop *loop) {
   __typeof__(&g_main_loop_get_context) get = LS_REAL_FN(g_main_loop_get_context, GL_SONAME);
   struct iterating it;
   bool in = loop && get && enter(get(loop), "g_main_loop_run", GL_CALLER, &it);
-  real_(loop);
+  GL_CALL_VOID(real_(loop));
   if (in) leave(&it);
 }
 
@@ -112,7 +82,7 @@ LS_EXPORT gboolean g_main_context_iteration(GMainContext *ctx, gboolean may_bloc
   if (!real_) return FALSE;
   struct iterating it;
   bool in = enter(ctx, "g_main_context_iteration", GL_CALLER, &it);
-  gboolean r = real_(ctx, may_block);
+  gboolean r = GL_CALL(real_(ctx, may_block));
   if (in) leave(&it);
   return r;
 }
@@ -125,7 +95,7 @@ LS_EXPORT void g_main_context_dispatch(GMainContext *ctx) {
   if (!real_) return;
   struct iterating it;
   bool in = enter(ctx, "g_main_context_dispatch", GL_CALLER, &it);
-  real_(ctx);
+  GL_CALL_VOID(real_(ctx));
   if (in) leave(&it);
 }
 
@@ -136,7 +106,7 @@ LS_EXPORT gboolean g_main_context_prepare(GMainContext *ctx, gint *priority) {
   if (!real_) return FALSE;
   if (LS_UNLIKELY(gl_tls_prepare_ctx != NULL) && ls_active && !ls_tls.guard && gl_context(ctx) == gl_tls_prepare_ctx)
     reentry(gl_tls_prepare_ctx, "g_main_context_prepare", GL_CALLER);
-  return real_(ctx, priority);
+  return GL_CALL(real_(ctx, priority));
 }
 
 /* ---- contexts and main loops the program makes: still open at exit unless it unrefs them ---- */
@@ -145,8 +115,9 @@ LS_REAL_SLOT(g_main_context_new);
 LS_EXPORT GMainContext *g_main_context_new(void) {
   __typeof__(&g_main_context_new) real_ = LS_REAL_FN(g_main_context_new, GL_SONAME);
   if (!real_) return NULL;
-  GMainContext *c = real_();
-  if (c && gl_programs_call(GL_CALLER)) gl_obj_new(c, GL_OBJ_CONTEXT, GL_CALLER, c);
+  bool mine = GL_MINE;
+  GMainContext *c = GL_CALL(real_());
+  if (c && mine) gl_obj_new(c, GL_OBJ_CONTEXT, GL_CALLER, c);
   return c;
 }
 
@@ -154,8 +125,9 @@ LS_REAL_SLOT(g_main_loop_new);
 LS_EXPORT GMainLoop *g_main_loop_new(GMainContext *ctx, gboolean is_running) {
   __typeof__(&g_main_loop_new) real_ = LS_REAL_FN(g_main_loop_new, GL_SONAME);
   if (!real_) return NULL;
-  GMainLoop *l = real_(ctx, is_running);
-  if (l && gl_programs_call(GL_CALLER)) gl_obj_new(l, GL_OBJ_LOOP, GL_CALLER, gl_context(ctx));
+  bool mine = GL_MINE;
+  GMainLoop *l = GL_CALL(real_(ctx, is_running));
+  if (l && mine) gl_obj_new(l, GL_OBJ_LOOP, GL_CALLER, gl_context(ctx));
   return l;
 }
 
@@ -163,16 +135,16 @@ LS_REAL_SLOT(g_main_context_ref);
 LS_EXPORT GMainContext *g_main_context_ref(GMainContext *ctx) {
   __typeof__(&g_main_context_ref) real_ = LS_REAL_FN(g_main_context_ref, GL_SONAME);
   if (!real_) return ctx;
-  if (ctx && gl_programs_call(GL_CALLER)) gl_obj_ref(ctx);
-  return real_(ctx);
+  if (ctx && GL_MINE) gl_obj_ref(ctx);
+  return GL_CALL(real_(ctx));
 }
 
 LS_REAL_SLOT(g_main_loop_ref);
 LS_EXPORT GMainLoop *g_main_loop_ref(GMainLoop *loop) {
   __typeof__(&g_main_loop_ref) real_ = LS_REAL_FN(g_main_loop_ref, GL_SONAME);
   if (!real_) return loop;
-  if (loop && gl_programs_call(GL_CALLER)) gl_obj_ref(loop);
-  return real_(loop);
+  if (loop && GL_MINE) gl_obj_ref(loop);
+  return GL_CALL(real_(loop));
 }
 
 /* Sources whose callbacks are released inside these calls are released because their context is
@@ -181,14 +153,14 @@ LS_REAL_SLOT(g_main_context_unref);
 LS_EXPORT void g_main_context_unref(GMainContext *ctx) {
   __typeof__(&g_main_context_unref) real_ = LS_REAL_FN(g_main_context_unref, GL_SONAME);
   if (!real_) return;
-  if (!ctx || !gl_programs_call(GL_CALLER)) {
-    real_(ctx);
+  if (!ctx || !GL_MINE) {
+    GL_CALL_VOID(real_(ctx));
     return;
   }
   gl_obj_unref(ctx);
   GMainContext *outer = gl_tls_unref_ctx;
   gl_tls_unref_ctx = ctx;
-  real_(ctx);
+  GL_CALL_VOID(real_(ctx));
   gl_tls_unref_ctx = outer;
 }
 
@@ -197,14 +169,14 @@ LS_EXPORT void g_main_loop_unref(GMainLoop *loop) {
   __typeof__(&g_main_loop_unref) real_ = LS_REAL_FN(g_main_loop_unref, GL_SONAME);
   if (!real_) return;
   __typeof__(&g_main_loop_get_context) get = LS_REAL_FN(g_main_loop_get_context, GL_SONAME);
-  if (!loop || !get || !gl_programs_call(GL_CALLER)) {
-    real_(loop);
+  if (!loop || !get || !GL_MINE) {
+    GL_CALL_VOID(real_(loop));
     return;
   }
   gl_obj_unref(loop);
   GMainContext *outer = gl_tls_unref_ctx;
-  gl_tls_unref_ctx = get(loop);
-  real_(loop);
+  gl_tls_unref_ctx = get(loop); /* the program still holds it: alive */
+  GL_CALL_VOID(real_(loop));
   gl_tls_unref_ctx = outer;
 }
 

@@ -3,7 +3,7 @@
  *
  * Debian's libglib binds its own calls internally, so only calls made through the PLT reach us: the
  * program's, and those of GLib's other libraries (libgio, libgobject), which are GLib's own and are
- * left alone (gl_programs_call). What the program hands to GLib is wrapped instead of GLib's
+ * left alone (GL_MINE: decided before the real call, which runs at one GLib depth more, own.c). What the program hands to GLib is wrapped instead of GLib's
  * internals being hooked: a source's callback goes in through g_source_set_callback_indirect with
  * our record as its data (the program's data still comes back from the record's get, so
  * g_source_remove_by_user_data and friends see the program's pointer), custom GSourceFuncs get a
@@ -32,11 +32,12 @@
 #define GL_SLOT_TASK_CB LS_SLOT_MAIN
 #define GL_SLOT_TASK_WORK LS_SLOT_WORK
 
-/* Is this code address inside GLib's own libraries (libglib, libgio, libgobject, libgmodule)? */
-bool gl_from_glib(const void *caller);
-static inline bool gl_programs_call(const void *caller) {
-  return ls_active && !ls_tls.guard && !ls_is_shim_code(caller) && !gl_from_glib(caller);
-}
+#define GL_MINE ls_programs_call(LS_LIB_GLIB, GL_CALLER)
+/* A callback inside GLib's own libraries is GLib's, whoever seems to pass it: GIO attaches sources with
+ * its own callbacks from entry points no hook of ours sees. */
+#define GL_MINE_CB(fn) ls_programs_callback(LS_LIB_GLIB, GL_CALLER, (const void *)(fn))
+#define GL_CALL(call) LS_LIB_CALL(LS_LIB_GLIB, call)
+#define GL_CALL_VOID(call) LS_LIB_CALL_VOID(LS_LIB_GLIB, call)
 
 /* ---- glib.c: contexts ---- */
 /* The context a NULL means (the global default one). */

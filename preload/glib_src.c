@@ -89,7 +89,8 @@ static inline void learn_return(const struct gl_src *s, gboolean r) {
 static gboolean tramp_source(gpointer data) {
   struct gl_src *s = take_current(data, "source");
   uint64_t t0 = ls_cb_begin(s->site);
-  gboolean r = ((GSourceFunc)s->fn)(data);
+  gboolean r;
+  LS_PROGRAM_RUN(r = ((GSourceFunc)s->fn)(data));
   account(s, t0);
   if (s->kind == K_TIMEOUT) learn_return(s, r);
   return r;
@@ -98,7 +99,7 @@ static gboolean tramp_source(gpointer data) {
 static gboolean tramp_once(gpointer data) {
   struct gl_src *s = take_current(data, "once");
   uint64_t t0 = ls_cb_begin(s->site);
-  ((GSourceOnceFunc)s->fn)(data);
+  LS_PROGRAM_RUN(((GSourceOnceFunc)s->fn)(data));
   account(s, t0);
   return G_SOURCE_REMOVE;
 }
@@ -106,7 +107,8 @@ static gboolean tramp_once(gpointer data) {
 static gboolean tramp_io(GIOChannel *ch, GIOCondition cond, gpointer data) {
   struct gl_src *s = take_current(data, "io watch");
   uint64_t t0 = ls_cb_begin(s->site);
-  gboolean r = ((GIOFunc)s->fn)(ch, cond, data);
+  gboolean r;
+  LS_PROGRAM_RUN(r = ((GIOFunc)s->fn)(ch, cond, data));
   account(s, t0);
   return r;
 }
@@ -114,14 +116,15 @@ static gboolean tramp_io(GIOChannel *ch, GIOCondition cond, gpointer data) {
 static void tramp_child(GPid pid, gint status, gpointer data) {
   struct gl_src *s = take_current(data, "child watch");
   uint64_t t0 = ls_cb_begin(s->site);
-  ((GChildWatchFunc)s->fn)(pid, status, data);
+  LS_PROGRAM_RUN(((GChildWatchFunc)s->fn)(pid, status, data));
   account(s, t0);
 }
 
 static gboolean tramp_fd(gint fd, GIOCondition cond, gpointer data) {
   struct gl_src *s = take_current(data, "unix fd");
   uint64_t t0 = ls_cb_begin(s->site);
-  gboolean r = ((GUnixFDSourceFunc)s->fn)(fd, cond, data);
+  gboolean r;
+  LS_PROGRAM_RUN(r = ((GUnixFDSourceFunc)s->fn)(fd, cond, data));
   account(s, t0);
   return r;
 }
@@ -151,7 +154,7 @@ static void cb_unref(gpointer p) {
     ls_unbind(s->source, GL_SLOT_RECORD);
     ls_unbind(s->source, GL_SLOT_NAME); /* a name never consumed by an attach */
   }
-  if (s->notify) s->notify(s->data);
+  if (s->notify) LS_PROGRAM_RUN(s->notify(s->data));
   free(s);
 }
 
@@ -239,17 +242,16 @@ static const char *kind_for(const char *base, GSource *source) {
   LS_EXPORT void name(GSource *source, const char *n) {                                                     \
     __typeof__(&name) real_ = REAL(name);                                                                   \
     if (!real_) return;                                                                                     \
-    if (source && n && *n && gl_programs_call(GL_CALLER)) {                                                 \
+    if (source && n && *n && GL_MINE) {                                                                     \
       const char *k = intern(n);                                                                            \
       if (k) ls_bind(source, GL_SLOT_NAME, (void *)k, 0);                                                  \
     }                                                                                                       \
-    real_(source, n);                                                                                       \
+    GL_CALL_VOID(real_(source, n));                                                                         \
   }
 GL_NAMES(GEN_NAME)
 
 static uint32_t site_for(const char *kind, const void *fn, const void *caller) {
-  uint32_t site = ls_site_get(kind, fn, caller, NULL);
-  return site == LS_SITE_INTERNAL ? LS_SITE_NONE : site;
+  return ls_site_get(kind, fn, caller);
 }
 
 static struct gl_src *src_new(enum gl_shape shape, const char *kind, void *fn, gpointer data, GDestroyNotify notify,
@@ -339,10 +341,10 @@ static guint add_source(GSource *source, gint priority, enum gl_shape shape, con
   LS_EXPORT guint name params {                                                                             \
     __typeof__(&name) real_ = REAL(name);                                                                   \
     if (!real_) return 0;                                                                                   \
-    if (!fn || !gl_programs_call(GL_CALLER)) return real_ args;                                             \
-    GSource *source_ = make;                                                                                \
-    if (!source_) return real_ args;                                                                        \
-    return add_source(source_, priority, shape, kind, (void *)fn, data, notify_, GL_CALLER);                \
+    if (!fn || !GL_MINE_CB(fn)) return GL_CALL(real_ args);                                                 \
+    GSource *source_ = GL_CALL(make);                                                                       \
+    if (!source_) return GL_CALL(real_ args);                                                               \
+    return GL_CALL(add_source(source_, priority, shape, kind, (void *)fn, data, notify_, GL_CALLER));       \
   }
 GL_ADDS(GEN_ADD)
 
@@ -368,38 +370,38 @@ static void invoke(GMainContext *ctx, gint priority, GSourceFunc fn, gpointer da
   __typeof__(&g_main_context_invoke_full) real_ = REAL(g_main_context_invoke_full);
   GMainContext *c = gl_context(ctx);
   if (!is_owner || !acquire || !release || !thread_default || !c) {
-    real_(ctx, priority, fn, data, notify);
+    GL_CALL_VOID(real_(ctx, priority, fn, data, notify));
     return;
   }
   GMainContext *def = thread_default();
   bool acquired = false, direct = is_owner(c);
   if (!direct && (def ? def : gl_context(NULL)) == c && acquire(c)) direct = acquired = true;
   if (!direct) {
-    GSource *source = MAKE(g_idle_source_new, ());
+    GSource *source = GL_CALL(MAKE(g_idle_source_new, ()));
     if (!source) {
-      real_(ctx, priority, fn, data, notify);
+      GL_CALL_VOID(real_(ctx, priority, fn, data, notify));
       return;
     }
-    add_source_to(source, c, priority, SHAPE_SOURCE, K_INVOKE, (void *)fn, data, notify, caller);
+    GL_CALL(add_source_to(source, c, priority, SHAPE_SOURCE, K_INVOKE, (void *)fn, data, notify, caller));
     return;
   }
   uint32_t site = site_for(K_INVOKE, (const void *)fn, caller);
   bool again;
   do { /* GLib calls it again while it returns G_SOURCE_CONTINUE */
     uint64_t t0 = site != LS_SITE_NONE ? ls_cb_begin(site) : ls_now();
-    again = fn(data);
+    LS_PROGRAM_RUN(again = fn(data));
     if (site != LS_SITE_NONE) ls_site_account(site, t0);
   } while (again);
   if (acquired) release(c);
-  if (notify) notify(data);
+  if (notify) LS_PROGRAM_RUN(notify(data));
 }
 
 LS_EXPORT void g_main_context_invoke_full(GMainContext *ctx, gint priority, GSourceFunc fn, gpointer data,
                                           GDestroyNotify notify) {
   __typeof__(&g_main_context_invoke_full) real_ = REAL(g_main_context_invoke_full);
   if (!real_) return;
-  if (!fn || !gl_programs_call(GL_CALLER)) {
-    real_(ctx, priority, fn, data, notify);
+  if (!fn || !GL_MINE_CB(fn)) {
+    GL_CALL_VOID(real_(ctx, priority, fn, data, notify));
     return;
   }
   invoke(ctx, priority, fn, data, notify, GL_CALLER);
@@ -409,8 +411,8 @@ LS_REAL_SLOT(g_main_context_invoke);
 LS_EXPORT void g_main_context_invoke(GMainContext *ctx, GSourceFunc fn, gpointer data) {
   __typeof__(&g_main_context_invoke) real_ = REAL(g_main_context_invoke);
   if (!real_) return;
-  if (!fn || !gl_programs_call(GL_CALLER)) {
-    real_(ctx, fn, data);
+  if (!fn || !GL_MINE_CB(fn)) {
+    GL_CALL_VOID(real_(ctx, fn, data));
     return;
   }
   invoke(ctx, G_PRIORITY_DEFAULT, fn, data, NULL, GL_CALLER);
@@ -423,15 +425,15 @@ LS_EXPORT void g_source_set_callback(GSource *source, GSourceFunc fn, gpointer d
   __typeof__(&g_source_set_callback) real_ = REAL(g_source_set_callback);
   if (!real_) return;
   __typeof__(&g_source_set_callback_indirect) set_cb = REAL(g_source_set_callback_indirect);
-  int b = source && fn && set_cb && gl_programs_call(GL_CALLER) ? builtin_index(source->source_funcs) : -1;
+  int b = source && fn && set_cb && GL_MINE_CB(fn) ? builtin_index(source->source_funcs) : -1;
   struct gl_src *s = b >= 0 ? src_new(builtin[b].shape, builtin[b].kind, (void *)fn, data, notify, source) : NULL;
   if (!s) { /* a custom source's callback has a shape only its dispatch knows: dispatch is timed */
-    real_(source, fn, data, notify);
+    GL_CALL_VOID(real_(source, fn, data, notify));
     return;
   }
   if (source->context) src_attached(s, source->context, GL_CALLER); /* attached already */
   ls_bind(source, GL_SLOT_RECORD, s, 0);
-  set_cb(source, s, &cb_funcs);
+  GL_CALL_VOID(set_cb(source, s, &cb_funcs));
 }
 
 /* ---- custom source types: the program's GSourceFuncs, copied with our trampolines ---- */
@@ -449,7 +451,8 @@ static inline const GSourceFuncs *orig_of(GSource *source) {
 static gboolean w_prepare(GSource *source, gint *timeout) {
   GMainContext *outer = gl_tls_prepare_ctx;
   gl_tls_prepare_ctx = source->context;
-  gboolean r = orig_of(source)->prepare(source, timeout);
+  gboolean r;
+  LS_PROGRAM_RUN(r = orig_of(source)->prepare(source, timeout));
   gl_tls_prepare_ctx = outer;
   return r;
 }
@@ -457,7 +460,8 @@ static gboolean w_prepare(GSource *source, gint *timeout) {
 static gboolean w_check(GSource *source) {
   GMainContext *outer = gl_tls_prepare_ctx;
   gl_tls_prepare_ctx = source->context;
-  gboolean r = orig_of(source)->check(source);
+  gboolean r;
+  LS_PROGRAM_RUN(r = orig_of(source)->check(source));
   gl_tls_prepare_ctx = outer;
   return r;
 }
@@ -466,16 +470,20 @@ static gboolean w_dispatch(GSource *source, GSourceFunc cb, gpointer data) {
   const GSourceFuncs *o = orig_of(source);
   void *fn;
   uint32_t site;
-  if (!ls_binding(source, GL_SLOT_DISPATCH, &fn, &site)) return o->dispatch(source, cb, data);
+  gboolean r;
+  if (!ls_binding(source, GL_SLOT_DISPATCH, &fn, &site)) {
+    LS_PROGRAM_RUN(r = o->dispatch(source, cb, data));
+    return r;
+  }
   uint64_t t0 = ls_cb_begin(site);
-  gboolean r = o->dispatch(source, cb, data);
+  LS_PROGRAM_RUN(r = o->dispatch(source, cb, data));
   ls_site_account(site, t0);
   return r;
 }
 
 static void w_finalize(GSource *source) {
   const GSourceFuncs *o = orig_of(source);
-  if (o->finalize) o->finalize(source);
+  if (o->finalize) LS_PROGRAM_RUN(o->finalize(source));
   ls_unbind(source, GL_SLOT_NAME);
   void *fn;
   uint32_t site;
@@ -521,20 +529,20 @@ LS_REAL_SLOT(g_source_new);
 LS_EXPORT GSource *g_source_new(GSourceFuncs *funcs, guint size) {
   __typeof__(&g_source_new) real_ = REAL(g_source_new);
   if (!real_) return NULL;
-  if (!funcs || !funcs->dispatch || !gl_programs_call(GL_CALLER) || builtin_index(funcs) >= 0)
-    return real_(funcs, size);
-  return real_(wrap_funcs(funcs), size);
+  if (!funcs || !funcs->dispatch || !GL_MINE_CB(funcs->dispatch) || builtin_index(funcs) >= 0)
+    return GL_CALL(real_(funcs, size));
+  return GL_CALL(real_(wrap_funcs(funcs), size));
 }
 
 LS_REAL_SLOT(g_source_set_funcs);
 LS_EXPORT void g_source_set_funcs(GSource *source, GSourceFuncs *funcs) {
   __typeof__(&g_source_set_funcs) real_ = REAL(g_source_set_funcs);
   if (!real_) return;
-  if (!funcs || !funcs->dispatch || !gl_programs_call(GL_CALLER) || builtin_index(funcs) >= 0) {
-    real_(source, funcs);
+  if (!funcs || !funcs->dispatch || !GL_MINE_CB(funcs->dispatch) || builtin_index(funcs) >= 0) {
+    GL_CALL_VOID(real_(source, funcs));
     return;
   }
-  real_(source, wrap_funcs(funcs));
+  GL_CALL_VOID(real_(source, wrap_funcs(funcs)));
 }
 
 /* Lookups by funcs must find the sources we gave our copy. */
@@ -543,13 +551,13 @@ LS_EXPORT GSource *g_main_context_find_source_by_funcs_user_data(GMainContext *c
                                                                  gpointer data) {
   __typeof__(&g_main_context_find_source_by_funcs_user_data) real_ =
       REAL(g_main_context_find_source_by_funcs_user_data);
-  return real_ ? real_(ctx, as_known(funcs), data) : NULL;
+  return real_ ? GL_CALL(real_(ctx, as_known(funcs), data)) : NULL;
 }
 
 LS_REAL_SLOT(g_source_remove_by_funcs_user_data);
 LS_EXPORT gboolean g_source_remove_by_funcs_user_data(GSourceFuncs *funcs, gpointer data) {
   __typeof__(&g_source_remove_by_funcs_user_data) real_ = REAL(g_source_remove_by_funcs_user_data);
-  return real_ ? real_(as_known(funcs), data) : FALSE;
+  return real_ ? GL_CALL(real_(as_known(funcs), data)) : FALSE;
 }
 
 /* ---- attach: where a source was attached is its site's stack ---- */
@@ -557,7 +565,7 @@ LS_EXPORT gboolean g_source_remove_by_funcs_user_data(GSourceFuncs *funcs, gpoin
 LS_EXPORT guint g_source_attach(GSource *source, GMainContext *ctx) {
   __typeof__(&g_source_attach) real_ = REAL(g_source_attach);
   if (!real_) return 0;
-  if (!source || !gl_programs_call(GL_CALLER)) return real_(source, ctx);
+  if (!source || !GL_MINE) return GL_CALL(real_(source, ctx));
   void *cb;
   uint32_t site;
   if (ls_binding(source, GL_SLOT_RECORD, &cb, &site)) {
@@ -570,5 +578,5 @@ LS_EXPORT guint g_source_attach(GSource *source, GMainContext *ctx) {
       gl_src_open(source, site, gl_context(ctx));
     }
   }
-  return real_(source, ctx);
+  return GL_CALL(real_(source, ctx));
 }

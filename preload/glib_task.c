@@ -79,7 +79,7 @@ static void task_tramp(GObject *source, GAsyncResult *res, gpointer data) {
   uint32_t site;
   if (LS_UNLIKELY(!ls_binding(res, GL_SLOT_TASK_CB, &cb, &site))) lost("callback");
   uint64_t t0 = ls_cb_begin(site);
-  ((GAsyncReadyCallback)cb)(source, res, data);
+  LS_PROGRAM_RUN(((GAsyncReadyCallback)cb)(source, res, data));
   ls_site_account(site, t0);
 }
 
@@ -89,10 +89,9 @@ LS_EXPORT GTask *g_task_new(gpointer source, GCancellable *cancellable, GAsyncRe
   __typeof__(&g_task_new) real_ = LS_REAL_FN(g_task_new, GIO_SONAME);
   if (!real_) return NULL;
   __typeof__(&g_object_weak_ref) weak_ref = LS_REAL_FN(g_object_weak_ref, GOBJECT_SONAME);
-  if (!weak_ref || !gl_programs_call(GL_CALLER)) return real_(source, cancellable, cb, data);
-  uint32_t site = cb ? ls_site_get(K_TASK, (const void *)cb, GL_CALLER, NULL) : LS_SITE_NONE;
-  if (site == LS_SITE_INTERNAL) site = LS_SITE_NONE;
-  GTask *t = real_(source, cancellable, site != LS_SITE_NONE ? task_tramp : cb, data);
+  if (!weak_ref || !GL_MINE_CB(cb)) return GL_CALL(real_(source, cancellable, cb, data));
+  uint32_t site = cb ? ls_site_get(K_TASK, (const void *)cb, GL_CALLER) : LS_SITE_NONE;
+  GTask *t = GL_CALL(real_(source, cancellable, site != LS_SITE_NONE ? task_tramp : cb, data));
   if (!t) return t;
   /* Bound before anyone can return the task: the caller has not seen it yet. */
   if (site != LS_SITE_NONE) ls_bind(t, GL_SLOT_TASK_CB, (void *)cb, site);
@@ -120,7 +119,7 @@ LS_EXPORT GTask *g_task_new(gpointer source, GCancellable *cancellable, GAsyncRe
     __typeof__(&name) real_ = LS_REAL_FN(name, GIO_SONAME);                                                 \
     if (!real_) return;                                                                                     \
     if (task && ls_active) set_flags(task, flags);                                                          \
-    real_ args;                                                                                             \
+    GL_CALL_VOID(real_ args);                                                                               \
   }
 GL_TASK_RETURNS(GEN_RETURN)
 
@@ -136,7 +135,7 @@ LS_EXPORT void g_task_return_new_error(GTask *task, GQuark domain, gint code, co
   GError *e = new_error(domain, code, format, ap);
   va_end(ap);
   if (task && ls_active) set_flags(task, T_RETURNED | T_ERROR);
-  ret(task, e);
+  GL_CALL_VOID(ret(task, e));
 }
 
 LS_REAL_SLOT(g_task_get_cancellable);
@@ -160,7 +159,7 @@ LS_EXPORT gboolean g_task_return_error_if_cancelled(GTask *task) {
   /* It returns an error exactly when the task's cancellable is cancelled. Asked only of a GTask: for
    * anything else the real call alone says what GLib says (g_task_get_cancellable would add a critical). */
   if (ls_active && get_c && is_c && is_task(task) && is_c(get_c(task))) set_flags(task, T_RETURNED | T_ERROR);
-  return real_(task);
+  return GL_CALL(real_(task));
 }
 
 /* X(ret, name, params, args) */
@@ -177,7 +176,7 @@ LS_EXPORT gboolean g_task_return_error_if_cancelled(GTask *task) {
     __typeof__(&name) real_ = LS_REAL_FN(name, GIO_SONAME);                                                 \
     if (!real_) return (ret)0;                                                                              \
     if (task && ls_active) set_flags(task, T_RETRIEVED);                                                    \
-    return real_ args;                                                                                      \
+    return GL_CALL(real_ args);                                                                             \
   }
 GL_TASK_PROPAGATES(GEN_PROPAGATE)
 
@@ -200,15 +199,15 @@ static void thread_tramp(GTask *task, gpointer source, gpointer task_data, GCanc
       ls_finding_keyed(LS_F_POOL_WAIT, site, 0, &fi);
     }
   }
-  ((GTaskThreadFunc)fn)(task, source, task_data, cancellable);
+  LS_PROGRAM_RUN(((GTaskThreadFunc)fn)(task, source, task_data, cancellable));
   /* Pool time: never a slow-callback, no loop's counters. */
   ls_site_account_ns(site, ls_ticks_to_ns(ls_now() - t0));
 }
 
 static GTaskThreadFunc queue_work(GTask *task, GTaskThreadFunc fn, const void *caller) {
-  if (!task || !fn || !gl_programs_call(caller)) return fn;
-  uint32_t site = ls_site_get(K_THREAD, (const void *)fn, caller, NULL);
-  if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return fn;
+  if (!task || !fn || !ls_programs_callback(LS_LIB_GLIB, caller, (const void *)fn)) return fn;
+  uint32_t site = ls_site_get(K_THREAD, (const void *)fn, caller);
+  if (site == LS_SITE_NONE) return fn;
   ls_bind(task, GL_SLOT_TASK_WORK, (void *)fn, site);
   ls_map_put(&tasks, (uintptr_t)task, KEY_QUEUED, ls_now(), 0);
   return thread_tramp;
@@ -220,6 +219,7 @@ static GTaskThreadFunc queue_work(GTask *task, GTaskThreadFunc fn, const void *c
   LS_EXPORT void name(GTask *task, GTaskThreadFunc fn) {                                                    \
     __typeof__(&name) real_ = LS_REAL_FN(name, GIO_SONAME);                                                 \
     if (!real_) return;                                                                                     \
-    real_(task, queue_work(task, fn, GL_CALLER));                                                           \
+    GTaskThreadFunc fn_ = queue_work(task, fn, GL_CALLER);                                                  \
+    GL_CALL_VOID(real_(task, fn_));                                                                         \
   }
 GL_TASK_RUNS(GEN_RUN)

@@ -33,6 +33,8 @@ struct ls_tstats;
 struct ls_loop;
 struct ls_tls {
   int guard;                  /* > 0 while the shim itself is working: hooks pass straight through */
+  uint64_t lib_depth;         /* per loop library (16 bits each, LS_LIB_*): its hooked calls this thread is
+                                 inside now, counted since the program's code last ran (own.c) */
   pid_t tid;
   struct ls_tstats *stats;    /* this thread's per-site aggregates */
   struct ls_loop *loop;       /* loop this thread is running (innermost uv_run), or NULL */
@@ -93,6 +95,70 @@ int ls_enosys(void);
 bool ls_same_object(const void *a, const void *b);
 /* The same, remembered per (a, b): for hooks that ask on every call. */
 bool ls_same_object_cached(const void *a, const void *b);
+
+/* ---- own.c: is this call the loop library's own? ----
+ * The loop libraries call their own exports (libuv: uv_loop_init -> uv_async_init, uv__run_timers ->
+ * uv_timer_stop; libevent: bufferevents -> event_assign / event_add; GIO -> g_idle_add, g_source_attach):
+ * those calls are the library's, never sites or findings (DESIGN.md §4). The return address cannot tell:
+ * a program function that ends in a tail call (`jmp g_main_loop_unref@plt`) returns into whoever called
+ * it, often the library; a program callback the library runs calls from the program. So the shim keeps
+ * the answer itself, per thread: every adapter hook raises its library's depth around the real call
+ * (LS_LIB_CALL), a thread the library started runs at depth 1, and everything that runs the program's
+ * code (trampolines, the program's thread routine, destroy notifies) saves the depths, zeroes them and
+ * puts them back (LS_PROGRAM_RUN). A call is the library's own when it arrives at depth > 0 from the
+ * library's code or from a hook of ours (a real function that tail-called another export); at depth 0
+ * it is the program's. Only on a thread the shim never saw start (no record, so no depth either) is the
+ * return address all that is left: there, a caller inside the library is the library. */
+enum ls_lib { LS_LIB_UV, LS_LIB_EV, LS_LIB_GLIB, LS_LIB_N };
+#define LS_LIB_BITS 16
+#define LS_LIB_ONE(lib) ((uint64_t)1 << ((lib) * LS_LIB_BITS))
+static inline unsigned ls_lib_depth(enum ls_lib lib) {
+  return (unsigned)(ls_tls.lib_depth >> (lib * LS_LIB_BITS)) & ((1u << LS_LIB_BITS) - 1);
+}
+static inline void ls_lib_enter(enum ls_lib lib) { ls_tls.lib_depth += LS_LIB_ONE(lib); }
+static inline void ls_lib_leave(enum ls_lib lib) { ls_tls.lib_depth -= LS_LIB_ONE(lib); }
+/* The real call of a hook of lib, at one depth more. errno is left as the real call set it. */
+#define LS_LIB_CALL(lib, call)                                                                              \
+  ({                                                                                                        \
+    ls_lib_enter(lib);                                                                                      \
+    __typeof__(call) lib_r_ = call;                                                                         \
+    ls_lib_leave(lib);                                                                                      \
+    lib_r_;                                                                                                 \
+  })
+#define LS_LIB_CALL_VOID(lib, call)                                                                         \
+  do {                                                                                                      \
+    ls_lib_enter(lib);                                                                                      \
+    call;                                                                                                   \
+    ls_lib_leave(lib);                                                                                      \
+  } while (0)
+/* Run the program's code (a callback, a notify, a thread routine): no library is inside a call of its
+ * own while it runs. Statements, so a callback's result can be assigned inside. */
+#define LS_PROGRAM_RUN(...)                                                                                 \
+  do {                                                                                                      \
+    uint64_t lib_saved_ = ls_tls.lib_depth;                                                                 \
+    ls_tls.lib_depth = 0;                                                                                   \
+    __VA_ARGS__;                                                                                            \
+    ls_tls.lib_depth = lib_saved_;                                                                          \
+  } while (0)
+/* Is this code address inside one of lib's own objects (libuv; libevent's core, extra, pthreads,
+ * openssl; libglib, libgio, libgobject, libgmodule, libgthread)? Cached per address; errno preserved. */
+bool ls_lib_code(enum ls_lib lib, const void *addr);
+/* The library whose code addr lies in, or -1. Uncached (thread start-up only). */
+int ls_lib_of(const void *addr);
+bool ls_own_call_slow(enum ls_lib lib, const void *caller);
+/* The program made this call into lib from caller (the hook's return address): the shim is on, not
+ * working itself, and the call is not lib's own (above). Decide before LS_LIB_CALL raises the depth. */
+static inline bool ls_programs_call(enum ls_lib lib, const void *caller) {
+  if (LS_UNLIKELY(!ls_active || ls_tls.guard)) return false;
+  if (LS_LIKELY(ls_lib_depth(lib) == 0 && ls_tls.rec != NULL)) return true;
+  return !ls_own_call_slow(lib, caller);
+}
+/* The same for a call that hands lib a callback: a callback inside lib's own code is lib's, whoever
+ * seems to pass it (bufferevents assign their events with libevent's callbacks; GIO attaches sources
+ * with its own from entry points no hook sees). */
+static inline bool ls_programs_callback(enum ls_lib lib, const void *caller, const void *cb) {
+  return ls_programs_call(lib, caller) && !ls_lib_code(lib, cb);
+}
 
 /* ---- clock.c ---- */
 extern bool ls_clock_tsc;
@@ -163,8 +229,9 @@ void ls_stack_rewrite_all(void); /* child after fork */
 
 /* ---- sites.c: callback sites, per-thread aggregates, bindings ---- */
 #define LS_SITE_NONE 0u
-#define LS_SITE_INTERNAL 0xffffffffu /* the loop library calling itself: pass through */
-uint32_t ls_site_get(const char *kind, const void *cb, const void *caller, const void *lib_fn);
+/* The site of cb registered by the program from caller (whose call it is, the adapter decided first:
+ * ls_programs_call); LS_SITE_NONE when the shim is off or out of sites. */
+uint32_t ls_site_get(const char *kind, const void *cb, const void *caller);
 void ls_sites_flush_locked(void);
 void ls_sites_rewrite_all(void); /* child after fork */
 void ls_sites_reset_counts(void);

@@ -91,17 +91,10 @@ void ls_site_account_ns(uint32_t site, uint64_t ns) {
   LS_RELAXED_STORE(&ts->hist_pending, &st->hist[ls_hist_bucket(ns)]);
 }
 
-static uint32_t site_create(const char *kind, const void *cb, const void *caller, const void *lib_fn) {
+static uint32_t site_create(const char *kind, const void *cb, const void *caller) {
   uintptr_t v;
-  int saved_errno = errno; /* unwinding and dladdr may touch errno; the program must not see it */
+  int saved_errno = errno; /* unwinding may touch errno; the program must not see it */
   ls_tls.guard++;
-  /* The loop library calling its own exports (uv_loop_init -> uv_async_init) is not a site. */
-  if (lib_fn && ls_same_object(caller, lib_fn)) {
-    ls_map_put(&site_map, site_key(cb), (uintptr_t)caller, LS_SITE_INTERNAL, 0);
-    ls_tls.guard--;
-    errno = saved_errno;
-    return LS_SITE_INTERNAL;
-  }
   uint32_t stack = ls_stack_capture(); /* outside the writer lock: it unwinds */
   ls_writer_lock();
   uint32_t id = LS_SITE_NONE;
@@ -117,11 +110,11 @@ static uint32_t site_create(const char *kind, const void *cb, const void *caller
   return id;
 }
 
-uint32_t ls_site_get(const char *kind, const void *cb, const void *caller, const void *lib_fn) {
+uint32_t ls_site_get(const char *kind, const void *cb, const void *caller) {
   uintptr_t v;
   if (LS_LIKELY(ls_map_get(&site_map, site_key(cb), (uintptr_t)caller, &v, NULL))) return (uint32_t)v;
   if (!ls_active) return LS_SITE_NONE;
-  return site_create(kind, cb, caller, lib_fn);
+  return site_create(kind, cb, caller);
 }
 
 

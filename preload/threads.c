@@ -28,6 +28,7 @@ struct ls_thread_rec {
   bool finished; /* its last destructor ran: no code of ours touches the record from that thread */
   char pending_name[16]; /* renamed before it published its tid: it writes the N itself */
   const char *role;
+  int lib; /* the loop library (LS_LIB_*) whose code the routine is, or -1 */
 };
 
 static struct ls_thread_rec *threads; /* under mu */
@@ -142,6 +143,10 @@ static void *thread_start(void *p) {
   if (renamed[0]) write_name(t->tid, renamed);
   pthread_setspecific(end_key, t);
   ls_tls.guard--;
+  /* A thread a loop library started in its own code (libuv's pool, GLib's worker and GDBus threads)
+   * runs inside that library from its first instruction: its calls to the library's exports are the
+   * library's own (own.c), except in the program's callbacks, which run at depth 0. */
+  if (t->lib >= 0) ls_lib_enter((enum ls_lib)t->lib);
   void *ret = t->routine(t->arg);
   thread_ended(t, RETURNED, ret);
   return ret;
@@ -172,6 +177,7 @@ LS_EXPORT int pthread_create(pthread_t *pt, const pthread_attr_t *attr, void *(*
   t->arg = arg;
   t->stack = ls_stack_capture();
   t->role = role_for(__builtin_return_address(0));
+  t->lib = ls_lib_of((const void *)routine);
   int ds = PTHREAD_CREATE_JOINABLE;
   if (attr && pthread_attr_getdetachstate(attr, &ds) == 0 && ds == PTHREAD_CREATE_DETACHED) t->detached = true;
   pthread_mutex_lock(&mu);

@@ -6,7 +6,7 @@
  * LS_TRAMP_POOL(shape, cbtype, params, args, obj, pre, account) defines, for one shape:
  *   static void *shape##_pool_take(uint32_t site, void *cb)  -> a trampoline for this site, or NULL
  * where each trampoline runs pre(obj, site) (bookkeeping before the callback, which may free obj),
- * then the callback, then account(site, t0). */
+ * then the callback (the program's code: LS_PROGRAM_RUN), then account(site, t0). */
 #ifndef LS_TRAMP_POOL_H
 #define LS_TRAMP_POOL_H
 
@@ -38,7 +38,7 @@ struct ls_pool_slot {
     const struct ls_pool_slot *s_ = &shape##_slots[n];                                                      \
     pre(obj, s_->site);                                                                                     \
     uint64_t t0_ = ls_cb_begin(s_->site);                                                                   \
-    ((cbtype)s_->cb) args;                                                                                  \
+    LS_PROGRAM_RUN(((cbtype)s_->cb) args);                                                                  \
     account(s_->site, t0_);                                                                                 \
   }
 #define LS_POOL_NAME(A, n) LS_POOL_NAME_I(n, LS_EXPAND A)

@@ -7,11 +7,10 @@
  * uv_getaddrinfo, uv_getnameinfo and uv_random run synchronously with it); where NULL only means
  * "nobody is told" (uv_write, uv_write2, uv_shutdown, uv_tcp_connect, uv_udp_send, uv_close) we stand
  * in, to see the outcome. libuv calling its own exports (uv_loop_init -> uv_async_init,
- * uv_timer_again -> uv_timer_start) is neither a site nor wrapped nor checked. uv_async_send is not
+ * uv_timer_again -> uv_timer_start) is neither a site nor wrapped nor checked: every hook decides
+ * ls_programs_call before its real call and makes the real call at one libuv depth more (own.c). uv_async_send is not
  * hooked at all, so it stays lock-free and signal-safe as libuv promises. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
-#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
@@ -26,6 +25,10 @@
 /* The loop of a handle or request the program passed, which may be NULL: libuv rejects some NULLs
  * itself (uv_read_start(NULL, ...) is UV_EINVAL), and a hook never dereferences first. */
 #define LOOP_OF(h) ((h) ? (h)->loop : NULL)
+/* The program made this call (decided before the real call raises the depth); the real call. */
+#define MINE ls_programs_call(LS_LIB_UV, CALLER)
+#define UV_CALL(call) LS_LIB_CALL(LS_LIB_UV, call)
+#define UV_CALL_VOID(call) LS_LIB_CALL_VOID(LS_LIB_UV, call)
 
 static __attribute__((noreturn, noinline)) void lost_binding(const char *tramp, const void *obj) {
   /* The object holds our trampoline but we have no record of its callback: calling anything would be
@@ -95,7 +98,7 @@ typedef void (*handle_status_cb)(void *h, int status);
     if (oneshot) ls_unbind(obj, slot);                                                                      \
     pre(obj, site_);                                                                                        \
     uint64_t t0_ = ls_cb_begin(site_);                                                                      \
-    ((cbtype)cb_)args;                                                                                      \
+    LS_PROGRAM_RUN(((cbtype)cb_)args);                                                                      \
     account(site_, t0_);                                                                                    \
   }
 #define POOL(shape, cbtype, params, args, obj, slot, oneshot, pre, account) \
@@ -114,7 +117,7 @@ static void tramp_close(uv_handle_t *h) {
   ls_uv_handle_closed(h);
   if (!cb) return;
   uint64_t t0 = ls_cb_begin(site);
-  ((uv_close_cb)cb)(h);
+  LS_PROGRAM_RUN(((uv_close_cb)cb)(h));
   if (site != LS_SITE_NONE) ls_site_account(site, t0);
 }
 
@@ -135,20 +138,20 @@ struct swap {
   void *(*take)(uint32_t, void *);
   void *fallback;
   const char *kind;
-  const void *caller, *lib_fn;
+  const void *caller;
 };
 
-/* The site for cb registered from caller, or LS_SITE_NONE / LS_SITE_INTERNAL: leave it alone. */
+/* The site for cb registered from caller, or LS_SITE_NONE: libuv's own registration, or the shim off. */
 static uint32_t site_for(const struct swap *w, void *cb) {
-  if (ls_tls.guard || !ls_active) return LS_SITE_NONE;
-  return ls_site_get(w->kind, cb, w->caller, w->lib_fn);
+  if (!ls_programs_call(LS_LIB_UV, w->caller)) return LS_SITE_NONE;
+  return ls_site_get(w->kind, cb, w->caller);
 }
 
 /* What to hand to libuv in place of cb (cb itself when it is not ours to wrap). */
 static __attribute__((noinline)) void *swap_cb_slow(const struct swap *w, void *cb, uint32_t *site_out,
                                                       struct ls_reg_cache *e) {
   uint32_t site = site_for(w, cb);
-  if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return cb;
+  if (site == LS_SITE_NONE) return cb;
   *site_out = site;
   void *t = ls_site_tramp(site, w->take);
   if (LS_LIKELY(t != NULL)) {
@@ -162,7 +165,7 @@ static __attribute__((noinline)) void *swap_cb_slow(const struct swap *w, void *
 static inline void *swap_cb(const struct swap *w, void *cb, uint32_t *site_out) {
   *site_out = LS_SITE_NONE;
   /* No object: libuv rejects the call (a NULL handle or request), and there is nothing to bind to. */
-  if (!cb || !w->obj || ls_is_shim_code(cb) || ls_tls.guard || !ls_active) return cb;
+  if (!cb || !w->obj || ls_is_shim_code(cb) || !ls_programs_call(LS_LIB_UV, w->caller)) return cb;
   struct ls_reg_cache *e = &ls_tls.reg_cache[((uintptr_t)w->caller >> 2) & 31];
   if (LS_LIKELY(e->caller == w->caller && e->cb == cb && e->pool == (const void *)w->take)) {
     *site_out = e->site;
@@ -172,7 +175,7 @@ static inline void *swap_cb(const struct swap *w, void *cb, uint32_t *site_out) 
 }
 
 #define SWAP(obj_, slot_, shape, kind_) \
-  ((struct swap){(obj_), (slot_), shape##_pool_take, (void *)shape##_fallback, (kind_), CALLER, (void *)real_})
+  ((struct swap){(obj_), (slot_), shape##_pool_take, (void *)shape##_fallback, (kind_), CALLER})
 #define WRAP(obj, slot, cb, shape, kind)                                                                    \
   ({                                                                                                        \
     uint32_t site_ignored_;                                                                                 \
@@ -180,10 +183,11 @@ static inline void *swap_cb(const struct swap *w, void *cb, uint32_t *site_out) 
     (__typeof__(cb))swap_cb(&w_, (void *)(cb), &site_ignored_);                                             \
   })
 
-/* A call on the loop must come from the thread running it (if any). libuv's own calls are let be. */
-static inline void check(const void *loop, const char *call, const void *caller, const void *real) {
+/* A call on the loop must come from the thread running it (if any). libuv's own calls are let be
+ * (ls_uv_wrong_thread asks, before the real call). */
+static inline void check(const void *loop, const char *call, const void *caller) {
   if (LS_UNLIKELY(!ls_active || ls_tls.guard)) return;
-  ls_uv_check_thread(loop, call, caller, real);
+  ls_uv_check_thread(loop, call, caller);
 }
 
 #define REAL_OR(name, fail)                                                                                 \
@@ -211,17 +215,13 @@ static inline void check(const void *loop, const char *call, const void *caller,
   X(uv_fs_event_init, (uv_loop_t * loop, uv_fs_event_t * h), (loop, h), loop, h, "uv fs event")              \
   X(uv_fs_poll_init, (uv_loop_t * loop, uv_fs_poll_t * h), (loop, h), loop, h, "uv fs poll")
 
-static inline bool programs_call(const void *caller, const void *real) {
-  return ls_active && !ls_tls.guard && !ls_is_shim_code(caller) && !ls_same_object_cached(caller, real);
-}
-
 #define GEN_INIT(name, params, args, loop, h, kind)                                                         \
   LS_REAL_SLOT(name);                                                                                       \
   LS_EXPORT int name params {                                                                               \
     REAL_OR(name, UV_ENOSYS);                                                                               \
-    bool mine_ = programs_call(CALLER, (void *)real_);                                                      \
-    if (mine_) check(loop, #name, CALLER, (void *)real_);                                                   \
-    int rc_ = real_ args;                                                                                   \
+    bool mine_ = MINE;                                                                                      \
+    if (mine_) check(loop, #name, CALLER);                                                                  \
+    int rc_ = UV_CALL(real_ args);                                                                          \
     if (rc_ == 0 && mine_) ls_uv_handle_opened(h, kind, loop, CALLER);                                      \
     return rc_;                                                                                             \
   }
@@ -254,19 +254,19 @@ UV_INITS(GEN_INIT)
   LS_REAL_SLOT(name);                                                                                       \
   LS_EXPORT int name params {                                                                               \
     REAL_OR(name, UV_ENOSYS);                                                                               \
-    check(loop, #name, CALLER, (void *)real_);                                                              \
+    check(loop, #name, CALLER);                                                                             \
     __typeof__(cb) cb_ = WRAP(obj, slot, cb, shape, kind);                                                  \
-    return real_ args;                                                                                      \
+    return UV_CALL(real_ args);                                                                             \
   }
 UV_ONE_CALLBACK(GEN_ONE_CALLBACK)
 
 LS_REAL_SLOT(uv_async_init);
 LS_EXPORT int uv_async_init(uv_loop_t *loop, uv_async_t *h, uv_async_cb cb) {
   REAL_OR(uv_async_init, UV_ENOSYS);
-  bool mine = programs_call(CALLER, (void *)real_);
-  if (mine) check(loop, "uv_async_init", CALLER, (void *)real_);
+  bool mine = MINE;
+  if (mine) check(loop, "uv_async_init", CALLER);
   uv_async_cb cb_ = WRAP(h, LS_SLOT_MAIN, cb, handle, "uv async");
-  int rc = real_(loop, h, cb_);
+  int rc = UV_CALL(real_(loop, h, cb_));
   if (rc == 0 && mine) ls_uv_handle_opened(h, "uv async", loop, CALLER);
   return rc;
 }
@@ -274,54 +274,52 @@ LS_EXPORT int uv_async_init(uv_loop_t *loop, uv_async_t *h, uv_async_cb cb) {
 LS_REAL_SLOT(uv_read_start);
 LS_EXPORT int uv_read_start(uv_stream_t *s, uv_alloc_cb alloc_cb, uv_read_cb read_cb) {
   REAL_OR(uv_read_start, UV_ENOSYS);
-  check(LOOP_OF(s), "uv_read_start", CALLER, (void *)real_);
+  check(LOOP_OF(s), "uv_read_start", CALLER);
   uv_alloc_cb a = WRAP(s, LS_SLOT_ALLOC, alloc_cb, alloc, "uv alloc");
   uv_read_cb r = WRAP(s, LS_SLOT_MAIN, read_cb, read, "uv read");
-  return real_(s, a, r);
+  return UV_CALL(real_(s, a, r));
 }
 
 LS_REAL_SLOT(uv_udp_recv_start);
 LS_EXPORT int uv_udp_recv_start(uv_udp_t *h, uv_alloc_cb alloc_cb, uv_udp_recv_cb recv_cb) {
   REAL_OR(uv_udp_recv_start, UV_ENOSYS);
-  check(LOOP_OF(h), "uv_udp_recv_start", CALLER, (void *)real_);
+  check(LOOP_OF(h), "uv_udp_recv_start", CALLER);
   uv_alloc_cb a = WRAP(h, LS_SLOT_ALLOC, alloc_cb, alloc, "uv alloc");
   uv_udp_recv_cb r = WRAP(h, LS_SLOT_MAIN, recv_cb, udp_recv, "uv udp recv");
-  return real_(h, a, r);
+  return UV_CALL(real_(h, a, r));
 }
 
 LS_REAL_SLOT(uv_spawn);
 LS_EXPORT int uv_spawn(uv_loop_t *loop, uv_process_t *p, const uv_process_options_t *options) {
   REAL_OR(uv_spawn, UV_ENOSYS);
-  bool mine = programs_call(CALLER, (void *)real_);
-  if (mine) check(loop, "uv_spawn", CALLER, (void *)real_);
-  if (!options) return real_(loop, p, options); /* libuv's to refuse */
+  bool mine = MINE;
+  if (mine) check(loop, "uv_spawn", CALLER);
+  if (!options) return UV_CALL(real_(loop, p, options)); /* libuv's to refuse */
   /* libuv keeps exit_cb, not the options: a copy with our trampoline in it is invisible. */
   uv_process_options_t copy = *options;
   copy.exit_cb = WRAP(p, LS_SLOT_MAIN, options->exit_cb, exit, "uv exit");
-  int rc = real_(loop, p, &copy);
+  int rc = UV_CALL(real_(loop, p, &copy));
   if (rc == 0 && mine) ls_uv_handle_opened(p, "uv process", loop, CALLER);
   return rc;
 }
 
 /* uv_close and uv_tcp_close_reset: the close callback is the handle's last word. */
 static void close_with(void (*real)(uv_handle_t *, uv_close_cb), int (*real_reset)(uv_tcp_t *, uv_close_cb),
-                       int *rc, uv_handle_t *h, uv_close_cb cb, const void *caller, const void *lib_fn,
-                       const char *call) {
+                       int *rc, uv_handle_t *h, uv_close_cb cb, const void *caller, const char *call) {
   uv_close_cb use = cb;
-  if (ls_active && !ls_tls.guard && !ls_is_shim_code((void *)cb)) {
-    ls_uv_check_thread(LOOP_OF(h), call, caller, lib_fn);
+  if (ls_programs_call(LS_LIB_UV, caller) && !ls_is_shim_code((void *)cb)) {
+    ls_uv_check_thread(LOOP_OF(h), call, caller);
     ls_uv_handle_closing(h);
     void *ignored_cb;
     uint32_t ignored_site, site = LS_SITE_NONE;
     if (ls_binding(h, LS_SLOT_MAIN, &ignored_cb, &ignored_site) || ls_binding(h, LS_SLOT_ALLOC, &ignored_cb, &ignored_site)) {
-      if (cb) site = ls_site_get("uv close", (void *)cb, caller, lib_fn);
-      if (site == LS_SITE_INTERNAL) site = LS_SITE_NONE;
+      if (cb) site = ls_site_get("uv close", (void *)cb, caller);
       ls_bind(h, LS_SLOT_CLOSE, (void *)cb, site);
       use = tramp_close;
     } else if (!cb) {
       use = null_close;
     } else {
-      struct swap w = {h, LS_SLOT_CLOSE, close_pool_take, (void *)close_fallback, "uv close", caller, lib_fn};
+      struct swap w = {h, LS_SLOT_CLOSE, close_pool_take, (void *)close_fallback, "uv close", caller};
       use = (uv_close_cb)swap_cb(&w, (void *)cb, &site);
       if (use == (uv_close_cb)close_fallback || site == LS_SITE_NONE) {
         /* no trampoline of ours (internal, or off): the handle's end is libuv's business */
@@ -329,22 +327,22 @@ static void close_with(void (*real)(uv_handle_t *, uv_close_cb), int (*real_rese
       }
     }
   }
-  if (real) real(h, use);
-  else *rc = real_reset((uv_tcp_t *)h, use);
+  if (real) UV_CALL_VOID(real(h, use));
+  else *rc = UV_CALL(real_reset((uv_tcp_t *)h, use));
 }
 
 LS_REAL_SLOT(uv_close);
 LS_EXPORT void uv_close(uv_handle_t *h, uv_close_cb cb) {
   __typeof__(&uv_close) real_ = LS_REAL_FN(uv_close, UV_SONAME);
   if (!real_) return;
-  close_with(real_, NULL, NULL, h, cb, CALLER, (void *)real_, "uv_close");
+  close_with(real_, NULL, NULL, h, cb, CALLER, "uv_close");
 }
 
 LS_REAL_SLOT(uv_tcp_close_reset);
 LS_EXPORT int uv_tcp_close_reset(uv_tcp_t *h, uv_close_cb cb) {
   REAL_OR(uv_tcp_close_reset, UV_ENOSYS);
   int rc = 0;
-  close_with(NULL, real_, &rc, (uv_handle_t *)h, cb, CALLER, (void *)real_, "uv_tcp_close_reset");
+  close_with(NULL, real_, &rc, (uv_handle_t *)h, cb, CALLER, "uv_tcp_close_reset");
   return rc;
 }
 
@@ -352,13 +350,14 @@ LS_EXPORT int uv_tcp_close_reset(uv_tcp_t *h, uv_close_cb cb) {
 
 /* Swaps a request's callback (or stands in for a NULL one) and marks it pending. */
 static void *submit(const struct swap *w, void *cb, void *null_standin, const void *loop, const char *partner) {
-  if (!w->obj || !ls_active || ls_tls.guard || ls_is_shim_code(cb)) return cb; /* a NULL request: libuv says EINVAL */
+  /* a NULL request: libuv says EINVAL */
+  if (!w->obj || !ls_programs_call(LS_LIB_UV, w->caller) || ls_is_shim_code(cb)) return cb;
   uint32_t site;
   void *use;
   if (!cb) {
     if (!null_standin) return cb;
     site = site_for(w, NULL);
-    if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return cb;
+    if (site == LS_SITE_NONE) return cb;
     use = null_standin;
   } else {
     use = swap_cb(w, cb, &site);
@@ -420,16 +419,16 @@ static inline bool on_loop_thread(void) { return ls_tls.loop != NULL && ls_activ
   LS_REAL_SLOT(name);                                                                                       \
   LS_EXPORT int name params {                                                                               \
     REAL_OR(name, UV_ENOSYS);                                                                               \
-    if ((sync_when_null) && !cb && on_loop_thread() && (sync_blocks) && programs_call(CALLER, (void *)real_)) { \
+    if ((sync_when_null) && !cb && on_loop_thread() && (sync_blocks) && MINE) {                             \
       __typeof__(cb) cb_ = NULL;                                                                            \
       uint64_t t0_ = ls_now();                                                                              \
-      int rc_ = real_ args;                                                                                 \
+      int rc_ = UV_CALL(real_ args);                                                                        \
       sync_on_loop(#name, kind " sync", (void *)real_, CALLER, t0_);                                        \
       return rc_;                                                                                           \
     }                                                                                                       \
-    if (cb || !(sync_when_null)) check(loop, #name, CALLER, (void *)real_);                                 \
+    if (cb || !(sync_when_null)) check(loop, #name, CALLER);                                                \
     __typeof__(cb) cb_ = SUBMIT(req, cb, shape, kind, standin, loop, partner);                              \
-    int rc_ = real_ args;                                                                                   \
+    int rc_ = UV_CALL(real_ args);                                                                          \
     FORGET_ON_ERROR(rc_, req);                                                                              \
     return rc_;                                                                                             \
   }
@@ -440,18 +439,18 @@ LS_REAL_SLOT(uv_pipe_connect);
 LS_EXPORT void uv_pipe_connect(uv_connect_t *req, uv_pipe_t *h, const char *name, uv_connect_cb cb) {
   __typeof__(&uv_pipe_connect) real_ = LS_REAL_FN(uv_pipe_connect, UV_SONAME);
   if (!real_) return;
-  check(LOOP_OF(h), "uv_pipe_connect", CALLER, (void *)real_);
+  check(LOOP_OF(h), "uv_pipe_connect", CALLER);
   uv_connect_cb cb_ = SUBMIT(req, cb, req_status, "uv connect", null_uv_tcp_connect, LOOP_OF(h), 0);
-  real_(req, h, name, cb_);
+  UV_CALL_VOID(real_(req, h, name, cb_));
 }
 
 LS_REAL_SLOT(uv_queue_work);
 LS_EXPORT int uv_queue_work(uv_loop_t *loop, uv_work_t *req, uv_work_cb work_cb, uv_after_work_cb after_cb) {
   REAL_OR(uv_queue_work, UV_ENOSYS);
-  check(loop, "uv_queue_work", CALLER, (void *)real_);
+  check(loop, "uv_queue_work", CALLER);
   uint32_t work_site = LS_SITE_NONE;
   uv_work_cb w = work_cb;
-  if (ls_active && !ls_tls.guard && work_cb) {
+  if (work_cb) {
     struct swap sw = SWAP(req, LS_SLOT_WORK, work, "uv work");
     w = (uv_work_cb)swap_cb(&sw, (void *)work_cb, &work_site);
     if (work_site) ls_uv_partner(work_site, "uv work wait");
@@ -464,7 +463,7 @@ LS_EXPORT int uv_queue_work(uv_loop_t *loop, uv_work_t *req, uv_work_cb work_cb,
     ls_uv_req_submitted(req, work_site, loop); /* pending until the work itself runs */
   }
   if (work_site) ls_uv_work_queued();
-  int rc = real_(loop, req, w, a);
+  int rc = UV_CALL(real_(loop, req, w, a));
   FORGET_ON_ERROR(rc, req);
   return rc;
 }
@@ -541,8 +540,8 @@ LS_EXPORT int uv_queue_work(uv_loop_t *loop, uv_work_t *req, uv_work_cb work_cb,
 static __attribute__((noinline)) void sync_on_loop(const char *call, const char *kind, const void *real,
                                                        const void *caller, uint64_t t0) {
   uint64_t ns = ls_ticks_to_ns(ls_now() - t0);
-  uint32_t site = ls_site_get(kind, real, caller, NULL);
-  if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) return;
+  uint32_t site = ls_site_get(kind, real, caller);
+  if (site == LS_SITE_NONE) return;
   ls_site_account_ns(site, ns);
   struct ls_site *s = ls_site_ptr(site);
   char msg[160];
@@ -556,16 +555,16 @@ static __attribute__((noinline)) void sync_on_loop(const char *call, const char 
   LS_REAL_SLOT(uv_fs_##op);                                                                                 \
   LS_EXPORT int uv_fs_##op params {                                                                         \
     REAL_OR(uv_fs_##op, UV_ENOSYS);                                                                         \
-    if (!cb && ls_tls.loop && ls_active && !ls_tls.guard && programs_call(CALLER, (void *)real_)) {        \
+    if (!cb && ls_tls.loop && MINE) {                                                                       \
       __typeof__(cb) cb_ = NULL;                                                                            \
       uint64_t t0_ = ls_now();                                                                              \
-      int rc_ = real_ args;                                                                                 \
+      int rc_ = UV_CALL(real_ args);                                                                        \
       sync_on_loop("uv_fs_" #op, "uv fs " #op " sync", (void *)real_, CALLER, t0_);                      \
       return rc_;                                                                                           \
     }                                                                                                       \
-    if (cb) check(loop, "uv_fs_" #op, CALLER, (void *)real_);                                               \
+    if (cb) check(loop, "uv_fs_" #op, CALLER);                                                              \
     __typeof__(cb) cb_ = SUBMIT(req, cb, fs, "uv fs " #op, 0, loop, "uv fs " #op " latency");               \
-    int rc_ = real_ args;                                                                                   \
+    int rc_ = UV_CALL(real_ args);                                                                          \
     FORGET_ON_ERROR(rc_, req);                                                                              \
     return rc_;                                                                                             \
   }
@@ -582,7 +581,7 @@ struct walk_ctx {
 static void walk_tramp(uv_handle_t *h, void *arg) {
   struct walk_ctx *c = arg;
   uint64_t t0 = ls_cb_begin(c->site);
-  c->cb(h, c->arg);
+  LS_PROGRAM_RUN(c->cb(h, c->arg));
   ls_site_account(c->site, t0);
 }
 
@@ -590,15 +589,15 @@ LS_REAL_SLOT(uv_walk);
 LS_EXPORT void uv_walk(uv_loop_t *loop, uv_walk_cb cb, void *arg) {
   __typeof__(&uv_walk) real_ = LS_REAL_FN(uv_walk, UV_SONAME);
   if (!real_) return;
-  struct swap w = {loop, LS_SLOT_MAIN, NULL, NULL, "uv walk", CALLER, (void *)real_};
+  struct swap w = {loop, LS_SLOT_MAIN, NULL, NULL, "uv walk", CALLER};
   uint32_t site = cb && !ls_is_shim_code((void *)cb) ? site_for(&w, (void *)cb) : LS_SITE_NONE;
-  if (site == LS_SITE_NONE || site == LS_SITE_INTERNAL) {
-    real_(loop, cb, arg);
+  if (site == LS_SITE_NONE) {
+    UV_CALL_VOID(real_(loop, cb, arg));
     return;
   }
-  check(loop, "uv_walk", CALLER, (void *)real_);
+  check(loop, "uv_walk", CALLER);
   struct walk_ctx c = {cb, arg, site};
-  real_(loop, walk_tramp, &c);
+  UV_CALL_VOID(real_(loop, walk_tramp, &c));
 }
 
 /* ---- calls without a callback that are still not thread-safe: checked, passed on ---- */
@@ -619,44 +618,12 @@ LS_EXPORT void uv_walk(uv_loop_t *loop, uv_walk_cb cb, void *arg) {
   X(int, uv_try_write, (uv_stream_t * h, const uv_buf_t bufs[], unsigned int n), (h, bufs, n), LOOP_OF(h))      \
   X(int, uv_accept, (uv_stream_t * server, uv_stream_t * client), (server, client), LOOP_OF(server))
 
-/* libuv's own calls to these (uv__run_timers calls uv_timer_stop and uv_timer_again for every timer it
- * dispatches) skip the check at the cost of one range compare: the caller lies in libuv's mapping. */
-static uintptr_t uv_lo, uv_hi;
-
-static int find_range(struct dl_phdr_info *info, size_t size, void *data) {
-  (void)size;
-  if ((void *)info->dlpi_addr != data) return 0;
-  uintptr_t lo = UINTPTR_MAX, hi = 0;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD) continue;
-    uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-    if (a < lo) lo = a;
-    if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
-  }
-  if (hi) {
-    __atomic_store_n(&uv_lo, lo, __ATOMIC_RELAXED);
-    __atomic_store_n(&uv_hi, hi, __ATOMIC_RELEASE);
-  }
-  return 1;
-}
-
-static __attribute__((noinline)) void learn_libuv_range(const void *real) {
-  Dl_info di;
-  if (dladdr(real, &di)) dl_iterate_phdr(find_range, di.dli_fbase);
-}
-
-static inline bool from_libuv(const void *caller) {
-  return (uintptr_t)caller - uv_lo < __atomic_load_n(&uv_hi, __ATOMIC_ACQUIRE) - uv_lo;
-}
-
 #define GEN_CHECKED(ret, name, params, args, loop)                                                          \
   LS_REAL_SLOT(name);                                                                                       \
   LS_EXPORT ret name params {                                                                               \
     REAL_OR(name, UV_ENOSYS);                                                                               \
-    if (LS_LIKELY(from_libuv(CALLER))) return real_ args;                                                   \
-    check(loop, #name, CALLER, (void *)real_);                                                              \
-    return real_ args;                                                                                      \
+    check(loop, #name, CALLER);                                                                             \
+    return UV_CALL(real_ args);                                                                             \
   }
 UV_CHECKED(GEN_CHECKED)
 
@@ -673,8 +640,8 @@ UV_CHECKED(GEN_CHECKED)
   LS_EXPORT void name params {                                                                              \
     __typeof__(&name) real_ = LS_REAL_FN(name, UV_SONAME);                                                  \
     if (!real_) return;                                                                                     \
-    check(loop, #name, CALLER, (void *)real_);                                                              \
-    real_ args;                                                                                             \
+    check(loop, #name, CALLER);                                                                             \
+    UV_CALL_VOID(real_ args);                                                                               \
   }
 UV_CHECKED_VOID(GEN_CHECKED_VOID)
 
@@ -683,7 +650,7 @@ UV_CHECKED_VOID(GEN_CHECKED_VOID)
 LS_REAL_SLOT(uv_loop_init);
 LS_EXPORT int uv_loop_init(uv_loop_t *loop) {
   REAL_OR(uv_loop_init, UV_ENOSYS);
-  int rc = real_(loop);
+  int rc = UV_CALL(real_(loop));
   if (rc == 0 && ls_active && !ls_tls.guard) {
     struct ls_loop *l = ls_loop_get(LS_UV_LIB, loop);
     if (l) LS_RELAXED_STORE(&l->closed, false); /* the same memory may hold a new loop */
@@ -695,7 +662,7 @@ LS_REAL_SLOT(uv_default_loop);
 LS_EXPORT uv_loop_t *uv_default_loop(void) {
   __typeof__(&uv_default_loop) real_ = LS_REAL_FN(uv_default_loop, UV_SONAME);
   if (!real_) return NULL;
-  uv_loop_t *loop = real_();
+  uv_loop_t *loop = UV_CALL(real_());
   if (loop && ls_active && !ls_tls.guard) ls_loop_get(LS_UV_LIB, loop);
   return loop;
 }
@@ -703,8 +670,8 @@ LS_EXPORT uv_loop_t *uv_default_loop(void) {
 LS_REAL_SLOT(uv_loop_close);
 LS_EXPORT int uv_loop_close(uv_loop_t *loop) {
   REAL_OR(uv_loop_close, UV_ENOSYS);
-  check(loop, "uv_loop_close", CALLER, (void *)real_);
-  int rc = real_(loop);
+  check(loop, "uv_loop_close", CALLER);
+  int rc = UV_CALL(real_(loop));
   if (ls_active && !ls_tls.guard) ls_uv_loop_closed(loop, rc);
   return rc;
 }
@@ -722,17 +689,16 @@ static void reentry(struct ls_loop *l, pid_t running, const void *caller) {
 LS_REAL_SLOT(uv_run);
 LS_EXPORT int uv_run(uv_loop_t *loop, uv_run_mode mode) {
   REAL_OR(uv_run, UV_ENOSYS);
-  if (ls_tls.guard || !ls_active) return real_(loop, mode);
-  if (LS_UNLIKELY(!uv_hi)) learn_libuv_range((void *)real_);
+  if (ls_tls.guard || !ls_active) return UV_CALL(real_(loop, mode));
   struct ls_loop *l = ls_loop_get(LS_UV_LIB, loop);
-  if (!l) return real_(loop, mode);
+  if (!l) return UV_CALL(real_(loop, mode));
   pid_t me = ls_gettid(), running = 0;
   if (!__atomic_compare_exchange_n(&l->running, &running, me, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
     reentry(l, running, CALLER);
   LS_RELAXED_STORE(&l->thread, me);
   struct ls_loop *outer = ls_tls.loop;
   ls_tls.loop = l;
-  int rc = real_(loop, mode);
+  int rc = UV_CALL(real_(loop, mode));
   ls_tls.loop = outer;
   if (!running) __atomic_store_n(&l->running, 0, __ATOMIC_RELEASE);
   return rc;

@@ -137,10 +137,9 @@ uint32_t ls_uv_partner(uint32_t site, const char *kind) {
 
 /* ---- loop ownership ---- */
 
-void ls_uv_wrong_thread(struct ls_loop *l, pid_t running, const char *call, const void *caller,
-                        const void *lib_fn) {
+void ls_uv_wrong_thread(struct ls_loop *l, pid_t running, const char *call, const void *caller) {
   (void)l;
-  if (ls_is_shim_code(caller) || ls_same_object_cached(caller, lib_fn)) return; /* libuv's own call */
+  if (!ls_programs_call(LS_LIB_UV, caller)) return; /* libuv's own call (before its real call: own.c) */
   char msg[200];
   ls_join(msg, sizeof(msg), "Non-thread-safe call ", call, "() made while another thread runs its loop");
   ls_finding_wrong_thread(call, caller, running, msg);

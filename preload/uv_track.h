@@ -31,13 +31,13 @@ void ls_uv_work_started(const void *req, uint32_t site);
 
 /* wrong-thread: the loop is running on another thread right now. The check is inline (it runs on
  * every hooked call); the report is not. */
-void ls_uv_wrong_thread(struct ls_loop *l, pid_t running, const char *call, const void *caller, const void *lib_fn);
-static inline void ls_uv_check_thread(const void *loop, const char *call, const void *caller, const void *lib_fn) {
+void ls_uv_wrong_thread(struct ls_loop *l, pid_t running, const char *call, const void *caller);
+static inline void ls_uv_check_thread(const void *loop, const char *call, const void *caller) {
   struct ls_loop *l = ls_loop_find(loop);
   if (!l) return;
   pid_t running = LS_RELAXED_LOAD(&l->running);
   if (LS_LIKELY(!running || running == ls_gettid())) return;
-  ls_uv_wrong_thread(l, running, call, caller, lib_fn);
+  ls_uv_wrong_thread(l, running, call, caller);
 }
 void ls_uv_work_queued(void);
 
