@@ -26,7 +26,8 @@ static int saved_argc;
 static char **saved_argv;
 static int exit_status;
 static bool have_exit_status;
-static int finished;
+static int finished;   /* 0 = not yet, 1 = the final records are being written, 2 = written */
+static pid_t finisher; /* the thread writing them */
 static pthread_t flusher;
 static bool flusher_running;
 
@@ -260,8 +261,34 @@ void ls_write_ending(const char *how, int status, bool take_lock) {
   if (take_lock) ls_writer_unlock();
 }
 
+/* Another thread is writing the final records: the caller (about to end the process) waits for them,
+ * or every thread would be killed mid-record. Bounded: while the writer makes progress, and at most
+ * FINISH_IDLE_MS without a record (a writer stuck, say on a library lock the caller holds, must not
+ * hang the exit). Not when the caller is the writer itself (a signal handler calling _exit while the
+ * thread it interrupted writes): it cannot wait for itself. */
+#define FINISH_IDLE_MS 2000
+static void wait_for_finisher(void) {
+  if (__atomic_load_n(&finisher, __ATOMIC_ACQUIRE) == ls_gettid()) return;
+  uint64_t seen = ls_writer_records();
+  for (int idle = 0; idle < FINISH_IDLE_MS && __atomic_load_n(&finished, __ATOMIC_ACQUIRE) == 1; idle++) {
+    struct timespec ms = {0, 1000000};
+    syscall(SYS_nanosleep, &ms, NULL);
+    uint64_t now = ls_writer_records();
+    if (now != seen) {
+      seen = now;
+      idle = 0;
+    }
+  }
+}
+
 void ls_finish(const char *how, int status) {
-  if (!ls_active || __atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL)) return;
+  if (!ls_active) return;
+  int expect = 0;
+  if (!__atomic_compare_exchange_n(&finished, &expect, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    if (expect == 1) wait_for_finisher();
+    return;
+  }
+  __atomic_store_n(&finisher, ls_gettid(), __ATOMIC_RELEASE);
   int saved = errno;
   ls_tls.guard++;
   ls_watchdog_finish();
@@ -271,6 +298,7 @@ void ls_finish(const char *how, int status) {
   ls_threads_finish();
   ls_write_ending(how, status, true);
   ls_tls.guard--;
+  __atomic_store_n(&finished, 2, __ATOMIC_RELEASE);
   errno = saved;
 }
 

@@ -129,7 +129,8 @@ int ls_writer_open(const char *progname, unsigned seq) {
       report_seq = seq;
       sealed = verified = false;
       memcpy(report_path, tmpl, strlen(tmpl) + 1);
-      records = lost = 0;
+      __atomic_store_n(&records, 0, __ATOMIC_RELAXED);
+      lost = 0;
       fail_errno = 0;
       fail_said = false;
       fds_lost = 0;
@@ -143,7 +144,7 @@ int ls_writer_open(const char *progname, unsigned seq) {
 bool ls_writer_ok(void) { return report_fd >= 0; }
 const char *ls_writer_path(void) { return report_path; }
 int ls_writer_fd(void) { return report_fd; }
-uint64_t ls_writer_records(void) { return records; }
+uint64_t ls_writer_records(void) { return __atomic_load_n(&records, __ATOMIC_RELAXED); }
 unsigned ls_writer_seq(void) { return report_seq; }
 bool ls_is_report_fd(int fd) { return fd >= 0 && fd == __atomic_load_n(&report_fd, __ATOMIC_RELAXED); }
 
@@ -267,7 +268,7 @@ static int write_line(const char *p, size_t len) {
   int rc = verified || verify() ? 0 : -EBADF;
   if (rc == 0 && fail_errno) rc = -EIO;
   else if (rc == 0 && (rc = append(p, len)) < 0) failed(-rc);
-  if (rc == 0) records++;
+  if (rc == 0) __atomic_fetch_add(&records, 1, __ATOMIC_RELAXED); /* read unlocked: ls_finish's waiters */
   else if (rc != -EBADF) lost++;
   errno = saved;
   return rc;
@@ -281,7 +282,7 @@ int ls_write_locked(struct ls_rec *r) {
 int ls_write_header_locked(void) {
   static const char hdr[] = LS_REPORT_MAGIC " 1\n";
   int rc = write_line(hdr, sizeof(hdr) - 1);
-  if (rc == 0) records--; /* the header is not a record */
+  if (rc == 0) __atomic_fetch_sub(&records, 1, __ATOMIC_RELAXED); /* the header is not a record */
   return rc;
 }
 
@@ -297,7 +298,7 @@ void ls_writer_note_failure(void) {
   ls_rec_u(&r, "lost", lost);
   long len = ls_rec_end(&r);
   if (len < 0 || append(r.buf, (size_t)len) < 0) return;
-  records++;
+  __atomic_fetch_add(&records, 1, __ATOMIC_RELAXED);
   fail_errno = 0; /* the ending after it may be written too */
 }
 
