@@ -22,7 +22,8 @@ static enum ls_flag_value option_value(const struct ls_option_desc *d) {
   switch (d->type) {
   case LS_OPT_BOOL: return LS_FV_WORDS;
   case LS_OPT_MS: return LS_FV_DURATION;
-  case LS_OPT_UINT: return LS_FV_NUMBER;
+  case LS_OPT_UINT:
+  case LS_OPT_RTSIG: return LS_FV_NUMBER;
   case LS_OPT_STRING: break;
   }
   return strcmp(d->key, "log_path") == 0 || strcmp(d->key, "suppressions") == 0 ? LS_FV_FILE : LS_FV_NONE;

@@ -55,7 +55,8 @@ static const char *value_word(const struct ls_option_desc *d) {
   if (d->choices) return d->choices;
   switch (d->type) {
   case LS_OPT_STRING: return "PATH";
-  case LS_OPT_UINT: return "N";
+  case LS_OPT_UINT:
+  case LS_OPT_RTSIG: return "N";
   case LS_OPT_MS: return "DURATION";
   case LS_OPT_BOOL: return "0|1";
   }

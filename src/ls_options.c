@@ -2,6 +2,7 @@
 #include "ls_options.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -89,6 +90,7 @@ static const char *type_words(enum ls_opt_type t) {
   case LS_OPT_UINT: return "a whole number";
   case LS_OPT_MS: return "a duration in whole milliseconds (100, 250ms, 0.5s)";
   case LS_OPT_BOOL: return "0 or 1";
+  case LS_OPT_RTSIG: return "a real-time signal number";
   }
   return "?";
 }
@@ -123,6 +125,10 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
     }
     break;
   case LS_OPT_UINT: rc = parse_u64(val, vallen, &v); break;
+  case LS_OPT_RTSIG:
+    rc = parse_u64(val, vallen, &v);
+    if (rc == 0 && v != 0 && (v < (uint64_t)SIGRTMIN || v > (uint64_t)SIGRTMAX)) rc = -EINVAL;
+    break;
   case LS_OPT_MS: rc = ls_parse_duration_ms(val, vallen, &v); break;
   case LS_OPT_BOOL:
     if (vallen == 1 && (val[0] == '0' || val[0] == '1')) v = (uint64_t)(val[0] - '0');
@@ -135,7 +141,12 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
     /* The option's name first: a 5000-byte bad path must not push it out of the message. */
     int shown = vallen > 64 ? 64 : (int)vallen;
     const char *more = vallen > 64 ? "..." : "";
-    if (d->type == LS_OPT_UINT || d->type == LS_OPT_MS)
+    if (d->type == LS_OPT_RTSIG)
+      snprintf(err, errlen,
+               "option '%s': bad value '%.*s%s': expected 0 (= SIGRTMIN+3) or a real-time signal from %d (SIGRTMIN) "
+               "to %d (SIGRTMAX); no other signal is free to borrow",
+               d->key, shown, val, more, SIGRTMIN, SIGRTMAX);
+    else if (d->type == LS_OPT_UINT || d->type == LS_OPT_MS)
       snprintf(err, errlen, "option '%s': bad value '%.*s%s': expected %s from %llu to %llu", d->key, shown, val,
                more, type_words(d->type), (unsigned long long)d->min, (unsigned long long)d->max);
     else if (d->choices)

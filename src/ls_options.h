@@ -8,7 +8,9 @@
 
 #include "ls_options_def.h"
 
-enum ls_opt_type { LS_OPT_STRING, LS_OPT_UINT, LS_OPT_MS, LS_OPT_BOOL };
+/* LS_OPT_RTSIG: 0 (the user's "pick one") or a real-time signal. Only those are safe to borrow: every
+ * other signal has a meaning (a default action, a library's own use) that a handler would take away. */
+enum ls_opt_type { LS_OPT_STRING, LS_OPT_UINT, LS_OPT_MS, LS_OPT_BOOL, LS_OPT_RTSIG };
 
 struct ls_option_desc {
   const char *key;

@@ -4,7 +4,8 @@
  * X(key, flag, type, default, min, max, choices, help)
  *   key      the LOOPSCOPE_OPTIONS key, and the field of struct ls_options
  *   flag     the `loopscope run` long flag (without "--")
- *   type     LS_OPT_STRING, LS_OPT_UINT, LS_OPT_MS (a duration: 250, 250ms, 0.25s, 250000us), LS_OPT_BOOL
+ *   type     LS_OPT_STRING, LS_OPT_UINT, LS_OPT_MS (a duration: 250, 250ms, 0.25s, 250000us), LS_OPT_BOOL,
+ *            LS_OPT_RTSIG (0 or a real-time signal number, SIGRTMIN..SIGRTMAX as this libc counts them)
  *   default  the value as text, parsed like user input (so the default is checked too)
  *   min,max  accepted range for numbers; for strings min is the shortest accepted length
  *   choices  for a string that is one of a few words: "a|b", else NULL
@@ -27,8 +28,8 @@
     "a loop iteration (poll return -> next poll) that runs this long or longer is a loop-stall finding, sampled while it lasts") \
   X(stall_sample_ms,  "stall-sample",   LS_OPT_MS,     "10",   1, 1000, NULL, \
     "how often a stalled loop thread's stack is sampled") \
-  X(stall_signal,     "stall-signal",   LS_OPT_UINT,   "0",    0, 64, NULL, \
-    "the real-time signal that samples a stalled thread running on a CPU; 0 = SIGRTMIN+3") \
+  X(stall_signal,     "stall-signal",   LS_OPT_RTSIG,  "0",    0, 0, NULL, \
+    "the real-time signal (SIGRTMIN..SIGRTMAX) that samples a stalled thread running on a CPU; 0 = SIGRTMIN+3") \
   X(blocking_min_ms,  "blocking-min",   LS_OPT_MS,     "1",    1, 3600000, NULL, \
     "a read/write/recv/send/accept/connect on a blocking socket, pipe or terminal made on a loop thread is a blocking-call finding when it slept this long or longer") \
   X(lock_wait_ms,     "lock-wait",      LS_OPT_MS,     "10",   1, 3600000, NULL, \

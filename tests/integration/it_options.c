@@ -2,6 +2,7 @@
  * the program is not run (exit status 125, as env(1) and timeout(1) use for their own errors).
  * help=1 prints the table and the program runs on. Every flag generated from the option table works. */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,78 @@ START_TEST(bad_run_flag_exits_125) {
 }
 END_TEST
 
+/* No *.lsr file in dir. */
+static void assert_no_report(const char *dir) {
+  char *cmd;
+  ck_assert_int_ge(asprintf(&cmd, "ls -A '%s' | grep -c '\\.lsr$' || true", dir), 0);
+  FILE *f = popen(cmd, "r");
+  ck_assert_ptr_nonnull(f);
+  int n = -1;
+  ck_assert_int_eq(fscanf(f, "%d", &n), 1);
+  pclose(f);
+  free(cmd);
+  ck_assert_msg(n == 0, "%d report file(s) left in %s", n, dir);
+}
+
+/* The stall signal is borrowed from the program: only a real-time signal may be. Any other is a bad
+ * value like any other, by flag and by LOOPSCOPE_OPTIONS: refused before the program runs (no report
+ * file), one line naming the option and what it accepts. */
+START_TEST(stall_signal_only_realtime) {
+  char *dir = it_mkdir("it_options_stall_signal");
+  const char *argv[] = {LS_PROG_exit_with, "0", NULL};
+  static const char *const bad[] = {"9", "10", "2", "32", "33", "65", "100"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char *flag, *opt;
+    ck_assert_int_ge(asprintf(&flag, "--stall-signal=%s", bad[i]), 0);
+    const char *flags[] = {flag, NULL};
+    struct it_proc p;
+    it_loopscope_run(&p, dir, flags, argv);
+    ck_assert_msg(p.code == 125, "%s: exit %d, expected 125\nstderr:\n%s", flag, p.code, p.err);
+    ck_assert_msg(p.outlen == 0, "%s: the program ran:\n%s", flag, p.out);
+    ck_assert_msg(count_lines(p.err) == 1 && strstr(p.err, "--stall-signal") && strstr(p.err, "real-time signal"),
+                  "%s: stderr:\n%s", flag, p.err);
+    it_proc_free(&p);
+    assert_no_report(dir);
+
+    ck_assert_int_ge(asprintf(&opt, "stall_signal=%s:log_path=%s/report.%%p.%%s.lsr", bad[i], dir), 0);
+    preload_run(&p, dir, opt, argv);
+    ck_assert_msg(p.code == 125, "%s: exit %d, expected 125\nstderr:\n%s", opt, p.code, p.err);
+    ck_assert_msg(p.outlen == 0, "%s: the program ran:\n%s", opt, p.out);
+    ck_assert_msg(count_lines(p.err) == 1 && strstr(p.err, "stall_signal") && strstr(p.err, "real-time signal"),
+                  "%s: stderr:\n%s", opt, p.err);
+    it_proc_free(&p);
+    assert_no_report(dir);
+    free(opt);
+
+    /* LOOPSCOPE_OPTIONS given to `loopscope run` is checked before anything starts, too */
+    ck_assert_int_ge(asprintf(&opt, "LOOPSCOPE_OPTIONS=stall_signal=%s", bad[i]), 0);
+    char *out;
+    ck_assert_int_ge(asprintf(&out, "%s/report.%%p.%%s.lsr", dir), 0);
+    const char *run_argv[] = {LS_CLI, "run", "-o", out, "--", LS_PROG_exit_with, "0", NULL};
+    const char *env[] = {opt, NULL};
+    it_run(&p, dir, run_argv, env, NULL);
+    ck_assert_msg(p.code == 125 && p.outlen == 0 && strstr(p.err, "stall_signal"), "%s run: exit %d\nstderr:\n%s", opt,
+                  p.code, p.err);
+    it_proc_free(&p);
+    assert_no_report(dir);
+    free(out);
+    free(opt);
+    free(flag);
+  }
+  /* a real-time signal other than the default is accepted */
+  char *flag;
+  ck_assert_int_ge(asprintf(&flag, "--stall-signal=%d", SIGRTMIN + 1), 0);
+  const char *flags[] = {flag, NULL};
+  struct it_proc p;
+  it_loopscope_run(&p, dir, flags, argv);
+  ck_assert_msg(p.code == 0, "%s: exit %d\nstderr:\n%s", flag, p.code, p.err);
+  ck_assert_str_eq(p.out, "argc=2\n");
+  it_proc_free(&p);
+  free(flag);
+  it_done(dir);
+}
+END_TEST
+
 /* Every option of the table is a run flag, and its default is accepted as its value. */
 START_TEST(every_table_flag_accepted) {
   char *dir = it_mkdir("it_options_table");
@@ -181,6 +254,7 @@ int main(void) {
   tcase_add_test(tc, help_prints_table_and_runs_on);
   tcase_add_test(tc, bad_run_flag_exits_125);
   tcase_add_test(tc, every_table_flag_accepted);
+  tcase_add_test(tc, stall_signal_only_realtime);
   tcase_add_test(tc, slow_callback_flag_applies);
   tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
