@@ -7,6 +7,7 @@
  * after --kill-after; the exit status is then 124, as timeout(1) gives. */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -14,12 +15,17 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -376,8 +382,34 @@ static int resolve_prog(const char *prog, char **out) {
   return 127;
 }
 
+/* Would exec'ing this file raise our capabilities? The kernel then runs it in secure mode (AT_SECURE)
+ * and the loader ignores LD_PRELOAD, as for setuid. Its rule (security/commoncap.c): file capabilities
+ * (not on a nosuid mount) make an exec secure unless the real uid is root, when they have the
+ * effective bit or give any permitted capability: (file permitted & bounding set) | (file
+ * inheritable & ours); file capabilities clear the ambient set. */
+static bool gains_file_caps(int fd) {
+  struct vfs_cap_data cd;
+  struct statvfs sv;
+  ssize_t n = fgetxattr(fd, "security.capability", &cd, sizeof(cd));
+  if (n < (ssize_t)sizeof(cd.magic_etc) || getuid() == 0 || (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOSUID)))
+    return false;
+  uint32_t magic = le32toh(cd.magic_etc);
+  if (magic & VFS_CAP_FLAGS_EFFECTIVE) return true;
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+  struct __user_cap_data_struct ours[_LINUX_CAPABILITY_U32S_3];
+  if (syscall(SYS_capget, &h, ours) != 0) memset(ours, 0, sizeof(ours));
+  unsigned words = (magic & VFS_CAP_REVISION_MASK) == VFS_CAP_REVISION_1 ? 1 : 2;
+  for (unsigned w = 0; w < words && (size_t)n >= sizeof(cd.magic_etc) + (w + 1) * sizeof(cd.data[0]); w++)
+    for (unsigned bit = 0; bit < 32; bit++) {
+      bool fp = le32toh(cd.data[w].permitted) >> bit & 1, fi = le32toh(cd.data[w].inheritable) >> bit & 1;
+      if ((fp && prctl(PR_CAPBSET_READ, w * 32 + bit) == 1) || (fi && (ours[w].inheritable >> bit & 1))) return true;
+    }
+  return false;
+}
+
 /* LD_PRELOAD cannot reach a static program (no dynamic loader) and is ignored for setuid/setgid
- * ones: say so up front instead of producing an empty report. 0 or an exit status. */
+ * ones and those whose file capabilities raise ours: say so up front instead of producing an empty
+ * report. 0 or an exit status. */
 static int check_prog(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
@@ -391,6 +423,13 @@ static int check_prog(const char *path) {
   Elf64_Ehdr eh;
   if (st.st_mode & (S_ISUID | S_ISGID)) {
     fprintf(stderr, "loopscope: %s is setuid/setgid: the dynamic loader ignores LD_PRELOAD for it, refusing to run\n", path);
+    rc = LS_EXIT_INTERNAL;
+  } else if (gains_file_caps(fd)) {
+    fprintf(stderr,
+            "loopscope: %s has file capabilities (security.capability) that it gains when run by this user: the "
+            "kernel runs it in secure mode and the dynamic loader ignores LD_PRELOAD for it, refusing to run "
+            "(run it as root, or without the capabilities: setcap -r)\n",
+            path);
     rc = LS_EXIT_INTERNAL;
   } else if (pread(fd, &eh, sizeof(eh), 0) >= (ssize_t)EI_NIDENT && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0) {
     if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB) {
