@@ -72,13 +72,14 @@ bool ls_gai_blocks(const char *node, const struct addrinfo *hints) { return gai_
 #define FAIL_R(result) (*(result) = NULL, ENOSYS)
 
 /* X(ret, name, params, args, blocks, fail, shape): blocks is an expression over the parameters;
- * shape VAL returns what the real call returned, VOID returns nothing. */
+ * shape VAL returns what the real call returned, VOID returns nothing, WAIT is VAL for a wait the stall
+ * signal must not cut short (its row in SLEEP_WAITS below). */
 #define BLOCKING_CALLS(X)                                                                                    \
-  X(unsigned, sleep, (unsigned s), (s), true, s, VAL)                                                        \
-  X(int, usleep, (useconds_t us), (us), true, ls_enosys(), VAL)                                              \
-  X(int, nanosleep, (const struct timespec *req, struct timespec *rem), (req, rem), true, ls_enosys(), VAL)  \
+  X(unsigned, sleep, (unsigned s), (s), true, s, WAIT)                                                        \
+  X(int, usleep, (useconds_t us), (us), true, ls_enosys(), WAIT)                                              \
+  X(int, nanosleep, (const struct timespec *req, struct timespec *rem), (req, rem), true, ls_enosys(), WAIT)  \
   X(int, clock_nanosleep, (clockid_t c, int flags, const struct timespec *req, struct timespec *rem),        \
-    (c, flags, req, rem), true, ENOSYS, VAL)                                                                 \
+    (c, flags, req, rem), true, ENOSYS, WAIT)                                                                 \
   X(int, fsync, (int fd), (fd), true, ls_enosys(), VAL)                                                      \
   X(int, fdatasync, (int fd), (fd), true, ls_enosys(), VAL)                                                  \
   X(void, sync, (), (), true, , VOID)                                                                    \
@@ -288,37 +289,81 @@ void ls_blocking_end(const char *call, const void *key, uint64_t t0, uint64_t mi
  * branch and a tail jump; on a loop thread it goes on in name##_on_loop, which gets the real function
  * and the caller in front of the call's own parameters (sync's params are () for that: GNU's
  * ", ##__VA_ARGS__" drops the comma before an empty list, not before "void"). */
+/* X(ret, name, params, args, first, eintr, again): the sleep family, marked as waits (nointr.c):
+ * first is the call, eintr says it was cut short by a signal, again sleeps what is left. nanosleep and
+ * a relative clock_nanosleep sleep what the kernel left in rem (exact on any clock), in one of ours
+ * when the program gave none; sleep and usleep what is left by our clock. */
+#define SLEEP_WAITS(X)                                                                                       \
+  X(unsigned, sleep, (unsigned s), (s), real_(s), r_ != 0, sleep_rest(&w_, s))                              \
+  X(int, usleep, (useconds_t us), (us), real_(us), r_ < 0 && errno == EINTR, real_(ls_wait_left_us(&w_, us)))  \
+  X(int, nanosleep, (const struct timespec *req, struct timespec *rem), (req, rem),                         \
+    real_(req, rem_ = rem ? rem : &own_), r_ < 0 && errno == EINTR, real_((left_ = *rem_, &left_), rem_))     \
+  X(int, clock_nanosleep, (clockid_t c, int flags, const struct timespec *req, struct timespec *rem),        \
+    (c, flags, req, rem), real_(c, flags, req, rem_ = rem ? rem : &own_), r_ == EINTR,                       \
+    real_(c, flags, (flags & TIMER_ABSTIME) ? req : (left_ = *rem_, &left_), rem_))
+
+#define NOINTR_PARAMS(...) (void *real_v_, ##__VA_ARGS__)
+#define NOINTR_ARGS(...) ((void *)real_, ##__VA_ARGS__)
+#define DECL_NOINTR(ret, name, params, args, first, eintr, again) \
+  static __attribute__((noinline)) ret name##_nointr NOINTR_PARAMS params;
+SLEEP_WAITS(DECL_NOINTR)
+
 #define ON_LOOP_PARAMS(...) (void *real_v_, const void *caller_, ##__VA_ARGS__)
 #define ON_LOOP_ARGS(...) ((void *)real_, CALLER, ##__VA_ARGS__)
 #define INVOKE_VAL(call) __typeof__(call) r_ = call
 #define INVOKE_VOID(call) call
+#define INVOKE_WAIT INVOKE_VAL
 #define RETURN_VAL return r_
 #define RETURN_VOID return
+#define RETURN_WAIT RETURN_VAL
 #define PASS_VAL(call) return call
 #define PASS_VOID(call) \
   do {                  \
     call;               \
     return;             \
   } while (0)
+#define PASS_WAIT PASS_VAL
+/* The real call; a wait once the stall signal is armed goes through name##_nointr. */
+#define CALL_VAL(name, args) real_ args
+#define CALL_VOID CALL_VAL
+#define CALL_WAIT(name, args) (LS_LIKELY(!ls_nointr_sig) ? real_ args : name##_nointr NOINTR_ARGS args)
 
 #define GEN_HOOK(ret, name, params, args, blocks, fail, shape)                                               \
   LS_REAL_SLOT(name);                                                                                        \
   static __attribute__((noinline)) ret name##_on_loop ON_LOOP_PARAMS params {                                \
     __typeof__(&name) real_ = (__typeof__(&name))real_v_;                                                    \
     const void *key_;                                                                                        \
-    if (!(blocks) || !(key_ = programs_call(caller_))) PASS_##shape(real_ args);                             \
+    if (!(blocks) || !(key_ = programs_call(caller_))) PASS_##shape(CALL_##shape(name, args));               \
     int saved_ = errno;                                                                                      \
     publish_blocked(#name);                                                                                  \
     errno = saved_;                                                                                          \
     uint64_t t0_ = ls_now();                                                                                 \
-    INVOKE_##shape(real_ args);                                                                              \
+    INVOKE_##shape(CALL_##shape(name, args));                                                                \
     ls_blocking_end(#name, key_, t0_, 0);                                                                       \
     RETURN_##shape;                                                                                          \
   }                                                                                                          \
   LS_EXPORT ret name params {                                                                                \
     __typeof__(&name) real_ = LS_REAL_FN(name, NULL);                                                        \
     if (LS_UNLIKELY(!real_)) return fail;                                                                    \
-    if (LS_LIKELY(!ls_on_loop_thread())) PASS_##shape(real_ args);                                           \
+    if (LS_LIKELY(!ls_on_loop_thread())) PASS_##shape(CALL_##shape(name, args));                             \
     PASS_##shape(name##_on_loop ON_LOOP_ARGS args);                                                          \
   }
 BLOCKING_CALLS(GEN_HOOK)
+
+/* sleep(s) cut short by the stall signal sleeps the rest with nanosleep (sleep itself counts whole
+ * seconds); returns what sleep would: 0, or the seconds left, rounded up, when a signal cut it. */
+static unsigned sleep_rest(const struct ls_wait *w, unsigned s) {
+  struct timespec total = {(time_t)s, 0}, buf, rem;
+  if (LS_REAL_FN(nanosleep, NULL)(ls_wait_left_ts(w, &total, &buf), &rem) == 0) return 0;
+  return (unsigned)rem.tv_sec + (rem.tv_nsec > 0);
+}
+
+#define GEN_NOINTR(ret, name, params, args, first, eintr, again)                                             \
+  static ret name##_nointr NOINTR_PARAMS params {                                                            \
+    __typeof__(&name) real_ = (__typeof__(&name))real_v_;                                                    \
+    __attribute__((unused)) struct timespec own_, left_, *rem_;                                              \
+    ret r_;                                                                                                  \
+    LS_NOINTR(r_, name, first, eintr, NULL, again);                                                          \
+    return r_;                                                                                               \
+  }
+SLEEP_WAITS(GEN_NOINTR)

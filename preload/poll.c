@@ -90,42 +90,66 @@ static inline struct ls_loop *poll_loop(const void *caller, int ident, bool has_
   return classify(caller, ident, has_fds, lib, real);
 }
 
-/* X(name, params, args, ident, has_fds, timeout_ms, lib): ident tells loops of one call site apart (the
- * epoll fd; -1 for poll and select, whose fd sets change); has_fds says the call waits on at least one fd;
- * timeout_ms is evaluated only for a poll that took >= 1 s (the live line). */
+/* X(name, params, args, ident, has_fds, timeout_ms, lib, mask, again): ident tells loops of one call
+ * site apart (the epoll fd; -1 for poll and select, whose fd sets change); has_fds says the call waits
+ * on at least one fd; timeout_ms is evaluated only for a poll that took >= 1 s (the live line); mask is
+ * the signal mask the call waits with (NULL: the thread's); again are the arguments that wait for what
+ * is left after the stall signal cut the call short (nointr.c; select's timeout is what the kernel left
+ * in it, its fd sets are untouched on EINTR). */
 #define POLL_HOOKS(X)                                                                                        \
-  X(epoll_wait, (int epfd, struct epoll_event *ev, int max, int timeout), (epfd, ev, max, timeout), epfd, epfd >= 0, \
-    timeout, "epoll")                                                                                        \
+  X(epoll_wait, (int epfd, struct epoll_event *ev, int max, int timeout), (epfd, ev, max, timeout), epfd,       \
+    epfd >= 0, timeout, "epoll", NULL, (epfd, ev, max, ls_wait_left_ms(&w_, timeout)))                        \
   X(epoll_pwait, (int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask),              \
-    (epfd, ev, max, timeout, mask), epfd, epfd >= 0, timeout, "epoll")                                             \
+    (epfd, ev, max, timeout, mask), epfd, epfd >= 0, timeout, "epoll", mask,                                 \
+    (epfd, ev, max, ls_wait_left_ms(&w_, timeout), mask))                                                     \
   X(epoll_pwait2,                                                                                            \
     (int epfd, struct epoll_event *ev, int max, const struct timespec *timeout, const sigset_t *mask),       \
-    (epfd, ev, max, timeout, mask), epfd, epfd >= 0, ts_ms(timeout), "epoll")                                      \
-  X(poll, (struct pollfd *fds, nfds_t nfds, int timeout), (fds, nfds, timeout), -1, fds && nfds >= 1, timeout,   \
-    "poll")                                                                                                  \
+    (epfd, ev, max, timeout, mask), epfd, epfd >= 0, ts_ms(timeout), "epoll", mask,                          \
+    (epfd, ev, max, ls_wait_left_ts(&w_, timeout, &ts_), mask))                                              \
+  X(poll, (struct pollfd *fds, nfds_t nfds, int timeout), (fds, nfds, timeout), -1, fds && nfds >= 1, timeout, \
+    "poll", NULL, (fds, nfds, ls_wait_left_ms(&w_, timeout)))                                                 \
   X(__poll_chk, (struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen), (fds, nfds, timeout, fdslen), -1, \
-    fds && nfds >= 1, timeout, "poll")                                                                       \
+    fds && nfds >= 1, timeout, "poll", NULL, (fds, nfds, ls_wait_left_ms(&w_, timeout), fdslen))              \
   X(ppoll, (struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *ss),                \
-    (fds, nfds, tmo, ss), -1, fds && nfds >= 1, ts_ms(tmo), "poll")                                              \
+    (fds, nfds, tmo, ss), -1, fds && nfds >= 1, ts_ms(tmo), "poll", ss,                                      \
+    (fds, nfds, ls_wait_left_ts(&w_, tmo, &ts_), ss))                                                        \
   X(__ppoll_chk,                                                                                             \
     (struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *ss, size_t fdslen),        \
-    (fds, nfds, tmo, ss, fdslen), -1, fds && nfds >= 1, ts_ms(tmo), "poll")                                      \
+    (fds, nfds, tmo, ss, fdslen), -1, fds && nfds >= 1, ts_ms(tmo), "poll", ss,                              \
+    (fds, nfds, ls_wait_left_ts(&w_, tmo, &ts_), ss, fdslen))                                                \
   X(select, (int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv), (nfds, r, w, e, tv), -1,            \
-    nfds >= 1 && (r || w || e), tv_ms(tv), "select")                                                         \
+    nfds >= 1 && (r || w || e), tv_ms(tv), "select", NULL, (nfds, r, w, e, tv))                              \
   X(pselect,                                                                                                 \
     (int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo, const sigset_t *ss),             \
-    (nfds, r, w, e, tmo, ss), -1, nfds >= 1 && (r || w || e), ts_ms(tmo), "select")
+    (nfds, r, w, e, tmo, ss), -1, nfds >= 1 && (r || w || e), ts_ms(tmo), "select", ss,                      \
+    (nfds, r, w, e, ls_wait_left_ts(&w_, tmo, &ts_), ss))
 
-#define GEN_HOOK(name, params, args, ident, has_fds, timeout_ms, lib)                                              \
+/* The real call, marked as a wait the stall signal must not cut short (nointr.c); it gets the real
+ * function in front of the call's own parameters. */
+#define NOINTR_PARAMS(...) (void *real_v_, __VA_ARGS__)
+#define NOINTR_ARGS(...) ((void *)real_, __VA_ARGS__)
+#define GEN_NOINTR(name, params, args, ident, has_fds, timeout_ms, lib, mask, again)                         \
+  static __attribute__((noinline)) int name##_nointr NOINTR_PARAMS params {                                   \
+    __typeof__(&name) real_ = (__typeof__(&name))real_v_;                                                    \
+    __attribute__((unused)) struct timespec ts_;                                                             \
+    int rc_;                                                                                                 \
+    LS_NOINTR(rc_, name, real_ args, rc_ < 0 && errno == EINTR, (mask), real_ again);                        \
+    return rc_;                                                                                              \
+  }
+POLL_HOOKS(GEN_NOINTR)
+
+#define REAL_CALL(name, args) (LS_LIKELY(!ls_nointr_sig) ? real_ args : name##_nointr NOINTR_ARGS args)
+
+#define GEN_HOOK(name, params, args, ident, has_fds, timeout_ms, lib, mask, again)                           \
   LS_REAL_SLOT(name);                                                                                        \
   LS_EXPORT int name params {                                                                                \
     __typeof__(&name) real_ = LS_REAL_FN(name, NULL);                                                        \
     if (LS_UNLIKELY(!real_)) return ls_enosys();                                                             \
-    struct ls_loop *l_ = poll_loop(CALLER, (ident), (has_fds), lib, (const void *)real_);                              \
-    if (LS_LIKELY(!l_)) return real_ args;                                                                   \
+    struct ls_loop *l_ = poll_loop(CALLER, (ident), (has_fds), lib, (const void *)real_);                    \
+    if (LS_LIKELY(!l_)) return REAL_CALL(name, args);                                                        \
     if (LS_UNLIKELY(ls_tls.nblk_pending)) ls_blocking_flush();                                               \
     uint64_t t0_ = ls_poll_enter_loop(l_);                                                                   \
-    int rc_ = real_ args;                                                                                    \
+    int rc_ = REAL_CALL(name, args);                                                                         \
     if (t0_) {                                                                                               \
       int saved_ = errno;                                                                                    \
       ls_poll_exit_loop(l_, t0_, (timeout_ms), rc_);                                                         \

@@ -67,6 +67,10 @@ struct ls_tls {
   void *stall_ips[48];
   int stall_n;
   uintptr_t stall_pc; /* the interrupted instruction */
+  /* nointr.c: inside a hooked wait (poll family, sleep family), and whether the stall signal was
+   * delivered meanwhile (it may have cut the wait short). */
+  bool in_wait;
+  bool stall_cut;
 };
 extern LS_TLS struct ls_tls ls_tls;
 
@@ -293,6 +297,7 @@ struct ls_loop {
    * the hooked blocking call it is inside, with the stack taken at its entry. blk_seq is odd while
    * blk_* are being written. */
   uint32_t cur_site;
+  const char *wait_call; /* the hooked wait (poll family, sleep family) the thread is in, or NULL */
   uint32_t blk_seq;
   const char *blk_call;
   uint32_t blk_n;
@@ -334,6 +339,48 @@ struct ls_adapter {
 void ls_adapter_add(const struct ls_adapter *a);
 void ls_adapters_finish(void);
 void ls_adapters_dump_open(void);
+
+/* ---- nointr.c: the stall signal never makes a wait return EINTR ---- */
+/* The stall signal, once its handler is installed and a loop exists (0 before): from then on every
+ * hooked wait is marked, on every thread. */
+extern int ls_nointr_sig;
+struct ls_wait {
+  uint64_t t0;       /* when the wait began (clock ticks) */
+  bool outer;        /* in_wait before it (a wait in a signal handler that interrupted another) */
+  struct ls_loop *l; /* the loop the thread runs, told what it waits in */
+};
+static inline void ls_wait_begin(struct ls_wait *w, const char *call) {
+  w->outer = ls_tls.in_wait;
+  w->t0 = ls_now();
+  w->l = ls_tls.loop ? ls_tls.loop : ls_tls.gloop;
+  if (w->l) LS_RELAXED_STORE(&w->l->wait_call, call);
+  ls_tls.stall_cut = false;
+  ls_tls.in_wait = true;
+}
+bool ls_wait_again_slow(struct ls_wait *w, bool eintr, const void *mask);
+/* The wait returned (eintr: it failed with EINTR; mask: the signal mask it waited with, or NULL for
+ * the thread's own). True when the stall signal alone cut it short: the caller waits again for the
+ * rest (the wait stays marked); false when it is over, errno untouched. */
+static inline bool ls_wait_again(struct ls_wait *w, bool eintr, const void *mask) {
+  if (LS_UNLIKELY(ls_tls.stall_cut)) return ls_wait_again_slow(w, eintr, mask);
+  ls_tls.in_wait = w->outer;
+  if (w->l && !w->outer) LS_RELAXED_STORE(&w->l->wait_call, (const char *)NULL);
+  return false;
+}
+/* What is left of a wait of timeout (ms; < 0 = forever), total (NULL = forever) or us since it began. */
+int ls_wait_left_ms(const struct ls_wait *w, int timeout);
+struct timespec;
+const struct timespec *ls_wait_left_ts(const struct ls_wait *w, const struct timespec *total, struct timespec *buf);
+unsigned ls_wait_left_us(const struct ls_wait *w, unsigned us);
+/* One hooked wait: rc = call, marked, waited again (rc = again) for what is left of it while the stall
+ * signal alone cut it short. eintr is evaluated after each try; mask as for ls_wait_again. */
+#define LS_NOINTR(rc, name, call, eintr, mask, again)   \
+  do {                                                  \
+    struct ls_wait w_;                                  \
+    ls_wait_begin(&w_, #name);                          \
+    rc = call;                                          \
+    while (ls_wait_again(&w_, (eintr), (mask))) rc = again; \
+  } while (0)
 
 /* ---- watchdog.c: loop-stall ---- */
 void ls_watchdog_start(void); /* options and the signal handler, at start-up */

@@ -4,8 +4,12 @@
  *   - state R (on a CPU): a real-time signal (stall_signal, default SIGRTMIN+3) whose handler unwinds
  *     with libunwind into the thread's preallocated ls_tls buffer and returns; the watchdog counts the
  *     sample by its innermost program frame;
- *   - state S or D (asleep): never signalled (SA_RESTART does not restart epoll_wait, poll or
- *     nanosleep); the sample is "waiting in <syscall>" from /proc/self/task/TID/syscall.
+ *   - inside a hooked wait (the poll and sleep families publish it on the loop): never signalled
+ *     (SA_RESTART does not restart epoll_wait, poll or nanosleep); the sample is "waiting in <call>";
+ *   - state S or D (asleep elsewhere): never signalled; the sample is "waiting in <syscall>" from
+ *     /proc/self/task/TID/syscall.
+ * The look and the signal race (the thread may enter a wait in between): a hooked wait the signal cut
+ * short is waited again for the rest (nointr.c), so the program never sees that EINTR.
  * When the stall ends (the thread polls again) one loop-stall finding is written, keyed by (loop, top
  * sampled frame): its length, the CPU time the thread used, the top frames with their sample counts
  * and the full stack of the most frequent one.
@@ -88,6 +92,7 @@ static void on_sample(int sig, siginfo_t *si, void *ucv) {
   (void)sig;
   (void)si;
   int saved = errno;
+  if (ls_tls.in_wait) ls_tls.stall_cut = true; /* it may have cut a hooked wait short: nointr.c */
   uint64_t seq = __atomic_load_n(&wd_req, __ATOMIC_ACQUIRE);
   ucontext_t *uc = ucv;
   ls_tls.stall_n = 0;
@@ -286,8 +291,7 @@ static void sample_running(struct track *t, pid_t tid, uint32_t site) {
   count_frames(t, ips + at, n - at, site, NULL);
 }
 
-static void sample_waiting(struct track *t, pid_t tid) {
-  const char *name = waiting_in(tid);
+static void sample_waiting(struct track *t, const char *name) {
   for (uint32_t i = 0; i < t->nwaits; i++)
     if (t->waits[i].name == name) {
       t->waits[i].count++;
@@ -329,9 +333,14 @@ static void sample(struct track *t, struct ls_loop *l, pid_t tid) {
   uint32_t site = LS_RELAXED_LOAD(&l->cur_site);
   note_site(t, site);
   if (sample_blocked(t, l, site)) return;
+  const char *wait = LS_RELAXED_LOAD(&l->wait_call); /* in a hooked wait: never signalled */
+  if (wait) {
+    sample_waiting(t, wait);
+    return;
+  }
   char st = thread_state(tid);
   if (st == 'R') sample_running(t, tid, site);
-  else if (st == 'S' || st == 'D') sample_waiting(t, tid);
+  else if (st == 'S' || st == 'D') sample_waiting(t, waiting_in(tid));
   else t->lost++;
 }
 
@@ -602,6 +611,8 @@ void ls_watchdog_arm(void) {
   sigset_t all, prev;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &prev);
+  /* From now on every hooked wait is marked, before the watchdog can send its first signal. */
+  if (handler_ok) __atomic_store_n(&ls_nointr_sig, stall_sig, __ATOMIC_RELEASE);
   bool ok = pthread_create(&wd, NULL, wd_main, NULL) == 0;
   pthread_sigmask(SIG_SETMASK, &prev, NULL);
   if (ok) pthread_setname_np(wd, "loopscope-wd");
