@@ -1,6 +1,7 @@
 /* How a process ends under the shim: the report is whole however it ends, and what ended it is told
  * truly. */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +62,86 @@ START_TEST(two_threads_exiting_at_once_keep_the_report_whole) {
 }
 END_TEST
 
+/* ---- a crash: in the shim's code, or in the program's ------------------------------------------ */
+
+/* `loopscope run` of argv with the preload library at shim; the one process's report. */
+static void run_with_shim(struct it_report_run *r, const char *name, const char *shim, const char *const argv[]) {
+  r->dir = it_mkdir(name);
+  char *out, *env_shim;
+  ck_assert_int_ge(asprintf(&out, "%s/report.%%p.%%s.lsr", r->dir), 0);
+  ck_assert_int_ge(asprintf(&env_shim, "LOOPSCOPE_SHIM=%s", shim), 0);
+  const char *largv[16] = {LS_CLI, "run", "-o", out, "--"};
+  size_t n = 5;
+  for (size_t i = 0; argv[i] && n < 15; i++) largv[n++] = argv[i];
+  const char *env[] = {env_shim, NULL};
+  it_run(&r->p, r->dir, largv, env, NULL);
+  free(out);
+  free(env_shim);
+  r->root = it_report_json(r->dir);
+  ck_assert_uint_eq(json_object_array_length(it_need(r->root, "processes")), 1);
+  r->proc = it_need(r->root, "processes.0");
+}
+
+/* A fault in the shim's own code (a test copy of the shim with one faulting hook-shaped function):
+ * the report and a live line say it was loopscope's, where, and that the program was not at fault. */
+START_TEST(crash_in_the_shim_is_told_as_loopscopes) {
+  const char *argv[] = {LS_PROG_shim_crash, NULL};
+  struct it_report_run r;
+  run_with_shim(&r, "it_ending_shim_crash", LS_FAULT_SHIM, argv);
+  ck_assert_msg(r.p.code == 128 + 11 && strcmp(r.p.out, "calling\n") == 0, "exit %d, stdout:\n%s\nstderr:\n%s", r.p.code,
+                r.p.out, r.p.err);
+  size_t lines = 0;
+  for (const char *l = r.p.err; (l = strstr(l, "loopscope: internal error: ")); l++) {
+    lines++;
+    const char *eol = strchr(l, '\n');
+    const char *hook = strstr(l, "SIGSEGV in the loopscope_test_fault hook ("),
+               *fault = strstr(l, "the program was not at fault");
+    ck_assert_msg(eol && hook && hook < eol && fault && fault < eol, "the live line does not say it all:\n%s", r.p.err);
+  }
+  ck_assert_msg(lines == 1, "%zu internal-error lines, expected one:\n%s", lines, r.p.err);
+
+  const char *text = it_json_text(r.proc);
+  ck_assert_msg(!json_object_get_boolean(it_need(r.proc, "truncated")), "truncated:\n%s", text);
+  ck_assert_str_eq(it_str(r.proc, "exit.how"), "signal");
+  ck_assert_int_eq(it_int(r.proc, "exit.status"), 11);
+  json_object *inc = it_need(r.proc, "incidents");
+  ck_assert_msg(json_object_array_length(inc) == 1, "one incident expected:\n%s", text);
+  json_object *k = it_need(inc, "0");
+  ck_assert_str_eq(it_str(k, "what"), "internal-error");
+  ck_assert_int_eq(it_int(k, "signal"), 11);
+  ck_assert_str_eq(it_str(k, "signal_name"), "SEGV");
+  ck_assert_str_eq(it_str(k, "address"), "0x0");
+  ck_assert_str_eq(it_str(k, "hook"), "loopscope_test_fault");
+  /* The faulting line of the shim's code, then the hook, then the program's call of it. */
+  ck_assert_msg(it_frame_is(it_need(k, "frame"), "shim_fault.c", it_marker_line("shim_fault.c", "fault")) &&
+                    strcmp(it_str(k, "frame.function"), "broken_helper") == 0,
+                "frame is not broken_helper at the marked line:\n%s", text);
+  ck_assert_str_eq(it_str(k, "stack.0.function"), "broken_helper");
+  ck_assert_str_eq(it_str(k, "stack.1.function"), "loopscope_test_fault");
+  ck_assert_str_eq(it_str(k, "stack.2.function"), "main");
+  ck_assert_str_eq(it_base(it_str(k, "stack.2.file")), "shim_crash.c");
+  it_no_findings(&r, "shim_crash");
+  it_run_report_free(&r);
+}
+END_TEST
+
+/* The program's own crash (a NULL dereference in its timer callback) is the program's: no incident. */
+START_TEST(crash_in_the_program_is_no_incident) {
+  const char *argv[] = {LS_PROG_rob_crash, NULL};
+  struct it_report_run r;
+  run_with_shim(&r, "it_ending_prog_crash", LS_SHIM, argv);
+  ck_assert_msg(r.p.code == 128 + 11 && !strstr(r.p.err, "internal error"), "exit %d, stderr:\n%s", r.p.code, r.p.err);
+  ck_assert_str_eq(it_str(r.proc, "exit.how"), "signal");
+  ck_assert_msg(json_object_array_length(it_need(r.proc, "incidents")) == 0, "incidents:\n%s", it_json_text(r.proc));
+  it_run_report_free(&r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("ending");
   TCase *tc = it_tcase(s, "ending");
   tcase_add_test(tc, two_threads_exiting_at_once_keep_the_report_whole);
+  tcase_add_test(tc, crash_in_the_shim_is_told_as_loopscopes);
+  tcase_add_test(tc, crash_in_the_program_is_no_incident);
   return it_main(s);
 }
