@@ -243,6 +243,25 @@ static bool is_thread_finding(const struct ls_rd_finding *f) {
          (strcmp(f->category, "unretrieved-error") == 0 && !f->has_status);
 }
 
+const char *lsm_stack_kind(const struct lsm_finding *lf) {
+  const char *c = lf->f->category ? lf->f->category : "";
+  if (strcmp(c, "loop-stall") == 0) return "sampled";
+  if (strcmp(c, "blocking-call") == 0 || strcmp(c, "wrong-thread") == 0 || strcmp(c, "loop-reentry") == 0)
+    return "called";
+  if (strcmp(c, "unclosed-resource") == 0 || is_thread_finding(lf->f)) return "created";
+  return "registered";
+}
+
+int64_t lsm_exit_code(const struct ls_report *r) {
+  if (r->exit_how && strcmp(r->exit_how, "signal") == 0) return r->exit_status;
+  return r->exit_status & 0xff; /* the kernel keeps the low 8 bits of what exit() was given */
+}
+
+bool lsm_message_has_duration(const struct lsm_finding *lf) {
+  const char *c = lf->f->category ? lf->f->category : "";
+  return strcmp(c, "slow-callback") == 0 || strcmp(c, "pool-wait") == 0 || strcmp(c, "loop-stall") == 0;
+}
+
 /* "<uv write on_write (file.c:12)>", "<uv write>" without a callback, "<on_write ...>" without a kind.
  * strip: a suffix to drop from the kind (a wait site's " wait"). false when there is nothing to name. */
 static bool repr(const struct lsm_finding *lf, const char *strip, char *buf, size_t len) {

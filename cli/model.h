@@ -127,6 +127,19 @@ bool lsm_site_is_wait(const char *kind);
 /* "EPIPE" for -32, libuv's own names ("EOF", "EAI_AGAIN") for its codes; NULL when unknown. */
 const char *lsm_status_name(int64_t status);
 
+/* What a finding's stack is, for its heading: "called" (the stack of the call that is the finding:
+ * blocking-call, wrong-thread, loop-reentry), "registered" (where the callback or the work was handed to
+ * the loop: slow-callback, never-run, pool-wait, a request's unretrieved-error), "created" (a thread's or
+ * a resource's creation: unjoined-thread, a thread's unretrieved-error, unclosed-resource) or "sampled"
+ * (the most sampled stack of a loop-stall). */
+const char *lsm_stack_kind(const struct lsm_finding *lf);
+
+/* The exit status as the parent's wait() and a shell see it: exit(-1) is 255. For a signal, its number. */
+int64_t lsm_exit_code(const struct ls_report *r);
+
+/* Whether the finding's message already says how long it took (slow-callback, pool-wait, loop-stall). */
+bool lsm_message_has_duration(const struct lsm_finding *lf);
+
 /* 1.234 s, 12.3 ms, 45.6 us, 789 ns */
 void lsm_duration(uint64_t ns, char *buf, size_t len);
 

@@ -55,7 +55,8 @@ static void exit_info(struct json *j, const struct ls_report *r) {
   }
   json_begin_object(j, "exit");
   json_string(j, "how", r->exit_how);
-  json_i64(j, "status", r->exit_status);
+  json_i64(j, "status", lsm_exit_code(r));
+  if (lsm_exit_code(r) != r->exit_status) json_i64(j, "status_passed", r->exit_status); /* exit(-1): 255, -1 */
   json_end_object(j);
 }
 
@@ -298,6 +299,7 @@ static void finding(struct json *j, const struct lsm_group *g) {
     }
     json_end_array(j);
   }
+  json_string(j, "stack_kind", lsm_stack_kind(lf));
   stack(j, &lf->stack);
   json_end_object(j);
 }

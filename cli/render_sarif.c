@@ -91,13 +91,37 @@ static void physical(struct json *j, const struct roots *r, const char *path, un
   free(uri);
 }
 
-/* The program's own line: the innermost frame with a source file; else where the callback is
- * defined; else the module the code is in (no region). false when nothing is known at all. */
+/* Code that is not the program's own: the C runtime, the loop libraries and loopscope's shim. A code
+ * scanning alert belongs on the program's line, not on glibc's libc_start_call_main.h. */
+static bool runtime_module(const char *module) {
+  static const char *const prefixes[] = {"libc.so",     "ld-linux",     "libpthread",  "libm.so",     "libdl.so",
+                                         "libstdc++",   "libgcc_s",     "libloopscope", "libuv.so",    "libevent",
+                                         "libglib-2.0", "libgio-2.0",   "libgobject-2.0", "libev.so",  "libsystemd"};
+  if (!module) return false;
+  const char *base = strrchr(module, '/');
+  base = base ? base + 1 : module;
+  for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+    if (strncmp(base, prefixes[i], strlen(prefixes[i])) == 0) return true;
+  return false;
+}
+
+/* The innermost frame with an absolute source path and a line, in the program's own code (own_code) or
+ * in any code. */
+static const struct ls_frame *innermost_source(const struct lsm_stack *s, bool own_code) {
+  for (size_t i = 0; i < s->n; i++) {
+    const struct ls_frame *f = &s->frames[i];
+    if (f->path && f->path[0] == '/' && f->line && !(own_code && runtime_module(f->module))) return f;
+  }
+  return NULL;
+}
+
+/* The program's own line: the innermost frame of its own code with a source file; else where the
+ * callback is defined; else any frame with a source file; else the module the code is in (no region).
+ * false when nothing is known at all. */
 static bool primary_location(struct json *j, const struct roots *r, const struct lsm_finding *lf) {
-  const struct ls_frame *at = NULL;
-  for (size_t i = 0; i < lf->stack.n && !at; i++)
-    if (lf->stack.frames[i].path && lf->stack.frames[i].line) at = &lf->stack.frames[i];
-  if (!at && lf->has_cb && lf->cb.path) at = &lf->cb;
+  const struct ls_frame *at = innermost_source(&lf->stack, true);
+  if (!at && lf->has_cb && lf->cb.path && lf->cb.line) at = &lf->cb;
+  if (!at) at = innermost_source(&lf->stack, false);
   if (at) {
     json_begin_object(j, NULL);
     physical(j, r, at->path, at->line);
@@ -117,7 +141,9 @@ static void stack(struct json *j, const struct roots *r, const struct lsm_findin
   json_begin_array(j, "stacks");
   json_begin_object(j, NULL);
   json_begin_object(j, "message");
-  json_string(j, "text", "created at");
+  char heading[32];
+  snprintf(heading, sizeof(heading), "%s at", lsm_stack_kind(lf));
+  json_string(j, "text", strcmp(lsm_stack_kind(lf), "sampled") == 0 ? "sampled stack" : heading);
   json_end_object(j);
   json_begin_array(j, "frames");
   for (size_t i = 0; i < lf->stack.n; i++) {

@@ -19,6 +19,9 @@ struct tout {
   FILE *f;
   bool prefix_all, color;
   uint64_t timeout_ms; /* the --timeout that ended the run; 0 when not known */
+  unsigned verbosity;  /* render_opts' */
+  uint64_t signaled_pid;
+  int signal;
 };
 
 /* Writes s with control characters escaped. */
@@ -30,12 +33,19 @@ static void put_escaped(FILE *f, const char *s) {
 }
 
 /* Formats one output line, escapes control characters in it, and ends it with a newline.
- * head: raw text (color codes) written first; it always starts with "loopscope: ". */
-static void vline(struct tout *o, const char *head, const char *fmt, va_list ap) {
+ * color: when not NULL, the line starts with "loopscope: ", then `word` in that color (the escape
+ * sequences raw, the word itself escaped like any text), then the formatted rest. */
+static void vline(struct tout *o, const char *color, const char *word, const char *fmt, va_list ap) {
   char *s = NULL;
   if (vasprintf(&s, fmt, ap) < 0) return;
-  if (head) fputs(head, o->f);
-  else if (o->prefix_all && strncmp(s, "loopscope:", 10) != 0) fputs(s[0] ? "loopscope: " : "loopscope:", o->f);
+  if (color) {
+    fputs("loopscope: ", o->f);
+    fputs(color, o->f);
+    put_escaped(o->f, word);
+    fputs("\033[0m", o->f);
+  } else if (o->prefix_all && strncmp(s, "loopscope:", 10) != 0) {
+    fputs(s[0] ? "loopscope: " : "loopscope:", o->f);
+  }
   put_escaped(o->f, s);
   fputc('\n', o->f);
   free(s);
@@ -44,14 +54,15 @@ static void vline(struct tout *o, const char *head, const char *fmt, va_list ap)
 __attribute__((format(printf, 2, 3))) static void line(struct tout *o, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vline(o, NULL, fmt, ap);
+  vline(o, NULL, NULL, fmt, ap);
   va_end(ap);
 }
 
-__attribute__((format(printf, 3, 4))) static void line_head(struct tout *o, const char *head, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static void line_colored(struct tout *o, const char *color, const char *word,
+                                                               const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vline(o, head, fmt, ap);
+  vline(o, color, word, fmt, ap);
   va_end(ap);
 }
 
@@ -86,6 +97,13 @@ static void exit_line(struct tout *out, const struct ls_report *r) {
     line(out, "  ended: no exit record (a signal ended it after the hang dump, as --timeout does)");
     return;
   }
+  if (!r->has_exit && out->signal && r->pid == out->signaled_pid) {
+    const char *name = sigabbrev_np(out->signal);
+    line(out, "  ended: killed by signal %d%s%s%s (the process could not write its exit; its aggregates are from the "
+              "last flush)",
+         out->signal, name ? " (SIG" : "", name ? name : "", name ? ")" : "");
+    return;
+  }
   if (!r->has_exit) {
     line(out, "  ended: no exit record (killed, crashed, or still running when the report was read)");
     return;
@@ -97,17 +115,39 @@ static void exit_line(struct tout *out, const struct ls_report *r) {
          name ? ")" : "");
   } else if (strcmp(how, "exec") == 0) {
     line(out, "  ended: replaced by execve (the new image has its own report)");
+  } else if (lsm_exit_code(r) != r->exit_status) {
+    line(out, "  ended: %s with status %" PRId64 " (the program passed %" PRId64 ")", how, lsm_exit_code(r),
+         r->exit_status);
   } else {
     line(out, "  ended: %s with status %" PRId64, how, r->exit_status);
   }
 }
 
+/* A thread that ended and was joined or detached: nothing left to say about it but that it was there. */
+static bool thread_done(const struct lsm_thread *t) {
+  return t->t->ended && (strcmp(t->state, "joined") == 0 || strcmp(t->state, "detached") == 0);
+}
+
 static void threads(struct tout *out, const struct lsm_process *p) {
   const struct ls_report *r = p->r;
   if (r->nthreads == 0) return;
-  line(out, "  threads (%zu):", r->nthreads);
+  size_t joined = 0, detached = 0;
+  for (size_t i = 0; i < r->nthreads; i++)
+    if (thread_done(&p->threads[i])) strcmp(p->threads[i].state, "joined") == 0 ? joined++ : detached++;
+  bool fold = out->verbosity < 2 && joined + detached > 0;
+  char folded[96] = "";
+  if (fold)
+    snprintf(folded, sizeof(folded), "%zu finished and %s%s%s", joined + detached, joined ? "joined" : "",
+             joined && detached ? " or " : "", detached ? "detached" : "");
+  if (out->verbosity == 0) { /* one line: how many, and those that are not done */
+    line(out, "  threads: %zu (%s%s%zu still running or not collected)", r->nthreads, folded, fold ? ", " : "",
+         r->nthreads - joined - detached);
+    return;
+  }
+  line(out, "  threads (%zu)%s%s:", r->nthreads, fold ? ", " : "", folded);
   for (size_t i = 0; i < r->nthreads; i++) {
     const struct lsm_thread *t = &p->threads[i];
+    if (fold && thread_done(t)) continue;
     char routine[1024] = "", result[64] = "";
     if (t->has_routine) {
       char d[900];
@@ -205,13 +245,19 @@ static void site_table(struct tout *out, const struct lsm_process *p, bool waiti
   bool latency = false;
   size_t *idx = malloc((total ? total : 1) * sizeof(*idx));
   if (!idx) return;
+  size_t idle = 0; /* registered, never ran: nothing to rank by time */
   for (size_t i = 0; i < total; i++) {
     const char *kind = p->sites[i].s->kind;
     if (lsm_site_is_wait(kind) != waiting) continue;
+    if (p->sites[i].s->count == 0) {
+      idle++;
+      continue;
+    }
     idx[n++] = i;
     latency |= waiting && strcmp(kind + strlen(kind) - 5, " wait") != 0;
   }
   if (n == 0) {
+    if (idle && !waiting) line(out, "  callback sites: %zu registered, none ran", idle);
     free(idx);
     return;
   }
@@ -237,6 +283,7 @@ static void site_table(struct tout *out, const struct lsm_process *p, bool waiti
     line(out, "    %10" PRIu64 " %11s %11s %11s %11s  %s %s%s", s->s->count, tot, p50, p99, max, str(s->s->kind), cb, reg);
   }
   if (n > TOP_SITES) line(out, "    ... and %zu more sites", n - TOP_SITES);
+  if (idle) line(out, "    (and %zu site%s registered that never ran)", idle, idle == 1 ? "" : "s");
   free(idx);
 }
 
@@ -378,11 +425,13 @@ static void process(struct tout *out, const struct lsm_process *p) {
   exit_line(out, r);
   incidents(out, p);
   threads(out, p);
-  loops(out, p);
-  pool(out, r);
-  site_table(out, p, false);
-  site_table(out, p, true);
-  still_open(out, p);
+  if (out->verbosity > 0) {
+    loops(out, p);
+    pool(out, r);
+    site_table(out, p, false);
+    site_table(out, p, true);
+    still_open(out, p);
+  }
   hang(out, p);
 }
 
@@ -396,10 +445,8 @@ static void finding(struct tout *out, const struct lsm *m, const struct lsm_grou
   const struct lsm_finding *lf = g->f;
   const struct ls_rd_finding *f = lf->f;
   const char *sev = str(f->severity);
-  char head[64];
   if (out->color) {
-    snprintf(head, sizeof(head), "loopscope: %s", severity_color(sev));
-    line_head(out, head, "%s\033[0m: %s: %s", sev, str(f->category), lf->message);
+    line_colored(out, severity_color(sev), sev, ": %s: %s", str(f->category), lf->message);
   } else {
     line(out, "loopscope: %s: %s: %s", sev, str(f->category), lf->message);
   }
@@ -415,11 +462,15 @@ static void finding(struct tout *out, const struct lsm *m, const struct lsm_grou
   } else if (m->nprocs > 1) {
     line(out, "  in process %" PRIu64 ", thread %" PRIu64, lf->proc->r->pid, f->tid);
   }
+  /* how long, as asyncio says it ("took 0.302 seconds"); repeated: the longest, the count and the sum */
   if (g->count > 1 && (!lf->count_in_message || g->count != f->count)) {
-    char tot[32];
+    char tot[32], max[32];
     lsm_duration(g->total_ns, tot, sizeof(tot));
-    if (g->total_ns) line(out, "  seen %" PRIu64 " times, %s in total", g->count, tot);
+    lsm_duration(g->duration_ns, max, sizeof(max));
+    if (g->total_ns) line(out, "  seen %" PRIu64 " times: the longest took %s, %s in total", g->count, max, tot);
     else line(out, "  seen %" PRIu64 " times", g->count);
+  } else if (g->duration_ns && !lsm_message_has_duration(lf)) {
+    line(out, "  took %.3f seconds", (double)g->duration_ns / 1e9);
   }
   if (lf->nsamples) {
     uint64_t total = 0;
@@ -431,9 +482,10 @@ static void finding(struct tout *out, const struct lsm *m, const struct lsm_grou
       line(out, "  %5" PRIu64 " of %" PRIu64 " samples  %s", lf->samples[i].count, total, d);
     }
   }
-  bool sampled = f->category && strcmp(f->category, "loop-stall") == 0;
   if (lf->stack.n) {
-    line(out, sampled ? "sampled stack (most recent call last):" : "created at (most recent call last):");
+    const char *kind = lsm_stack_kind(lf);
+    if (strcmp(kind, "sampled") == 0) line(out, "sampled stack (most recent call last):");
+    else line(out, "%s at (most recent call last):", kind);
     for (size_t i = lf->stack.n; i-- > 0;) frame(out, "  ", &lf->stack.frames[i]);
   }
 }
@@ -474,7 +526,13 @@ static void totals(struct tout *out, const struct lsm *m) {
 }
 
 void render_text(FILE *f, const struct lsm *m, const struct render_opts *opts) {
-  struct tout o = {.f = f, .prefix_all = opts->prefix_all, .color = opts->color, .timeout_ms = opts->timeout_ms};
+  struct tout o = {.f = f,
+                   .prefix_all = opts->prefix_all,
+                   .color = opts->color,
+                   .timeout_ms = opts->timeout_ms,
+                   .verbosity = opts->verbosity,
+                   .signaled_pid = opts->signaled_pid,
+                   .signal = opts->signal};
   for (size_t i = 0; i < m->nprocs; i++) process(&o, &m->procs[i]);
   for (size_t i = 0; i < m->ngroups; i++) {
     if (m->groups[i].supp) continue;

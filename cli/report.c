@@ -275,7 +275,7 @@ int ls_cmd_report(int argc, char **argv) {
     status = LS_EXIT_USAGE;
   } else if (n > 0) {
     struct render_opts o = {.format = a.format, .color = a.format == FMT_TEXT && want_color(a.color, out),
-                            .debuginfod = a.debuginfod, .source_root = a.source_root};
+                            .debuginfod = a.debuginfod, .source_root = a.source_root, .verbosity = LS_VERBOSITY_ALL};
     /* --gen/--print-suppressions follow a text rendering; they would break a JSON, SARIF or XML one */
     FILE *aux = a.format == FMT_TEXT ? out : stderr;
     if (ls_render_reports(reports, n, out, &o, &a.ci, aux, "", &failed) < 0) {

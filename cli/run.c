@@ -764,8 +764,11 @@ static size_t find_reports(const char *tmpl, pid_t pid, uint64_t t0, struct ls_r
   return kept;
 }
 
-/* Renders the tree's reports to stderr; *failed: a finding matched --fail-on. */
-static int render_for(const char *tmpl, pid_t pid, uint64_t t0, struct ls_ci *ci, uint64_t timeout_ms, bool *failed) {
+/* Renders the tree's reports to stderr, as much as the shim's verbosity asks; ws: how pid ended (a
+ * report without an exit record is said to be killed by the signal run saw); *failed: a finding matched
+ * --fail-on. */
+static int render_for(const char *tmpl, pid_t pid, uint64_t t0, struct ls_ci *ci, uint64_t timeout_ms, int ws,
+                      unsigned verbosity, bool *failed) {
   struct ls_report *reps;
   size_t n = find_reports(tmpl, pid, t0, &reps);
   *failed = false;
@@ -773,8 +776,13 @@ static int render_for(const char *tmpl, pid_t pid, uint64_t t0, struct ls_ci *ci
     fprintf(stderr, "loopscope: no report found for pid %d (looked for %s)\n", (int)pid, tmpl);
   } else {
     const char *nc = getenv("NO_COLOR");
-    struct render_opts o = {.format = FMT_TEXT, .color = isatty(STDERR_FILENO) && !(nc && nc[0]), .prefix_all = true,
-                            .timeout_ms = timeout_ms};
+    struct render_opts o = {.format = FMT_TEXT,
+                            .color = isatty(STDERR_FILENO) && !(nc && nc[0]),
+                            .prefix_all = true,
+                            .timeout_ms = timeout_ms,
+                            .verbosity = verbosity,
+                            .signaled_pid = (uint64_t)pid,
+                            .signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0};
     if (ls_render_reports(reps, n, stderr, &o, ci, stderr, "loopscope: ", failed) < 0)
       fprintf(stderr, "loopscope: out of memory\n");
   }
@@ -864,10 +872,12 @@ static char *supps_option(const struct run_args *a) {
   return buf;
 }
 
-/* Sets LD_PRELOAD and LOOPSCOPE_OPTIONS for the child; fills the report template to look for. */
-static int prepare_env(const struct run_args *a, char **tmpl) {
+/* Sets LD_PRELOAD and LOOPSCOPE_OPTIONS for the child; fills the report template to look for and the
+ * verbosity in force. */
+static int prepare_env(const struct run_args *a, char **tmpl, unsigned *verbosity) {
   struct ls_options eff;
   if (effective_options(getenv("LOOPSCOPE_OPTIONS"), a->opts, &eff) < 0) return -1;
+  *verbosity = (unsigned)eff.verbosity;
   *tmpl = a->output_dir ? dir_template(a->output_dir) : absolute_log_path(eff.log_path);
   char *shim = *tmpl ? find_shim() : NULL, *opts = NULL, *supps = supps_option(a);
   int rc = -1;
@@ -900,7 +910,8 @@ int ls_cmd_run(int argc, char **argv) {
     status = rc;
     goto out;
   }
-  if (prepare_env(&a, &tmpl) < 0) goto out;
+  unsigned verbosity;
+  if (prepare_env(&a, &tmpl, &verbosity) < 0) goto out;
   uint64_t t0 = realtime_ns(); /* the shim's start_ns comes later; older reports of a reused pid, earlier */
   struct watch w = {.timeout_ms = a.timeout_ms, .kill_after_ms = a.kill_after_ms, .sock = -1};
   if (spawn_and_wait(path, a.prog, &w, &pid, &ws, &exec_errno) < 0) {
@@ -913,7 +924,7 @@ int ls_cmd_run(int argc, char **argv) {
     goto out;
   }
   bool failed;
-  render_for(tmpl, pid, t0, &a.ci, w.timed_out ? a.timeout_ms : 0, &failed);
+  render_for(tmpl, pid, t0, &a.ci, w.timed_out ? a.timeout_ms : 0, ws, verbosity, &failed);
   status = w.timed_out ? LS_EXIT_TIMEOUT : failed ? a.ci.error_exitcode : exit_status_of(ws);
 out:
   ls_ci_free(&a.ci);

@@ -1,0 +1,219 @@
+/* Reports that read well: the rendered text says what each stack is, how long a call took, how the
+ * process ended (as a shell sees it, or by the signal `run` saw), shows as much as the verbosity asks,
+ * colors without leaking escape codes into the text, and SARIF points at the program's own line. Each
+ * check is on the JSON where the point is about content, and on the exact text where it is about text. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "it_util.h"
+
+/* `loopscope report ARGS... DIR/report.*.lsr` (one report) in dir: its stdout. */
+static char *report_text(const char *dir, const char *a1, const char *a2) {
+  char **paths;
+  size_t n = it_reports(dir, &paths);
+  ck_assert_uint_eq(n, 1);
+  const char *argv[] = {LS_CLI, "report", a1 ? a1 : paths[0], a1 ? (a2 ? a2 : paths[0]) : NULL,
+                        a1 && a2 ? paths[0] : NULL, NULL};
+  struct it_proc p;
+  it_run(&p, dir, argv, NULL, NULL);
+  ck_assert_msg(p.code == 0, "report exited %d:\n%s", p.code, p.err);
+  char *out = strdup(p.out);
+  it_proc_free(&p);
+  it_free_paths(paths, n);
+  return out;
+}
+
+START_TEST(color_is_escape_codes_around_the_severity_only) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_uv_slow_callback, NULL};
+  it_run_report(&r, "it_readable_color", NULL, argv, 0);
+  char *text = report_text(r.dir, "--color=always", NULL);
+  const char *want = "loopscope: \033[1;35mwarning\033[0m: slow-callback: Executing <uv timer on_tick (";
+  ck_assert_msg(strstr(text, want) != NULL, "no colored finding header in:\n%s", text);
+  ck_assert_msg(strstr(text, "\\x1b") == NULL, "an escape code came out as text:\n%s", text);
+  /* the only escape sequences are the two around "warning" */
+  size_t escapes = 0;
+  for (const char *p = text; (p = strchr(p, '\033')) != NULL; p++) escapes++;
+  ck_assert_uint_eq(escapes, 2);
+  free(text);
+  it_run_report_free(&r);
+}
+END_TEST
+
+START_TEST(stacks_say_what_they_are) {
+  static const struct {
+    const char *prog, *category, *kind, *heading;
+  } cases[] = {
+      {LS_PROG_blk_sleep, "blocking-call", "called", "called at (most recent call last):"},
+      {LS_PROG_uv_slow_callback, "slow-callback", "registered", "registered at (most recent call last):"},
+      {LS_PROG_thread_unjoined, "unjoined-thread", "created", "created at (most recent call last):"},
+      {LS_PROG_stall_spin, "loop-stall", "sampled", "sampled stack (most recent call last):"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct it_report_run r;
+    const char *argv[] = {cases[i].prog, NULL};
+    it_run_report(&r, "it_readable_stacks", NULL, argv, 0);
+    json_object *f[8];
+    size_t n = it_findings(r.root, cases[i].category, f, 8);
+    ck_assert_msg(n >= 1, "no %s finding from %s", cases[i].category, cases[i].prog);
+    for (size_t k = 0; k < n && k < 8; k++)
+      ck_assert_msg(strcmp(it_str(f[k], "stack_kind"), cases[i].kind) == 0, "%s: stack_kind %s, expected %s",
+                    cases[i].category, it_str(f[k], "stack_kind"), cases[i].kind);
+    ck_assert_msg(strstr(r.p.err, cases[i].heading) != NULL, "%s: no '%s' in:\n%s", cases[i].category, cases[i].heading,
+                  r.p.err);
+    it_run_report_free(&r);
+  }
+}
+END_TEST
+
+START_TEST(a_blocking_call_says_how_long_it_took) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_blk_sleep, NULL};
+  it_run_report(&r, "it_readable_durations", NULL, argv, 0);
+  /* nanosleep once (uv_sleep): its duration, as asyncio words it */
+  json_object *f[8];
+  size_t n = it_findings(r.root, "blocking-call", f, 8);
+  bool once = false, repeated = false;
+  for (size_t k = 0; k < n && k < 8; k++) {
+    const char *call = it_str(f[k], "call");
+    char want[128];
+    if (strcmp(call, "nanosleep") == 0) {
+      ck_assert_int_eq(it_int(f[k], "count"), 1);
+      snprintf(want, sizeof(want), "made on the loop thread\nloopscope:   took %.3f seconds\n",
+               (double)it_int(f[k], "duration_ns") / 1e9);
+      ck_assert_msg(strstr(r.p.err, want) != NULL, "no '%s' in:\n%s", want, r.p.err);
+      once = true;
+    } else if (strcmp(call, "usleep") == 0) {
+      ck_assert_int_gt(it_int(f[k], "count"), 1);
+      snprintf(want, sizeof(want), "seen %" PRId64 " times: the longest took ", it_int(f[k], "count"));
+      ck_assert_msg(strstr(r.p.err, want) != NULL, "no '%s' in:\n%s", want, r.p.err);
+      repeated = true;
+    }
+  }
+  ck_assert(once && repeated);
+  it_run_report_free(&r);
+}
+END_TEST
+
+START_TEST(exit_status_as_the_shell_sees_it) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_exit_with, "-1", NULL};
+  it_run_report(&r, "it_readable_exit", NULL, argv, 255);
+  ck_assert_int_eq(it_int(r.proc, "exit.status"), 255);
+  ck_assert_int_eq(it_int(r.proc, "exit.status_passed"), -1);
+  ck_assert_msg(strstr(r.p.err, "ended: exit with status 255 (the program passed -1)\n") != NULL, "%s", r.p.err);
+  it_run_report_free(&r);
+}
+END_TEST
+
+START_TEST(killed_from_outside_says_by_which_signal) {
+  char *dir = it_mkdir("it_readable_killed");
+  struct it_proc p;
+  const char *argv[] = {"/bin/sh", "-c", "kill -KILL $$", NULL};
+  it_loopscope_run(&p, dir, NULL, argv);
+  ck_assert_int_eq(p.code, 128 + 9);
+  ck_assert_msg(strstr(p.err, "ended: killed by signal 9 (SIGKILL) (the process could not write its exit") != NULL,
+                "%s", p.err);
+  ck_assert_msg(strstr(p.err, "no exit record") == NULL, "%s", p.err);
+  it_proc_free(&p);
+  it_done(dir);
+}
+END_TEST
+
+/* thread_clean joins two threads and detaches two: at verbosity 0 one summary line, no thread rows, no
+ * loop or site tables; at 1 the finished threads are folded; `report` lists every thread. */
+START_TEST(verbosity_decides_how_much_is_shown) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_thread_clean, NULL};
+  const char *quiet[] = {"--verbosity=0", NULL};
+  it_run_report(&r, "it_readable_v0", quiet, argv, 0);
+  ck_assert_msg(strstr(r.p.err, "loopscope:   threads: 5 (4 finished and joined or detached, 1 still running or not "
+                                "collected)\n") != NULL,
+                "%s", r.p.err);
+  ck_assert_msg(strstr(r.p.err, "tid ") == NULL && strstr(r.p.err, "callback sites") == NULL &&
+                    strstr(r.p.err, "loops:") == NULL,
+                "verbosity 0 shows more than the summary:\n%s", r.p.err);
+  ck_assert_msg(strstr(r.p.err, "loopscope: no findings\n") != NULL, "%s", r.p.err);
+  char *full = report_text(r.dir, NULL, NULL);
+  size_t rows = 0;
+  for (const char *p = full; (p = strstr(p, "    tid ")) != NULL; p++) rows++;
+  ck_assert_msg(rows == 5, "report lists %zu threads, expected 5:\n%s", rows, full);
+  free(full);
+  it_run_report_free(&r);
+
+  it_run_report(&r, "it_readable_v1", NULL, argv, 0);
+  rows = 0;
+  for (const char *p = r.p.err; (p = strstr(p, "    tid ")) != NULL; p++) rows++;
+  ck_assert_msg(rows == 1 && strstr(r.p.err, "threads (5), 4 finished and joined or detached:\n"), "%s", r.p.err);
+  it_run_report_free(&r);
+}
+END_TEST
+
+/* rd_unfired_timer registers a timer it closes before it fires: ranked sites are the ones that ran. */
+START_TEST(sites_that_never_ran_are_not_ranked) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_rd_unfired_timer, NULL};
+  it_run_report(&r, "it_readable_sites", NULL, argv, 0);
+  it_no_findings(&r, "rd_unfired_timer");
+  json_object *sites = it_need(r.proc, "sites");
+  size_t idle = 0;
+  for (size_t i = 0; i < json_object_array_length(sites); i++)
+    if (it_int(json_object_array_get_idx(sites, i), "count") == 0) idle++;
+  ck_assert_msg(idle >= 1, "the program's timer site ran after all:\n%s", it_json_text(sites));
+  ck_assert_msg(strstr(r.p.err, "         0 ") == NULL, "a site that never ran is in the table:\n%s", r.p.err);
+  char want[96];
+  snprintf(want, sizeof(want), "(and %zu site%s registered that never ran)", idle, idle == 1 ? "" : "s");
+  ck_assert_msg(strstr(r.p.err, want) != NULL, "no '%s' in:\n%s", want, r.p.err);
+  it_run_report_free(&r);
+}
+END_TEST
+
+/* The loop-stall's SARIF location is spin_here's line in stall_spin.c, as an absolute file:// URI, not
+ * the innermost frame with any source (glibc's libc_start_call_main.h, relative). */
+START_TEST(sarif_points_at_the_program) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_stall_spin, NULL};
+  it_run_report(&r, "it_readable_sarif", NULL, argv, 0);
+  char *sarif = report_text(r.dir, "--format=sarif", NULL);
+  json_object *root = json_tokener_parse(sarif);
+  ck_assert_msg(root != NULL, "not JSON:\n%s", sarif);
+  json_object *loc = it_need(root, "runs.0.results.0.locations.0.physicalLocation");
+  const char *uri = it_str(loc, "artifactLocation.uri");
+  ck_assert_msg(strncmp(uri, "file:///", 8) == 0 && strstr(uri, "/stall_spin.c"), "location %s", it_json_text(loc));
+  ck_assert_str_eq(it_str(root, "runs.0.results.0.stacks.0.message.text"), "sampled stack");
+  json_object_put(root);
+  free(sarif);
+  it_run_report_free(&r);
+
+  /* without debug information the program has no line to point at: its module, not glibc's source */
+  const char *nodebug[] = {LS_PROG_stall_spin_nodebug, NULL};
+  it_run_report(&r, "it_readable_sarif_nodebug", NULL, nodebug, 0);
+  sarif = report_text(r.dir, "--format=sarif", NULL);
+  root = json_tokener_parse(sarif);
+  ck_assert_msg(root != NULL, "not JSON:\n%s", sarif);
+  loc = it_need(root, "runs.0.results.0.locations.0.physicalLocation");
+  uri = it_str(loc, "artifactLocation.uri");
+  ck_assert_msg(strncmp(uri, "file:///", 8) == 0 && strstr(uri, "/stall_spin_nodebug") && !strstr(uri, ".h"),
+                "location %s", it_json_text(loc));
+  json_object_put(root);
+  free(sarif);
+  it_run_report_free(&r);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("it_readable");
+  TCase *tc = it_tcase(s, "text");
+  tcase_add_test(tc, color_is_escape_codes_around_the_severity_only);
+  tcase_add_test(tc, stacks_say_what_they_are);
+  tcase_add_test(tc, a_blocking_call_says_how_long_it_took);
+  tcase_add_test(tc, exit_status_as_the_shell_sees_it);
+  tcase_add_test(tc, killed_from_outside_says_by_which_signal);
+  tcase_add_test(tc, verbosity_decides_how_much_is_shown);
+  tcase_add_test(tc, sites_that_never_ran_are_not_ranked);
+  tcase_add_test(tc, sarif_points_at_the_program);
+  return it_main(s);
+}
