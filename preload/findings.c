@@ -78,8 +78,16 @@ static void log_live(const char *msg, size_t ml, uint64_t count) {
   ls_log_line(line, b.len);
 }
 
-/* Live lines are rate-limited per site: the first five, then each time the count doubles. */
-static bool worth_logging(uint64_t count) { return count <= 5 || (count & (count - 1)) == 0; }
+/* Live lines: a finding's first occurrence, then at most one updated line ("(N times)") per finding
+ * every LIVE_EVERY_NS, so a daemon's stderr says what is wrong without repeating it. The report file has
+ * every occurrence. Caller holds the writer lock (*last_logged is the finding's). */
+#define LIVE_EVERY_NS (10ull * 1000000000ull)
+static bool worth_logging(uint64_t *last_logged, uint64_t count) {
+  uint64_t now = ls_now();
+  if (count > 1 && *last_logged && ls_ticks_to_ns(now - *last_logged) < LIVE_EVERY_NS) return false;
+  *last_logged = now ? now : 1;
+  return true;
+}
 
 static size_t fmt_seconds(char *out, uint64_t ns) {
   uint64_t ms = ns / 1000000;
@@ -138,10 +146,11 @@ void ls_finding_slow_callback(uint32_t site, uint64_t ns) {
   s->slow_last = ls_now();
   uint64_t count = s->slow_count;
   write_slow_locked(s, site, ls_gettid(), msg, ml);
+  bool log_now = worth_logging(&s->live_logged, count);
   ls_writer_unlock();
 
   if (!s->live_suppressed) s->live_suppressed = ls_suppressed(LS_F_SLOW_CALLBACK, s->cb, s->stack) ? 2 : 1;
-  if (ls_opt.verbosity >= 1 && s->live_suppressed == 1 && worth_logging(count)) log_live(msg, ml, count);
+  if (ls_opt.verbosity >= 1 && s->live_suppressed == 1 && log_now) log_live(msg, ml, count);
   ls_tls.guard--;
   errno = saved_errno;
 }
@@ -220,6 +229,7 @@ void ls_finding_thread(uint32_t id, bool failed, uint64_t count, pid_t tid, cons
 struct keyed {
   uint32_t id, stack;
   uint64_t count, dur_max, dur_total;
+  uint64_t live_logged; /* worth_logging's */
   bool suppressed;
 };
 
@@ -281,10 +291,10 @@ bool ls_finding_keyed(enum ls_finding_kind k, uintptr_t key1, uintptr_t key2, co
   if (fi->has_cpu) ls_rec_u(&r, "cpu_ns", fi->cpu_ns);
   ls_rec_s(&r, "message", fi->message ? fi->message : ls_finding_table[k].description);
   ls_write_locked(&r);
+  bool log_now = worth_logging(&e->live_logged, count);
   ls_writer_unlock();
   suppressed = e->suppressed;
-  if (ls_opt.verbosity >= 1 && fi->message && !suppressed && worth_logging(count))
-    log_live(fi->message, strlen(fi->message), count);
+  if (ls_opt.verbosity >= 1 && fi->message && !suppressed && log_now) log_live(fi->message, strlen(fi->message), count);
 out:
   ls_tls.guard--;
   errno = saved_errno;

@@ -118,7 +118,8 @@ void ls_poll_exit_loop(struct ls_loop *l, uint64_t t0, int timeout_ms, int neven
   __atomic_store_n(&l->in_poll, false, __ATOMIC_RELEASE);
   if (LS_UNLIKELY(ns >= LONG_POLL_NS)) {
     LS_RELAXED_STORE(&l->long_polls, l->long_polls + 1);
-    if (ls_opt.verbosity >= 1) log_long_poll(timeout_ms, ns, nevents);
+    /* waiting is not a problem: a statistic for the report, live only when asked for (verbosity 2) */
+    if (ls_opt.verbosity >= 2) log_long_poll(timeout_ms, ns, nevents);
   }
 }
 

@@ -250,6 +250,7 @@ struct ls_site {
   uint32_t finding;
   uint64_t slow_count, slow_total, slow_max;
   uint64_t slow_last;  /* clock ticks when the latest slow call ended */
+  uint64_t live_logged; /* clock ticks of its latest live line, 0 = none yet */
   char *samples;       /* loop-stall samples attached to this slow-callback ("0xIP:N,..."), or NULL */
   uint32_t samples_n;  /* how many samples that string sums */
   uint64_t cpu_ns;     /* CPU time of that stall */

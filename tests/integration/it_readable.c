@@ -204,6 +204,35 @@ START_TEST(sarif_points_at_the_program) {
 }
 END_TEST
 
+/* The live lines a run prints before its report: those before "loopscope: process". */
+static size_t live_count(const char *err, const char *what) {
+  const char *end = strstr(err, "loopscope: process ");
+  size_t n = 0;
+  for (const char *p = err; (p = strstr(p, what)) != NULL && (!end || p < end); p++) n++;
+  return n;
+}
+
+/* Five slow calls of one site within a second: one live line, the report counts five. A 1.2 s poll is
+ * a statistic: no live line at the default verbosity, one at verbosity 2. */
+START_TEST(live_output_is_quiet_by_default) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_rd_live_lines, NULL};
+  it_run_report(&r, "it_readable_live", NULL, argv, 0);
+  json_object *f[4];
+  ck_assert_uint_eq(it_findings(r.root, "slow-callback", f, 4), 1);
+  ck_assert_int_eq(it_int(f[0], "count"), 5);
+  ck_assert_int_ge(it_int(it_need(r.proc, "loops.0"), "long_polls"), 1);
+  ck_assert_msg(live_count(r.p.err, "loopscope: Executing <uv timer ") == 1, "live lines:\n%s", r.p.err);
+  ck_assert_msg(live_count(r.p.err, "loopscope: poll ") == 0, "a long poll logged live:\n%s", r.p.err);
+  it_run_report_free(&r);
+
+  const char *v2[] = {"--verbosity=2", NULL};
+  it_run_report(&r, "it_readable_live_v2", v2, argv, 0);
+  ck_assert_msg(live_count(r.p.err, "loopscope: poll ") == 1, "no long poll at verbosity 2:\n%s", r.p.err);
+  it_run_report_free(&r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_readable");
   TCase *tc = it_tcase(s, "text");
@@ -215,5 +244,6 @@ int main(void) {
   tcase_add_test(tc, verbosity_decides_how_much_is_shown);
   tcase_add_test(tc, sites_that_never_ran_are_not_ranked);
   tcase_add_test(tc, sarif_points_at_the_program);
+  tcase_add_test(tc, live_output_is_quiet_by_default);
   return it_main(s);
 }
