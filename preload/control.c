@@ -86,7 +86,8 @@ static void dump_threads(void) {
   if (!d) return;
   for (struct dirent *e; (e = readdir(d)) != NULL;) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    if ((pid_t)strtol(e->d_name, NULL, 10) == ls_gettid()) continue; /* ourselves, answering */
+    pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
+    if (tid == ls_gettid() || ls_threads_is_own(tid)) continue; /* the shim's own threads, this one answering */
     char path[300], stat[512], sc[128], name[32] = "?", state[2] = "?", call[32] = "?";
     snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
     if (read_small(path, stat, sizeof(stat)) > 0) {

@@ -166,6 +166,7 @@ void ls_flush_aggregates(void) {
 static void *flush_main(void *arg) {
   (void)arg;
   ls_tls.guard = 1; /* the shim's own thread: never a site, never a finding */
+  ls_threads_own();
   for (int round = 0;; round++) {
     if (!ls_control_wait(ls_opt.flush_ms)) {
       struct timespec d = {(time_t)(ls_opt.flush_ms / 1000), (long)(ls_opt.flush_ms % 1000) * 1000000L};
@@ -175,6 +176,7 @@ static void *flush_main(void *arg) {
     if (__atomic_load_n(&finished, __ATOMIC_ACQUIRE)) break;
     if (round == 0) ls_clock_refine();
     ls_flush_aggregates();
+    ls_threads_refresh(false);
   }
   return NULL;
 }

@@ -391,6 +391,11 @@ void ls_watchdog_finish(void); /* at exit: stalls that ended since the last roun
 /* ---- threads.c ---- */
 void ls_threads_init_main(void);
 void ls_threads_finish(void);
+/* Writes an N record for every live thread whose kernel name changed; at_exit: with its CPU time. */
+void ls_threads_refresh(bool at_exit);
+/* The calling thread is one of the shim's own (flush, watchdog); is tid one of them? */
+void ls_threads_own(void);
+bool ls_threads_is_own(pid_t tid);
 void ls_threads_after_fork_child(void);
 
 /* ---- blocking.c: blocking-call for the calls that block by nature ---- */

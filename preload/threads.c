@@ -4,11 +4,14 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "shim.h"
 
@@ -27,6 +30,7 @@ struct ls_thread_rec {
   bool joined, detached;
   bool finished; /* its last destructor ran: no code of ours touches the record from that thread */
   char pending_name[16]; /* renamed before it published its tid: it writes the N itself */
+  char shown_name[16];   /* the name its latest T or N record gave (ls_threads_refresh) */
   const char *role;
   int lib; /* the loop library (LS_LIB_*) whose code the routine is, or -1 */
 };
@@ -50,7 +54,8 @@ static uint64_t thread_cpu_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void write_start(const struct ls_thread_rec *t, const char *name) {
+static void write_start(struct ls_thread_rec *t, const char *name) {
+  snprintf(t->shown_name, sizeof(t->shown_name), "%s", name);
   char buf[512];
   struct ls_rec r;
   ls_rec_begin(&r, buf, sizeof(buf), 'T');
@@ -73,14 +78,18 @@ static void write_tid_event(char kind, pid_t tid, const char *key2, uint64_t v2)
   ls_write(&r);
 }
 
-static void write_name(pid_t tid, const char *name) {
+/* N: the thread's name now; cpu_ns (a thread still running at exit) its CPU time so far. */
+static void write_name_cpu(pid_t tid, const char *name, bool has_cpu, uint64_t cpu_ns) {
   char buf[128];
   struct ls_rec r;
   ls_rec_begin(&r, buf, sizeof(buf), 'N');
   ls_rec_u(&r, "tid", (uint64_t)tid);
   ls_rec_s(&r, "name", name);
+  if (has_cpu) ls_rec_u(&r, "cpu_ns", cpu_ns);
   ls_write(&r);
 }
+
+static void write_name(pid_t tid, const char *name) { write_name_cpu(tid, name, false, 0); }
 
 /* The thread records its own ending: only it can read its CPU time. */
 static void thread_ended(struct ls_thread_rec *t, enum how how, void *result) {
@@ -152,14 +161,21 @@ static void *thread_start(void *p) {
   return ret;
 }
 
-static const char *role_for(const void *caller) {
+/* The base name of the object code at addr lies in, or "". */
+static const char *object_of(const void *addr) {
   Dl_info di;
-  if (dladdr(caller, &di) && di.dli_fname) {
-    const char *base = strrchr(di.dli_fname, '/');
-    base = base ? base + 1 : di.dli_fname;
-    if (strncmp(base, "libuv.so", 8) == 0) return "uv pool";
-    if (strncmp(base, "libglib-2.0.so", 14) == 0 || strncmp(base, "libgio-2.0.so", 13) == 0) return "glib worker";
-  }
+  if (!dladdr(addr, &di) || !di.dli_fname) return "";
+  const char *base = strrchr(di.dli_fname, '/');
+  return base ? base + 1 : di.dli_fname;
+}
+
+/* What a thread is, from who created it and what it runs. libuv creates threads for others too
+ * (uv_thread_create: Node.js's platform workers): only a libuv thread running libuv's own code is its
+ * pool. */
+static const char *role_for(const void *caller, void *(*routine)(void *)) {
+  const char *by = object_of(caller);
+  if (strncmp(by, "libuv.so", 8) == 0 && strncmp(object_of((const void *)routine), "libuv.so", 8) == 0) return "uv pool";
+  if (strncmp(by, "libglib-2.0.so", 14) == 0 || strncmp(by, "libgio-2.0.so", 13) == 0) return "glib worker";
   return "worker";
 }
 
@@ -176,7 +192,7 @@ LS_EXPORT int pthread_create(pthread_t *pt, const pthread_attr_t *attr, void *(*
   t->routine = routine;
   t->arg = arg;
   t->stack = ls_stack_capture();
-  t->role = role_for(__builtin_return_address(0));
+  t->role = role_for(__builtin_return_address(0), routine);
   t->lib = ls_lib_of((const void *)routine);
   int ds = PTHREAD_CREATE_JOINABLE;
   if (attr && pthread_attr_getdetachstate(attr, &ds) == 0 && ds == PTHREAD_CREATE_DETACHED) t->detached = true;
@@ -299,6 +315,66 @@ LS_EXPORT int pthread_setname_np(pthread_t pt, const char *name) {
   return rc;
 }
 
+/* The name the kernel has for a thread now (/proc: what ps and top show, also after a prctl(PR_SET_NAME)
+ * or a write to comm that no hook saw). false when the thread is gone. */
+static bool current_name(pid_t tid, char name[16]) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+  int fd = (int)syscall(SYS_open, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = syscall(SYS_read, fd, name, 15);
+  syscall(SYS_close, fd);
+  if (n <= 0) return false;
+  name[n] = '\0';
+  name[strcspn(name, "\n")] = '\0';
+  return true;
+}
+
+/* A live thread's name as the kernel has it, written when it changed since its last record; at_exit:
+ * with its CPU time so far (a loop thread running at exit used CPU too; only a thread's own E record
+ * had it). The flush thread calls it every flush_ms, ls_threads_finish at exit. Under mu. */
+static void refresh_locked(struct ls_thread_rec *t, bool at_exit) {
+  char name[16];
+  if (t->how != RUNNING || !t->tid || !current_name(t->tid, name)) return;
+  bool renamed = strcmp(name, t->shown_name) != 0;
+  uint64_t cpu = 0;
+  clockid_t cid;
+  bool has_cpu = at_exit && pthread_getcpuclockid(t->pt, &cid) == 0;
+  if (has_cpu) {
+    struct timespec ts;
+    has_cpu = clock_gettime(cid, &ts) == 0;
+    cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  }
+  if (!renamed && !has_cpu) return;
+  memcpy(t->shown_name, name, sizeof(name));
+  write_name_cpu(t->tid, name, has_cpu, cpu);
+}
+
+void ls_threads_refresh(bool at_exit) {
+  if (!ls_active) return;
+  pthread_mutex_lock(&mu);
+  refresh_locked(&main_rec, at_exit);
+  for (struct ls_thread_rec *t = threads; t; t = t->next) refresh_locked(t, at_exit);
+  pthread_mutex_unlock(&mu);
+}
+
+/* The shim's own threads (flush, watchdog): never listed as the program's, not even in a hang dump. */
+static pid_t own_tids[4];
+
+void ls_threads_own(void) {
+  pid_t tid = ls_gettid();
+  for (size_t i = 0; i < sizeof(own_tids) / sizeof(own_tids[0]); i++) {
+    pid_t zero = 0;
+    if (__atomic_compare_exchange_n(&own_tids[i], &zero, tid, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
+  }
+}
+
+bool ls_threads_is_own(pid_t tid) {
+  for (size_t i = 0; i < sizeof(own_tids) / sizeof(own_tids[0]); i++)
+    if (__atomic_load_n(&own_tids[i], __ATOMIC_ACQUIRE) == tid) return true;
+  return false;
+}
+
 void ls_threads_init_main(void) {
   pthread_key_create(&end_key, end_key_destructor);
   main_rec.pt = pthread_self();
@@ -315,8 +391,10 @@ static bool failed_result(void *result) {
   return result == PTHREAD_CANCELED || (v >= -4095 && v <= -1);
 }
 
-/* At exit: one finding per (category, start routine, creation stack), counting the threads. */
+/* At exit: the names and CPU times of threads still running, then one finding per (category, start
+ * routine, creation stack), counting the threads. */
 void ls_threads_finish(void) {
+  ls_threads_refresh(true);
   pthread_mutex_lock(&mu);
   for (struct ls_thread_rec *t = threads; t; t = t->next) {
     if (t->how == RUNNING || t->joined || t->detached || !t->routine) continue;
@@ -344,6 +422,7 @@ void ls_threads_finish(void) {
 /* Child after fork: only the forking thread exists in the child. */
 void ls_threads_after_fork_child(void) {
   pthread_mutex_init(&mu, NULL);
+  memset(own_tids, 0, sizeof(own_tids)); /* the parent's helper threads do not exist here */
   struct ls_thread_rec *self = ls_tls.rec;
   threads = NULL;
   if (self && self != &main_rec) {

@@ -547,6 +547,7 @@ static void check_loop(uint32_t i, struct ls_loop *l) {
 static void *wd_main(void *arg) {
   (void)arg;
   ls_tls.guard = 1; /* the shim's own thread: never a site, never a finding of its own */
+  ls_threads_own();
   struct timespec d = {(time_t)(ls_opt.stall_sample_ms / 1000), (long)(ls_opt.stall_sample_ms % 1000) * 1000000L};
   for (;;) {
     struct timespec left = d;

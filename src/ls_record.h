@@ -22,7 +22,8 @@
  *   S  id=u ips=xs                                            stack: return addresses, innermost first;
  *                                                             frame 0 is the program's own call; id 0 = none
  *   T  tid=u parent=u stack=u routine=x start_ns=u role=s name=s   thread seen (main thread: parent=0)
- *   N  tid=u name=s                                           thread renamed (pthread_setname_np)
+ *   N  tid=u name=s [cpu_ns=u]                                thread renamed (pthread_setname_np, or its kernel
+ *                                                             name changed); cpu_ns: at exit, a running one's CPU
  *   E  tid=u end_ns=u cpu_ns=u result=x how=s                 thread ended: returned|exited|cancelled
  *   J  tid=u by=u                                             thread joined by thread `by`
  *   D  tid=u                                                  thread detached

@@ -356,7 +356,7 @@ static const struct fspec spec_S[] = {{"id", T_U, 1}, {"ips", T_XS, 1}, {NULL, 0
 static const struct fspec spec_T[] = {{"tid", T_U, 1},      {"parent", T_U, 1}, {"stack", T_U, 1},
                                       {"routine", T_X, 1},  {"start_ns", T_U, 1}, {"role", T_S, 1},
                                       {"name", T_S, 1},     {NULL, 0, 0}};
-static const struct fspec spec_N[] = {{"tid", T_U, 1}, {"name", T_S, 1}, {NULL, 0, 0}};
+static const struct fspec spec_N[] = {{"tid", T_U, 1}, {"name", T_S, 1}, {"cpu_ns", T_U, 0}, {NULL, 0, 0}};
 static const struct fspec spec_E[] = {{"tid", T_U, 1},    {"end_ns", T_U, 1}, {"cpu_ns", T_U, 1},
                                       {"result", T_X, 1}, {"how", T_S, 1},    {NULL, 0, 0}};
 static const struct fspec spec_J[] = {{"tid", T_U, 1}, {"by", T_U, 1}, {NULL, 0, 0}};
@@ -552,7 +552,9 @@ static int on_T(struct parser *p, const struct fval *v) {
 static int on_N(struct parser *p, const struct fval *v) {
   struct ls_rd_thread *t;
   int rc = thread_for(p, v[0].u, &t);
-  return rc != 0 ? (rc < 0 ? rc : 0) : dup_str(p, &t->name, v[1].s);
+  if (rc != 0) return rc < 0 ? rc : 0;
+  if (v[2].set && !t->ended) t->cpu_ns = v[2].u; /* running at exit: its CPU so far; an E record has the last word */
+  return dup_str(p, &t->name, v[1].s);
 }
 
 static int on_E(struct parser *p, const struct fval *v) {

@@ -171,32 +171,32 @@ START_TEST(sites_that_never_ran_are_not_ranked) {
 }
 END_TEST
 
-/* The loop-stall's SARIF location is spin_here's line in stall_spin.c, as an absolute file:// URI, not
+/* A blocking call's SARIF location is the program's line (blk_sleep.c), as an absolute file:// URI, not
  * the innermost frame with any source (glibc's libc_start_call_main.h, relative). */
 START_TEST(sarif_points_at_the_program) {
   struct it_report_run r;
-  const char *argv[] = {LS_PROG_stall_spin, NULL};
+  const char *argv[] = {LS_PROG_blk_sleep, NULL};
   it_run_report(&r, "it_readable_sarif", NULL, argv, 0);
   char *sarif = report_text(r.dir, "--format=sarif", NULL);
   json_object *root = json_tokener_parse(sarif);
   ck_assert_msg(root != NULL, "not JSON:\n%s", sarif);
   json_object *loc = it_need(root, "runs.0.results.0.locations.0.physicalLocation");
   const char *uri = it_str(loc, "artifactLocation.uri");
-  ck_assert_msg(strncmp(uri, "file:///", 8) == 0 && strstr(uri, "/stall_spin.c"), "location %s", it_json_text(loc));
-  ck_assert_str_eq(it_str(root, "runs.0.results.0.stacks.0.message.text"), "sampled stack");
+  ck_assert_msg(strncmp(uri, "file:///", 8) == 0 && strstr(uri, "/blk_sleep.c"), "location %s", it_json_text(loc));
+  ck_assert_str_eq(it_str(root, "runs.0.results.0.stacks.0.message.text"), "called at");
   json_object_put(root);
   free(sarif);
   it_run_report_free(&r);
 
   /* without debug information the program has no line to point at: its module, not glibc's source */
-  const char *nodebug[] = {LS_PROG_stall_spin_nodebug, NULL};
+  const char *nodebug[] = {LS_PROG_blk_sleep_nodebug, NULL};
   it_run_report(&r, "it_readable_sarif_nodebug", NULL, nodebug, 0);
   sarif = report_text(r.dir, "--format=sarif", NULL);
   root = json_tokener_parse(sarif);
   ck_assert_msg(root != NULL, "not JSON:\n%s", sarif);
   loc = it_need(root, "runs.0.results.0.locations.0.physicalLocation");
   uri = it_str(loc, "artifactLocation.uri");
-  ck_assert_msg(strncmp(uri, "file:///", 8) == 0 && strstr(uri, "/stall_spin_nodebug") && !strstr(uri, ".h"),
+  ck_assert_msg(strncmp(uri, "file:///", 8) == 0 && strstr(uri, "/blk_sleep_nodebug") && !strstr(uri, ".h"),
                 "location %s", it_json_text(loc));
   json_object_put(root);
   free(sarif);
@@ -233,6 +233,43 @@ START_TEST(live_output_is_quiet_by_default) {
 }
 END_TEST
 
+/* The thread of threads[] with this tid (NULL: none). */
+static json_object *thread_by_name(json_object *proc, const char *name) {
+  json_object *ts = it_need(proc, "threads");
+  for (size_t i = 0; i < json_object_array_length(ts); i++) {
+    json_object *t = json_object_array_get_idx(ts, i);
+    const char *n = it_str(t, "name");
+    if (n && strcmp(n, name) == 0) return t;
+  }
+  return NULL;
+}
+
+/* rd_threads: libuv's pool thread is "uv pool", the program's own uv_thread_create thread a "worker";
+ * the worker renamed itself behind every hook's back and is still running at exit: the report has its
+ * name as /proc has it and the CPU it used (>= the 200 ms of CPU it spun), as for the main thread. */
+START_TEST(threads_are_labelled_and_measured_as_the_system_sees_them) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_rd_threads, NULL};
+  const char *v2[] = {"--verbosity=2", NULL};
+  it_run_report(&r, "it_readable_threads", v2, argv, 0);
+  json_object *ts = it_need(r.proc, "threads");
+  size_t pool = 0;
+  for (size_t i = 0; i < json_object_array_length(ts); i++) {
+    const char *role = it_str(json_object_array_get_idx(ts, i), "role");
+    if (role && strcmp(role, "uv pool") == 0) pool++;
+  }
+  ck_assert_msg(pool >= 1, "no uv pool thread:\n%s", it_json_text(ts));
+  json_object *w = thread_by_name(r.proc, "rd-renamed");
+  ck_assert_msg(w != NULL, "the renamed thread is not named as /proc names it:\n%s", it_json_text(ts));
+  ck_assert_str_eq(it_str(w, "role"), "worker");
+  ck_assert_msg(it_int(w, "cpu_ns") >= 200000000, "running at exit, cpu_ns:\n%s", it_json_text(w));
+  json_object *main = it_need(ts, "0");
+  ck_assert_str_eq(it_str(main, "role"), "main");
+  ck_assert_msg(it_int(main, "cpu_ns") >= 200000000, "main's cpu_ns:\n%s", it_json_text(main));
+  it_run_report_free(&r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_readable");
   TCase *tc = it_tcase(s, "text");
@@ -245,5 +282,6 @@ int main(void) {
   tcase_add_test(tc, sites_that_never_ran_are_not_ranked);
   tcase_add_test(tc, sarif_points_at_the_program);
   tcase_add_test(tc, live_output_is_quiet_by_default);
+  tcase_add_test(tc, threads_are_labelled_and_measured_as_the_system_sees_them);
   return it_main(s);
 }

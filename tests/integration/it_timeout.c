@@ -30,6 +30,12 @@ static void check_hang(json_object *root, const char *src) {
     ck_assert_ptr_nonnull(it_str(t, "state"));
     ck_assert_ptr_nonnull(it_str(t, "name"));
   }
+  /* the program's threads only: loopscope's own (flush "loopscope", watchdog "loopscope-wd") are not its */
+  for (size_t i = 0; i < json_object_array_length(threads); i++) {
+    const char *name = it_str(json_object_array_get_idx(threads, i), "name");
+    ck_assert_msg(!name || strncmp(name, "loopscope", 9) != 0, "the tool's own thread in the hang dump:\n%s",
+                  it_json_text(hang));
+  }
   ck_assert_msg(main_in_poll, "the main thread is not listed in epoll_wait:\n%s", it_json_text(hang));
   int line = it_marker_line(src, "timer");
   json_object *open = it_need(hang, "open");

@@ -13,6 +13,18 @@ static inline uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Spins until this thread has used ms of CPU (not wall) time: a busy machine makes it take longer, never
+ * use less. */
+static inline void busy_cpu_ms(uint64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  uint64_t until = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ms * 1000000u;
+  for (;;) {
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    if ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >= until) return;
+  }
+}
+
 static inline void busy_wait_ms(uint64_t ms) {
   uint64_t until = now_ns() + ms * 1000000u;
   while (now_ns() < until) {
