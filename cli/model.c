@@ -50,10 +50,19 @@ const char *lsm_status_name(int64_t status) {
   return NULL;
 }
 
+/* A frame of loopscope's own shim (a hook that made the call for the program, a sampled wrapper): not
+ * shown in the program's stacks, as the sanitizers hide their runtime. */
+static bool shim_frame(const struct ls_frame *f) {
+  const char *base = f->module ? strrchr(f->module, '/') : NULL;
+  base = base ? base + 1 : f->module;
+  return base && strncmp(base, "libloopscope", 12) == 0;
+}
+
 /* Every recorded frame is a return address (but the first one when first_is_pc: a faulting
- * instruction, looked up as it is); each may expand into inlined frames. */
+ * instruction, looked up as it is); each may expand into inlined frames. hide_shim: the shim's own
+ * frames are left out (an internal error's stack keeps them: they are its point). */
 static int symbolize_ips(struct ls_symbolizer *sym, const uint64_t *ips, size_t nips, bool first_is_pc,
-                         struct lsm_stack *out) {
+                         bool hide_shim, struct lsm_stack *out) {
   out->frames = NULL;
   out->n = 0;
   if (nips == 0) return 0;
@@ -69,14 +78,14 @@ static int symbolize_ips(struct ls_symbolizer *sym, const uint64_t *ips, size_t 
       if (!nf) return -ENOMEM;
       out->frames = nf;
     }
-    memcpy(out->frames + out->n, fr, n * sizeof(*fr));
-    out->n += n;
+    for (size_t k = 0; k < n; k++)
+      if (!hide_shim || !shim_frame(&fr[k])) out->frames[out->n++] = fr[k];
   }
   return 0;
 }
 
 static int symbolize_stack(struct ls_symbolizer *sym, const struct ls_rd_stack *st, struct lsm_stack *out) {
-  return symbolize_ips(sym, st ? st->ips : NULL, st ? st->n : 0, false, out);
+  return symbolize_ips(sym, st ? st->ips : NULL, st ? st->n : 0, false, true, out);
 }
 
 static struct ls_frame function_frame(struct ls_symbolizer *sym, uint64_t addr) {
@@ -483,7 +492,7 @@ static int build_process(struct lsm_process *p, bool debuginfod) {
   for (size_t i = 0; i < r->nincidents; i++) {
     const struct ls_rd_incident *k = &r->incidents[i];
     if (k->what && strcmp(k->what, "write-failed") == 0) p->incomplete = true;
-    if ((rc = symbolize_ips(p->sym, k->ips, k->nips, true, &p->incidents[i])) < 0) return rc;
+    if ((rc = symbolize_ips(p->sym, k->ips, k->nips, true, false, &p->incidents[i])) < 0) return rc;
   }
   if (r->truncated || r->error) p->incomplete = true;
   p->findings = calloc(r->nfindings ? r->nfindings : 1, sizeof(*p->findings));

@@ -270,6 +270,64 @@ START_TEST(threads_are_labelled_and_measured_as_the_system_sees_them) {
 }
 END_TEST
 
+/* The value of a defined symbol in an ELF file (nm), or 0. */
+static uint64_t symbol_offset(const char *file, const char *sym) {
+  char *cmd = NULL;
+  ck_assert(asprintf(&cmd, "nm --defined-only %s 2>/dev/null; nm -D --defined-only %s 2>/dev/null", file, file) >= 0);
+  FILE *p = popen(cmd, "r");
+  ck_assert(p != NULL);
+  char line[512];
+  uint64_t v = 0;
+  while (!v && fgets(line, sizeof(line), p)) {
+    char name[256], type;
+    unsigned long long addr;
+    if (sscanf(line, "%llx %c %255s", &addr, &type, name) == 3 && (type == 'T' || type == 't') && strcmp(name, sym) == 0)
+      v = addr;
+  }
+  pclose(p);
+  free(cmd);
+  return v;
+}
+
+/* A stack whose innermost frame lies in loopscope's own shim (a hook sampled while it ran) is shown
+ * without it: the program's frame is frame 0. The report is made by hand, so the shim's frame is
+ * certainly there (a sample landing in a hook is rare by nature). */
+START_TEST(the_shim_never_appears_in_a_stack) {
+  char *dir = it_mkdir("it_readable_shim_frames");
+  uint64_t hook = symbol_offset(LS_SHIM, "read"), prog = symbol_offset(LS_PROG_blk_sleep, "main");
+  ck_assert_msg(hook && prog, "no symbols: read in %s, main in %s", LS_SHIM, LS_PROG_blk_sleep);
+  char *text = NULL, *path = NULL;
+  uint64_t shim_base = 0x7f1200000000ull, prog_base = 0x561200000000ull;
+  ck_assert(asprintf(&text,
+                     "loopscope-report 1\n"
+                     "P pid=4242 ppid=1 start_ns=1 exe=%s seq=0\n"
+                     "M id=1 base=0x%llx lo=0x%llx hi=0x%llx path=%s build_id=-\n"
+                     "M id=2 base=0x%llx lo=0x%llx hi=0x%llx path=%s build_id=-\n"
+                     "S id=1 ips=0x%llx,0x%llx\n"
+                     "F id=1 category=blocking-call severity=warning tid=4242 count=1 duration_ns=5000000 "
+                     "total_ns=5000000 stack=1 call=read message=Blocking%%20call%%20read()\n"
+                     "X how=exit status=0\n",
+                     LS_PROG_blk_sleep, (unsigned long long)shim_base, (unsigned long long)shim_base,
+                     (unsigned long long)shim_base + 0x1000000, LS_SHIM, (unsigned long long)prog_base,
+                     (unsigned long long)prog_base, (unsigned long long)prog_base + 0x100000, LS_PROG_blk_sleep,
+                     (unsigned long long)(shim_base + hook + 4), (unsigned long long)(prog_base + prog + 4)) >= 0);
+  ck_assert(asprintf(&path, "%s/report.4242.0.lsr", dir) >= 0);
+  it_write_file(path, text, strlen(text));
+  json_object *root = it_report_json(dir);
+  json_object *stack = it_need(root, "findings.0.stack");
+  ck_assert_msg(json_object_array_length(stack) >= 1, "%s", it_json_text(stack));
+  for (size_t i = 0; i < json_object_array_length(stack); i++) {
+    const char *m = it_str(json_object_array_get_idx(stack, i), "module");
+    ck_assert_msg(!m || !strstr(m, "libloopscope"), "the shim's frame is shown:\n%s", it_json_text(stack));
+  }
+  ck_assert_str_eq(it_str(stack, "0.function"), "main");
+  json_object_put(root);
+  free(text);
+  free(path);
+  it_done(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_readable");
   TCase *tc = it_tcase(s, "text");
@@ -283,5 +341,6 @@ int main(void) {
   tcase_add_test(tc, sarif_points_at_the_program);
   tcase_add_test(tc, live_output_is_quiet_by_default);
   tcase_add_test(tc, threads_are_labelled_and_measured_as_the_system_sees_them);
+  tcase_add_test(tc, the_shim_never_appears_in_a_stack);
   return it_main(s);
 }
