@@ -69,6 +69,9 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("map");
   TCase *tc = tcase_create("map");
+  /* ~1 s of CPU per churn under ASan: a loaded 2-core machine gives it a fraction of a CPU, far past
+   * Check's 4 s default. The bound only catches a hang. */
+  tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, random_churn, 0, 3);
   tcase_add_test(tc, same_k1_different_k2);
   suite_add_tcase(s, tc);
