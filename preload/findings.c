@@ -43,23 +43,12 @@ static void sb_hex(struct sb *b, uintptr_t v) {
 /* "<uv timer on_tick>" from the dynamic symbol table, else "<uv timer prog+0x11f9>". The report names
  * everything properly; the live line only knows what the running process can see cheaply. */
 static void describe(struct sb *b, const char *kind, const void *fn) {
-  Dl_info di;
+  char name[300];
+  ls_live_name(name, sizeof(name), 0, fn);
   sb_str(b, "<");
   sb_str(b, kind);
   sb_str(b, " ");
-  if (dladdr(fn, &di)) {
-    if (di.dli_sname && di.dli_saddr == fn) {
-      sb_str(b, di.dli_sname);
-    } else {
-      const char *mod = di.dli_fname ? strrchr(di.dli_fname, '/') : NULL;
-      mod = mod ? mod + 1 : di.dli_fname;
-      sb_str(b, mod && *mod ? mod : program_invocation_short_name);
-      sb_str(b, "+");
-      sb_hex(b, (uintptr_t)fn - (uintptr_t)di.dli_fbase);
-    }
-  } else {
-    sb_hex(b, (uintptr_t)fn);
-  }
+  sb_str(b, name);
   sb_str(b, ">");
 }
 

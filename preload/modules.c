@@ -1,10 +1,13 @@
 /* The module map: every loaded object's path, load bias, address range and build-id, so the CLI can
  * symbolize offline. Written at start-up and again, for new objects only, after dlopen. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -112,6 +115,60 @@ void ls_modules_write(void) {
 }
 
 void ls_modules_dirty(void) { atomic_store(&dirty, true); }
+
+static size_t put_str(char *out, size_t cap, size_t n, const char *s) {
+  while (*s && n + 1 < cap) out[n++] = *s++;
+  out[n < cap ? n : cap - 1] = '\0';
+  return n;
+}
+
+static size_t put_hex(char *out, size_t cap, size_t n, uintptr_t v) {
+  static const char digits[] = "0123456789abcdef";
+  char tmp[19] = "0x";
+  int shift = 60;
+  while (shift > 0 && !((v >> shift) & 15)) shift -= 4;
+  size_t k = 2;
+  for (; shift >= 0; shift -= 4) tmp[k++] = digits[(v >> shift) & 15];
+  tmp[k] = '\0';
+  return put_str(out, cap, n, tmp);
+}
+
+/* The program's own file name: dladdr gives "" for the main executable, and argv[0] may be anything. */
+static const char *exe_base(void) {
+  static char name[256];
+  static int state; /* 0 not read, 1 read (name may be empty) */
+  if (__atomic_load_n(&state, __ATOMIC_ACQUIRE)) return name;
+  char path[sizeof(name)];
+  ssize_t len = syscall(SYS_readlink, "/proc/self/exe", path, sizeof(path) - 1);
+  if (len > 0) {
+    path[len] = '\0';
+    const char *slash = strrchr(path, '/');
+    put_str(name, sizeof(name), 0, slash ? slash + 1 : path);
+  }
+  __atomic_store_n(&state, 1, __ATOMIC_RELEASE);
+  return name;
+}
+
+size_t ls_live_name(char *out, size_t cap, size_t n, const void *addr) {
+  Dl_info di;
+  struct link_map *lm = NULL;
+  if (!dladdr1(addr, &di, (void **)&lm, RTLD_DL_LINKMAP)) return put_hex(out, cap, n, (uintptr_t)addr);
+  if (di.dli_sname && di.dli_saddr == addr) return put_str(out, cap, n, di.dli_sname);
+  if (di.dli_sname && di.dli_saddr && (uintptr_t)addr > (uintptr_t)di.dli_saddr) { /* inside it: "g_main_loop_run+0x5c" */
+    n = put_str(out, cap, n, di.dli_sname);
+    n = put_str(out, cap, n, "+");
+    return put_hex(out, cap, n, (uintptr_t)addr - (uintptr_t)di.dli_saddr);
+  }
+  /* the main program's link map has no name, and dladdr then answers argv[0] for it */
+  const char *mod = lm && lm->l_name && lm->l_name[0] ? lm->l_name : lm ? "" : di.dli_fname;
+  const char *slash = mod ? strrchr(mod, '/') : NULL;
+  mod = slash ? slash + 1 : mod;
+  if (!mod || !*mod) mod = exe_base();
+  n = put_str(out, cap, n, *mod ? mod : "?");
+  n = put_str(out, cap, n, "+");
+  /* the load bias (l_addr), not dli_fbase: a non-PIE program is mapped at 0x400000 with bias 0 */
+  return put_hex(out, cap, n, (uintptr_t)addr - (lm ? lm->l_addr : (uintptr_t)di.dli_fbase));
+}
 
 void ls_modules_reset(void) {
   nseen = 0;

@@ -207,6 +207,11 @@ unsigned ls_writer_seq(void); /* the sequence number in the report's name */
 /* ---- modules.c: module map ---- */
 void ls_modules_write(void); /* writes M records for objects not yet written */
 void ls_modules_dirty(void);
+/* The name a live line gives code at addr, from what the running process can see cheaply: its dynamic
+ * symbol ("on_tick"), else its object file and the offset from that object's load bias
+ * ("server+0x11f9": what addr2line and objdump take, PIE or not), else the bare address. Appended to
+ * out[n..cap); returns the new length. Async-signal-safe apart from dladdr's lock. */
+size_t ls_live_name(char *out, size_t cap, size_t n, const void *addr);
 void ls_modules_reset(void);  /* child after fork: every module is new to the new report */
 
 /* ---- stack.c ---- */

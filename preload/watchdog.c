@@ -385,21 +385,8 @@ static size_t put_seconds(char *out, size_t cap, size_t n, uint64_t ns) {
 
 /* "<spin_here>" or "<prog+0x11f9>" (what the running process can see cheaply; the report symbolizes). */
 static size_t put_where(char *out, size_t cap, size_t n, uintptr_t ip) {
-  Dl_info di;
   n = put(out, cap, n, "<");
-  if (dladdr((void *)ip, &di)) {
-    if (di.dli_sname) {
-      n = put(out, cap, n, di.dli_sname);
-    } else {
-      const char *mod = di.dli_fname ? strrchr(di.dli_fname, '/') : NULL;
-      mod = mod ? mod + 1 : di.dli_fname;
-      n = put(out, cap, n, mod && *mod ? mod : program_invocation_short_name);
-      n = put(out, cap, n, "+");
-      n = put_hex(out, cap, n, ip - (uintptr_t)di.dli_fbase);
-    }
-  } else {
-    n = put_hex(out, cap, n, ip);
-  }
+  n = ls_live_name(out, cap, n, (const void *)ip);
   return put(out, cap, n, ">");
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "it_util.h"
 
@@ -328,6 +329,31 @@ START_TEST(the_shim_never_appears_in_a_stack) {
 }
 END_TEST
 
+/* A live line names code the running process has no symbol for by its file (not argv[0]: the program is
+ * started through a symlink of another name) and the offset objdump and addr2line take, PIE or not. */
+static void live_name_is(const char *prog, const char *file) {
+  char *dir = it_mkdir("it_readable_live_name"), *link = NULL, want[256];
+  ck_assert(asprintf(&link, "%s/started-as", dir) >= 0);
+  ck_assert_int_eq(symlink(prog, link), 0);
+  uint64_t off = symbol_offset(prog, "on_tick");
+  ck_assert(off != 0);
+  snprintf(want, sizeof(want), "loopscope: Executing <uv timer %s+0x%" PRIx64 "> took ", file, off);
+  struct it_proc p;
+  const char *argv[] = {link, NULL};
+  it_loopscope_run(&p, dir, NULL, argv);
+  ck_assert_int_eq(p.code, 0);
+  ck_assert_msg(strstr(p.err, want) != NULL, "no '%s' in:\n%s", want, p.err);
+  it_proc_free(&p);
+  free(link);
+  it_done(dir);
+}
+
+START_TEST(live_names_are_file_and_offset) {
+  live_name_is(LS_PROG_uv_slow_callback, "uv_slow_callback");
+  live_name_is(LS_PROG_uv_slow_callback_nopie, "uv_slow_callback_nopie");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_readable");
   TCase *tc = it_tcase(s, "text");
@@ -342,5 +368,6 @@ int main(void) {
   tcase_add_test(tc, live_output_is_quiet_by_default);
   tcase_add_test(tc, threads_are_labelled_and_measured_as_the_system_sees_them);
   tcase_add_test(tc, the_shim_never_appears_in_a_stack);
+  tcase_add_test(tc, live_names_are_file_and_offset);
   return it_main(s);
 }
