@@ -140,6 +140,11 @@ static const struct {
 static void static_library(struct lsm_process *p, struct lsm_loop *lo) {
   const char *lib = lo->l->lib;
   if (!lib || (strcmp(lib, "epoll") != 0 && strcmp(lib, "poll") != 0 && strcmp(lib, "select") != 0)) return;
+  const struct ls_frame *site;
+  if (lo->l->addr && ls_sym_lookup(p->sym, lo->l->addr, true, &site) > 0) { /* innermost: the polling line */
+    lo->has_poll_site = true;
+    lo->poll_site = site[0];
+  }
   struct ls_frame f = function_frame(p->sym, lo->l->addr);
   for (size_t i = 0; f.function && i < sizeof(loop_poll_fns) / sizeof(loop_poll_fns[0]); i++)
     if (strcmp(f.function, loop_poll_fns[i].poll_fn) == 0) {
@@ -250,6 +255,16 @@ static int build_open(struct lsm_process *p) {
 static bool is_thread_finding(const struct ls_rd_finding *f) {
   return strcmp(f->category, "unjoined-thread") == 0 ||
          (strcmp(f->category, "unretrieved-error") == 0 && !f->has_status);
+}
+
+size_t lsm_function_base_len(const char *name) {
+  static const char *const suffixes[] = {".constprop.", ".isra.", ".part.", ".cold", ".lto_priv.", ".localalias"};
+  size_t n = strlen(name);
+  for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+    const char *at = strstr(name, suffixes[i]);
+    if (at && (size_t)(at - name) < n) n = (size_t)(at - name);
+  }
+  return n;
 }
 
 const char *lsm_stack_kind(const struct lsm_finding *lf) {
@@ -416,6 +431,24 @@ static int by_count_desc(const void *x, const void *y) {
   return a->count < b->count ? 1 : a->count > b->count ? -1 : 0;
 }
 
+/* The shim's loop-stall message names the most sampled code as the running process could ("most samples
+ * in <prog+0x139b>"); the report has its symbol: "most samples in <spin_here (server.c:22)>", a GCC clone
+ * by its function's name. NULL: nothing to rename. */
+static char *named_message(const struct lsm_finding *lf) {
+  static const char mark[] = "most samples in <";
+  const char *msg = lf->f->message, *at = msg ? strstr(msg, mark) : NULL;
+  const char *close = at ? strchr(at, '>') : NULL;
+  if (!close || !lf->nsamples || !lf->samples[0].frame.function) return NULL;
+  const struct ls_frame *f = &lf->samples[0].frame;
+  char name[600];
+  int n = (int)lsm_function_base_len(f->function);
+  if (f->file && f->line) snprintf(name, sizeof(name), "%.*s (%s:%u)", n, f->function, f->file, f->line);
+  else snprintf(name, sizeof(name), "%.*s", n, f->function);
+  char *out = NULL;
+  if (asprintf(&out, "%.*s%s%s", (int)(at + sizeof(mark) - 1 - msg), msg, name, close) < 0) return NULL;
+  return out;
+}
+
 static int build_finding(struct lsm_process *p, const struct ls_rd_finding *f, struct lsm_finding *lf) {
   const struct ls_report *r = p->r;
   const struct ls_rd_site *site = f->has_site ? ls_report_site(r, f->site) : NULL;
@@ -441,6 +474,7 @@ static int build_finding(struct lsm_process *p, const struct ls_rd_finding *f, s
     qsort(lf->samples, lf->nsamples, sizeof(*lf->samples), by_count_desc);
   }
   lf->message = rebuild_message(lf, t);
+  if (!lf->message) lf->message = named_message(lf);
   if (!lf->message) lf->message = strdup(f->message ? f->message : "");
   return lf->message ? 0 : -ENOMEM;
 }

@@ -39,6 +39,10 @@ struct lsm_loop {
   /* A generic loop whose poll call site is a loop library's own poll function: that library is linked
    * statically into `static_module`, where no adapter can see its callbacks. NULL otherwise. */
   const char *static_lib, *static_module, *static_poll_fn;
+  /* A generic loop (found by its polls, no adapter): the line that polls, which names it better than an
+   * address ("epoll loop in serve (server.c:88)"). */
+  bool has_poll_site;
+  struct ls_frame poll_site;
 };
 
 /* Handles still open at exit (or at the hang dump), identical ones (loop, kind, stack, active, ref, closing) merged. */
@@ -139,6 +143,10 @@ int64_t lsm_exit_code(const struct ls_report *r);
 
 /* Whether the finding's message already says how long it took (slow-callback, pool-wait, loop-stall). */
 bool lsm_message_has_duration(const struct lsm_finding *lf);
+
+/* The length of a function's name without a GCC clone suffix: "burn.constprop.0", "burn.isra.0",
+ * "burn.part.1", "burn.cold" and "burn.lto_priv.0" are all "burn" (4). */
+size_t lsm_function_base_len(const char *name);
 
 /* 1.234 s, 12.3 ms, 45.6 us, 789 ns */
 void lsm_duration(uint64_t ns, char *buf, size_t len);

@@ -109,6 +109,7 @@ static void loop(struct json *j, const struct lsm_loop *lo) {
   opt_u64(j, "lag_p99_ns", lo->has_lag, lo->lag_p99_ns);
   opt_u64(j, "lag_max_ns", lo->has_lag, lo->lag_max_ns);
   opt_bool(j, "closed", lo->closed_known, lo->closed);
+  if (lo->has_poll_site) frame(j, "poll_site", &lo->poll_site);
   if (lo->static_lib) {
     json_string(j, "static_library", lo->static_lib);
     json_string(j, "static_module", lo->static_module);

@@ -209,7 +209,13 @@ static void loops(struct tout *out, const struct lsm_process *p) {
     loop_accounting(&p->loops[i], acc, sizeof(acc));
     char where[48] = "never run"; /* a loop created but never run has no thread */
     if (l->thread) snprintf(where, sizeof(where), "on tid %" PRIu64, l->thread);
-    if (!l->has_callback_ns && l->callbacks == 0) /* a generic poll loop: no adapter sees its callbacks */
+    const struct lsm_loop *g = &p->loops[i];
+    char site[900];
+    if (g->has_poll_site) lsm_describe(&g->poll_site, site, sizeof(site));
+    if (!l->has_callback_ns && l->callbacks == 0 && g->has_poll_site) /* a generic loop, named by its polling line */
+      line(out, "    %s loop in %s %s: %" PRIu64 " iterations (callbacks not seen: no adapter)%s", str(l->lib), site, where,
+           l->iterations, acc);
+    else if (!l->has_callback_ns && l->callbacks == 0) /* a generic poll loop: no adapter sees its callbacks */
       line(out, "    %s loop at 0x%" PRIx64 " %s: %" PRIu64 " iterations (callbacks not seen: no adapter)%s", str(l->lib),
            l->addr, where, l->iterations, acc);
     else
@@ -287,14 +293,16 @@ static void site_table(struct tout *out, const struct lsm_process *p, bool waiti
   free(idx);
 }
 
-/* Python's traceback lines, outermost first. */
+/* Python's traceback lines, outermost first. A GCC clone (burn.constprop.0) is shown as its function. */
 static void frame(struct tout *out, const char *indent, const struct ls_frame *f) {
   char fb[600];
   const char *inl = f->inlined ? " (inlined)" : "";
-  if (f->path && f->line)
-    line(out, "%sFile \"%s\", line %u, in %s%s", indent, f->path, f->line,
-         f->function ? f->function : ls_frame_fallback(f, fb, sizeof(fb)), inl);
-  else if (f->function) line(out, "%sin %s (%s)%s", indent, f->function, ls_frame_fallback(f, fb, sizeof(fb)), inl);
+  int fn = f->function ? (int)lsm_function_base_len(f->function) : 0;
+  if (f->path && f->line && f->function)
+    line(out, "%sFile \"%s\", line %u, in %.*s%s", indent, f->path, f->line, fn, f->function, inl);
+  else if (f->path && f->line)
+    line(out, "%sFile \"%s\", line %u, in %s%s", indent, f->path, f->line, ls_frame_fallback(f, fb, sizeof(fb)), inl);
+  else if (f->function) line(out, "%sin %.*s (%s)%s", indent, fn, f->function, ls_frame_fallback(f, fb, sizeof(fb)), inl);
   else line(out, "%sin %s", indent, ls_frame_fallback(f, fb, sizeof(fb)));
 }
 
@@ -435,6 +443,60 @@ static void process(struct tout *out, const struct lsm_process *p) {
   hang(out, p);
 }
 
+/* Two samples are of one function when their names match but for a GCC clone suffix, in one file. */
+static bool same_function(const struct ls_frame *a, const struct ls_frame *b) {
+  if (!a->function || !b->function) return a->address == b->address;
+  size_t n = lsm_function_base_len(a->function);
+  return n == lsm_function_base_len(b->function) && strncmp(a->function, b->function, n) == 0 &&
+         ((!a->file && !b->file) || (a->file && b->file && strcmp(a->file, b->file) == 0));
+}
+
+/* The stall samples by function, most sampled first, with the share of each and its lines: the samples
+ * come one entry per line, most sampled first, so a function's first entry fixes its place. */
+static void where_the_time_went(struct tout *out, const struct lsm_finding *lf) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < lf->nsamples; i++) total += lf->samples[i].count;
+  line(out, "where the time went (%" PRIu64 " samples):", total);
+  bool *done = calloc(lf->nsamples, sizeof(*done));
+  if (!done) return;
+  /* by total per function: find the next function with the most samples not yet shown */
+  for (;;) {
+    size_t best = lf->nsamples;
+    uint64_t best_count = 0;
+    for (size_t i = 0; i < lf->nsamples; i++) {
+      if (done[i]) continue;
+      uint64_t c = 0;
+      for (size_t k = i; k < lf->nsamples; k++)
+        if (!done[k] && same_function(&lf->samples[i].frame, &lf->samples[k].frame)) c += lf->samples[k].count;
+      if (best == lf->nsamples || c > best_count) best = i, best_count = c;
+    }
+    if (best == lf->nsamples) break;
+    const struct ls_frame *f = &lf->samples[best].frame;
+    char who[600], lines[400] = "";
+    size_t ln = 0, nlines = 0;
+    if (f->function) {
+      char fb[600];
+      snprintf(who, sizeof(who), "%.*s (%s)", (int)lsm_function_base_len(f->function), f->function,
+               f->file ? f->file : ls_frame_fallback(f, fb, sizeof(fb)));
+    } else {
+      lsm_describe(f, who, sizeof(who));
+    }
+    for (size_t k = best; k < lf->nsamples; k++) {
+      if (done[k] || !same_function(f, &lf->samples[k].frame)) continue;
+      done[k] = true;
+      if (lf->samples[k].frame.line && ln < sizeof(lines)) {
+        ln += (size_t)snprintf(lines + ln, sizeof(lines) - ln, "%s%u (%" PRIu64 ")", ln ? ", " : "",
+                               lf->samples[k].frame.line, lf->samples[k].count);
+        nlines++;
+      }
+    }
+    line(out, "  %5" PRIu64 " of %" PRIu64 " samples (%2.0f%%)  %s%s%s", best_count, total,
+         total ? 100.0 * (double)best_count / (double)total : 0.0, who,
+         nlines == 0 ? "" : nlines == 1 ? ", line " : ", lines ", lines);
+  }
+  free(done);
+}
+
 static const char *severity_color(const char *sev) {
   if (strcmp(sev, "error") == 0) return "\033[1;31m";
   if (strcmp(sev, "warning") == 0) return "\033[1;35m";
@@ -472,16 +534,7 @@ static void finding(struct tout *out, const struct lsm *m, const struct lsm_grou
   } else if (g->duration_ns && !lsm_message_has_duration(lf)) {
     line(out, "  took %.3f seconds", (double)g->duration_ns / 1e9);
   }
-  if (lf->nsamples) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < lf->nsamples; i++) total += lf->samples[i].count;
-    line(out, "where the time went:");
-    for (size_t i = 0; i < lf->nsamples; i++) {
-      char d[512];
-      lsm_describe(&lf->samples[i].frame, d, sizeof(d));
-      line(out, "  %5" PRIu64 " of %" PRIu64 " samples  %s", lf->samples[i].count, total, d);
-    }
-  }
+  if (lf->nsamples) where_the_time_went(out, lf);
   if (lf->stack.n) {
     const char *kind = lsm_stack_kind(lf);
     if (strcmp(kind, "sampled") == 0) line(out, "sampled stack (most recent call last):");

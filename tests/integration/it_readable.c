@@ -354,6 +354,27 @@ START_TEST(live_names_are_file_and_offset) {
 }
 END_TEST
 
+/* rd_clone stalls in burn, which only the symbol table names, as its GCC clone burn.constprop.0: the
+ * rendered report says burn, by function, in the message and in "where the time went"; the live line
+ * said what the running process could. */
+START_TEST(samples_are_grouped_by_function_and_clones_are_the_function) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_rd_clone, NULL};
+  it_run_report(&r, "it_readable_clone", NULL, argv, 0);
+  ck_assert_msg(symbol_offset(LS_PROG_rd_clone, "burn.constprop.0") != 0, "the compiler made no clone of burn");
+  json_object *f[4];
+  ck_assert_uint_eq(it_findings(r.root, "loop-stall", f, 4), 1);
+  ck_assert_msg(strstr(it_str(f[0], "message"), "most samples in <burn>") != NULL, "%s", it_json_text(f[0]));
+  char *text = report_text(r.dir, NULL, NULL);
+  const char *where = strstr(text, "where the time went (");
+  ck_assert_msg(where != NULL, "%s", text);
+  ck_assert_msg(strstr(where, " samples (") && strstr(where, "%)  burn ("), "not grouped by function:\n%s", where);
+  ck_assert_msg(strstr(strstr(text, "loopscope: warning"), "constprop") == NULL, "a clone's name is shown:\n%s", text);
+  free(text);
+  it_run_report_free(&r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_readable");
   TCase *tc = it_tcase(s, "text");
@@ -369,5 +390,6 @@ int main(void) {
   tcase_add_test(tc, threads_are_labelled_and_measured_as_the_system_sees_them);
   tcase_add_test(tc, the_shim_never_appears_in_a_stack);
   tcase_add_test(tc, live_names_are_file_and_offset);
+  tcase_add_test(tc, samples_are_grouped_by_function_and_clones_are_the_function);
   return it_main(s);
 }
