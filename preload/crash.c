@@ -1,4 +1,4 @@
-/* A crash still leaves a complete report: on SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT the handler
+/* A crash still leaves a complete report: on SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP and SIGSYS the handler
  * writes what is recorded, an X record naming the signal and the trailer, then restores the default
  * action and lets the signal kill the process as it would have. Only installed where the action is
  * still the default (a program's own handler, installed earlier or later, wins). Async-signal-safe:
@@ -24,7 +24,9 @@
 
 #define CRASH_DEPTH 48
 
-static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+/* Every signal whose default action ends the process with a core dump, as a crash does: SIGTRAP is
+ * GLib's fatal-critical (G_BREAKPOINT), SIGSYS a seccomp filter's kill. */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
 
 static uintptr_t fault_pc(const void *ucv) {
   const ucontext_t *uc = ucv;

@@ -375,6 +375,32 @@ START_TEST(samples_are_grouped_by_function_and_clones_are_the_function) {
 }
 END_TEST
 
+/* A process ended by SIGTRAP (GLib's fatal-critical) or SIGSYS has an exit record naming the signal, as
+ * SIGSEGV and SIGABRT have: `report` says it without knowing what `run` saw. */
+START_TEST(every_fatal_signal_is_told) {
+  static const struct {
+    const char *sig;
+    int num;
+  } cases[] = {{"TRAP", 5}, {"SYS", 31}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *dir = it_mkdir("it_readable_fatal"), *script = NULL;
+    ck_assert(asprintf(&script, "kill -%s $$", cases[i].sig) >= 0);
+    struct it_proc p;
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    it_loopscope_run(&p, dir, NULL, argv);
+    ck_assert_int_eq(p.code, 128 + cases[i].num);
+    json_object *root = it_report_json(dir);
+    ck_assert_msg(strcmp(it_str(root, "processes.0.exit.how"), "signal") == 0 &&
+                      it_int(root, "processes.0.exit.status") == cases[i].num,
+                  "SIG%s: %s", cases[i].sig, it_json_text(it_need(root, "processes.0")));
+    json_object_put(root);
+    it_proc_free(&p);
+    free(script);
+    it_done(dir);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_readable");
   TCase *tc = it_tcase(s, "text");
@@ -391,5 +417,6 @@ int main(void) {
   tcase_add_test(tc, the_shim_never_appears_in_a_stack);
   tcase_add_test(tc, live_names_are_file_and_offset);
   tcase_add_test(tc, samples_are_grouped_by_function_and_clones_are_the_function);
+  tcase_add_test(tc, every_fatal_signal_is_told);
   return it_main(s);
 }
