@@ -20,7 +20,9 @@ void ls_usage_report(FILE *out);
 
 /* Says on stderr what is wrong with a loaded report (corrupt, truncated, warnings). Returns true when
  * it is corrupt or could not be read. */
-bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r);
+/* text_says_it: the text rendering that follows on the terminal names a truncated or corrupt report in
+ * its process's heading, so that is not said twice. */
+bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r, bool text_says_it);
 
 struct render_opts;
 struct ls_ci;

@@ -191,10 +191,10 @@ static void free_args(struct report_args *a) {
   ls_ci_free(&a->ci);
 }
 
-bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r) {
+bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r, bool text_says_it) {
   for (size_t i = 0; i < r->nwarnings; i++) fprintf(stderr, "loopscope: %s: warning: %s\n", path, r->warnings[i]);
   if (load_rc == -EBADMSG) {
-    fprintf(stderr, "loopscope: %s: %s\n", path, r->error ? r->error : "corrupt report");
+    if (!text_says_it) fprintf(stderr, "loopscope: %s: %s\n", path, r->error ? r->error : "corrupt report");
     return true;
   }
   if (load_rc == -EPROTONOSUPPORT || load_rc == -ENOMSG) {
@@ -206,7 +206,8 @@ bool ls_report_complain(const char *path, int load_rc, const struct ls_report *r
     fprintf(stderr, "loopscope: %s\n", r->error ? r->error : strerror(-load_rc));
     return true;
   }
-  if (r->truncated) fprintf(stderr, "loopscope: %s: truncated at byte %" PRIu64 "\n", path, r->truncated_at);
+  if (r->truncated && !text_says_it)
+    fprintf(stderr, "loopscope: %s: truncated at byte %" PRIu64 "\n", path, r->truncated_at);
   return false;
 }
 
@@ -240,7 +241,8 @@ static bool load_all(const struct report_args *a, struct ls_report *reports, siz
     const char *path = strcmp(a->files[i], "-") == 0 ? "/dev/stdin" : a->files[i];
     struct ls_report *r = &reports[*n];
     int rc = ls_report_load(path, r);
-    bad |= ls_report_complain(a->files[i], rc, r);
+    /* text on the terminal names a truncated or corrupt report itself; anything else gets the note */
+    bad |= ls_report_complain(a->files[i], rc, r, a->format == FMT_TEXT && !a->output);
     if (rc == 0 || rc == -EBADMSG) (*n)++; /* a corrupt report still shows what came before the damage */
     else ls_report_free(r);
   }

@@ -754,7 +754,7 @@ static size_t find_reports(const char *tmpl, pid_t pid, uint64_t t0, struct ls_r
       ls_report_free(&reps[i]);
       continue;
     }
-    ls_report_complain(reps[i].path, reps[i].error ? -EBADMSG : 0, &reps[i]);
+    ls_report_complain(reps[i].path, reps[i].error ? -EBADMSG : 0, &reps[i], true); /* run renders text */
     reps[kept++] = reps[i];
   }
   free(tree);

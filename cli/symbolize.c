@@ -442,8 +442,16 @@ void ls_sym_free(struct ls_symbolizer *s) {
   free(s);
 }
 
+/* x86-64 code addresses are canonical: bits 63..47 all equal. Anything else is no return address at
+ * all: the unwinder read garbage (a stack switched under it, as greenlet does). */
+static bool canonical(uint64_t a) {
+  uint64_t top = a >> 47;
+  return top == 0 || top == 0x1ffff;
+}
+
 const char *ls_frame_fallback(const struct ls_frame *f, char *buf, size_t len) {
   if (f->module) snprintf(buf, len, "%s+0x%" PRIx64, f->module, f->offset);
+  else if (!canonical(f->address)) snprintf(buf, len, "0x%" PRIx64 " (unwinding stopped: not a code address)", f->address);
   /* In no mapped file: code generated at run time (a JIT such as V8's), which has no symbols and no
    * unwind tables. Said as such, never given a name it does not have. */
   else snprintf(buf, len, "0x%" PRIx64 " (generated code: in no file)", f->address);
