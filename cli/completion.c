@@ -6,6 +6,7 @@
  * The script needs nothing but bash (not the bash-completion package): it reads COMP_WORDS and
  * COMP_CWORD, and answers `--flag=VALUE` both when readline split the word at '=' (the default
  * COMP_WORDBREAKS) and when it did not. */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static enum ls_flag_value option_value(const struct ls_option_desc *d) {
   case LS_OPT_BOOL: return LS_FV_WORDS;
   case LS_OPT_MS: return LS_FV_DURATION;
   case LS_OPT_UINT:
-  case LS_OPT_RTSIG: return LS_FV_NUMBER;
+  case LS_OPT_RTSIG: return LS_FV_WORDS; /* signal names: signal_words() */
   case LS_OPT_STRING: break;
   }
   return strcmp(d->key, "log_path") == 0 || strcmp(d->key, "suppressions") == 0 ? LS_FV_FILE : LS_FV_NONE;
@@ -49,6 +50,15 @@ static void value_arm(FILE *out, const char *flag, enum ls_flag_value v, const c
   case LS_FV_DURATION:
   case LS_FV_NUMBER: fprintf(out, "    %s) COMPREPLY=() ;;\n", flag); return;
   }
+}
+
+/* "0|SIGRTMIN|SIGRTMIN+1|...|SIGRTMAX": what a signal option accepts by name (the parser takes these and
+ * numbers), from this system's real-time range. */
+static const char *signal_words(char *buf, size_t len) {
+  size_t n = (size_t)snprintf(buf, len, "0|SIGRTMIN");
+  for (int k = 1; SIGRTMIN + k < SIGRTMAX && n < len; k++) n += (size_t)snprintf(buf + n, len - n, "|SIGRTMIN+%d", k);
+  if (n < len) snprintf(buf + n, len - n, "|SIGRTMAX");
+  return buf;
 }
 
 static void flag_list(FILE *out, unsigned cmd) {
@@ -94,7 +104,9 @@ static void value_arms(FILE *out, unsigned cmd) {
       snprintf(flag, sizeof(flag), "--%s", d->flag);
       if (ls_cli_flag_find(cmd, flag)) continue; /* the CLI's own flag of that name (--suppressions) wins */
       enum ls_flag_value v = option_value(d);
-      value_arm(out, flag, v, d->choices ? d->choices : "0|1", '|');
+      char sigs[1024];
+      const char *wordlist = d->choices ? d->choices : d->type == LS_OPT_RTSIG ? signal_words(sigs, sizeof(sigs)) : "0|1";
+      value_arm(out, flag, v, wordlist, '|');
     }
   }
   for (size_t i = 0; i < ls_cli_flag_count; i++) {

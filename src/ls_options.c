@@ -39,6 +39,23 @@ static int parse_u64(const char *s, size_t len, uint64_t *out) {
   return 0;
 }
 
+/* A real-time signal by number ("37") or by name, as kill -l and signal(7) write them: "SIGRTMIN",
+ * "SIGRTMIN+3", "SIGRTMAX-2" (also without "SIG"). The number; -EINVAL when it is neither. */
+static int parse_rtsig(const char *s, size_t len, uint64_t *out) {
+  if (parse_u64(s, len, out) == 0) return 0;
+  if (len >= 3 && memcmp(s, "SIG", 3) == 0) s += 3, len -= 3;
+  if (len < 5 || (memcmp(s, "RTMIN", 5) != 0 && memcmp(s, "RTMAX", 5) != 0)) return -EINVAL;
+  bool min = s[4] == 'N';
+  uint64_t k = 0;
+  if (len > 5) {
+    if ((min && s[5] != '+') || (!min && s[5] != '-') || parse_u64(s + 6, len - 6, &k) < 0 || k > 64) return -EINVAL;
+  }
+  int64_t v = min ? (int64_t)SIGRTMIN + (int64_t)k : (int64_t)SIGRTMAX - (int64_t)k;
+  if (v <= 0) return -EINVAL;
+  *out = (uint64_t)v;
+  return 0;
+}
+
 int ls_parse_duration_ms(const char *s, size_t len, uint64_t *ms) {
   static const struct { const char *suffix; uint64_t ns; } units[] = {
       {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000},
@@ -126,7 +143,7 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
     break;
   case LS_OPT_UINT: rc = parse_u64(val, vallen, &v); break;
   case LS_OPT_RTSIG:
-    rc = parse_u64(val, vallen, &v);
+    rc = parse_rtsig(val, vallen, &v);
     if (rc == 0 && v != 0 && (v < (uint64_t)SIGRTMIN || v > (uint64_t)SIGRTMAX)) rc = -EINVAL;
     break;
   case LS_OPT_MS: rc = ls_parse_duration_ms(val, vallen, &v); break;
@@ -144,7 +161,7 @@ int ls_option_set(struct ls_options *o, const char *key, size_t keylen, const ch
     if (d->type == LS_OPT_RTSIG)
       snprintf(err, errlen,
                "option '%s': bad value '%.*s%s': expected 0 (= SIGRTMIN+3) or a real-time signal from %d (SIGRTMIN) "
-               "to %d (SIGRTMAX); no other signal is free to borrow",
+               "to %d (SIGRTMAX), by number or as SIGRTMIN+N / SIGRTMAX-N; no other signal is free to borrow",
                d->key, shown, val, more, SIGRTMIN, SIGRTMAX);
     else if (d->type == LS_OPT_UINT || d->type == LS_OPT_MS)
       snprintf(err, errlen, "option '%s': bad value '%.*s%s': expected %s from %llu to %llu", d->key, shown, val,

@@ -68,6 +68,10 @@ START_TEST(values) {
   expect("loopscope report --color = a", "auto always");
   expect("loopscope run --wrong-thread = \"\"", "report abort");
   expect("loopscope run --follow-children = \"\"", "0 1");
+  /* a signal option offers the real-time signals by name, which the option parser takes too */
+  expect("loopscope run --stall-signal = SIGRTMIN+2", "SIGRTMIN+2 SIGRTMIN+20 SIGRTMIN+21 SIGRTMIN+22 SIGRTMIN+23 "
+                                                      "SIGRTMIN+24 SIGRTMIN+25 SIGRTMIN+26 SIGRTMIN+27 SIGRTMIN+28 "
+                                                      "SIGRTMIN+29");
   /* a comma list completes its last id, keeping what came before */
   expect("loopscope run --fail-on = leaks,never", "leaks,never-run");
   expect("loopscope report --fail-on unc", "unclosed-resource");

@@ -1,6 +1,7 @@
 /* LOOPSCOPE_OPTIONS parsing: every good and bad form, the duration syntax, the defaults in the one
  * option table, and the `loopscope run` flag lookup generated from it. */
 #include <check.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,32 @@ START_TEST(parse_good_forms) {
 }
 END_TEST
 
+/* stall_signal takes a real-time signal by number or by name (what the shell completion offers), and
+ * nothing else. */
+START_TEST(stall_signal_by_name) {
+  static const struct {
+    const char *text;
+    int want; /* -1: refused */
+  } cases[] = {{"stall_signal=SIGRTMIN", 0}, {"stall_signal=SIGRTMIN+3", 3}, {"stall_signal=RTMIN+1", 1},
+               {"stall_signal=SIGRTMAX", -2}, {"stall_signal=SIGRTMAX-1", -3}, {"stall_signal=SIGRTMIN-1", -1},
+               {"stall_signal=SIGRTMAX+1", -1}, {"stall_signal=SIGUSR1", -1}, {"stall_signal=SIGRTMIN+", -1},
+               {"stall_signal=SIGRTMIN+99", -1}, {"stall_signal=RT", -1}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct ls_options o;
+    char err[512];
+    int rc = parse(&o, cases[i].text, err, sizeof(err));
+    if (cases[i].want == -1) {
+      ck_assert_msg(rc == -EINVAL && strstr(err, "stall_signal"), "%s accepted (%s)", cases[i].text, err);
+      continue;
+    }
+    int want = cases[i].want >= 0 ? SIGRTMIN + cases[i].want : SIGRTMAX + cases[i].want + 2;
+    ck_assert_msg(rc == 0, "%s: %s", cases[i].text, err);
+    ck_assert_msg(o.stall_signal == (uint64_t)want, "%s: %llu, expected %d", cases[i].text,
+                  (unsigned long long)o.stall_signal, want);
+  }
+}
+END_TEST
+
 START_TEST(option_set_direct) {
   struct ls_options o;
   char err[512] = "";
@@ -383,6 +410,7 @@ static Suite *options_suite(void) {
   tc = tcase_create("parse");
   tcase_add_test(tc, parse_good_forms);
   tcase_add_test(tc, option_set_direct);
+  tcase_add_test(tc, stall_signal_by_name);
   tcase_add_test(tc, unknown_key_names_it_and_lists_accepted);
   tcase_add_test(tc, missing_equals);
   tcase_add_test(tc, bad_values_name_option_and_accepted);
