@@ -26,6 +26,7 @@ struct report_args {
   enum color_when color;
   const char *output, *source_root;
   char **files; /* directories expanded; each string malloc'd */
+  bool *in_dir;  /* files[i] was found in a directory, not named: only a regular file is read */
   size_t nfiles, cap;
   struct ls_ci ci;
 };
@@ -93,16 +94,18 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
   return 1;
 }
 
-static int add_file(struct report_args *a, const char *path) {
+static int add_file(struct report_args *a, const char *path, bool in_dir) {
   if (a->nfiles == a->cap) {
     size_t cap = a->cap ? 2 * a->cap : 16;
     char **nf = realloc(a->files, cap * sizeof(*nf));
-    if (!nf) return usage_error("%s", "out of memory");
-    a->files = nf;
+    if (nf) a->files = nf;
+    bool *nd = nf ? realloc(a->in_dir, cap * sizeof(*nd)) : NULL;
+    if (!nd) return usage_error("%s", "out of memory");
+    a->in_dir = nd;
     a->cap = cap;
   }
   if (!(a->files[a->nfiles] = strdup(path))) return usage_error("%s", "out of memory");
-  a->nfiles++;
+  a->in_dir[a->nfiles++] = in_dir;
   return 0;
 }
 
@@ -115,7 +118,7 @@ static int is_report_file(const struct dirent *d) {
  * pid 99 comes before pid 100. */
 static int add_path(struct report_args *a, const char *path) {
   struct stat st;
-  if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return add_file(a, path);
+  if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return add_file(a, path, false);
   struct dirent **list;
   int n = scandir(path, &list, is_report_file, versionsort);
   if (n < 0) {
@@ -127,7 +130,7 @@ static int add_path(struct report_args *a, const char *path) {
     char *full = NULL;
     if (rc == 0 && asprintf(&full, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", list[i]->d_name) < 0)
       rc = usage_error("%s", "out of memory");
-    if (rc == 0) rc = add_file(a, full);
+    if (rc == 0) rc = add_file(a, full, true);
     free(full);
     free(list[i]);
   }
@@ -188,6 +191,7 @@ static int parse_args(int argc, char **argv, struct report_args *a) {
 static void free_args(struct report_args *a) {
   for (size_t i = 0; i < a->nfiles; i++) free(a->files[i]);
   free(a->files);
+  free(a->in_dir);
   ls_ci_free(&a->ci);
 }
 
@@ -240,7 +244,13 @@ static bool load_all(const struct report_args *a, struct ls_report *reports, siz
   for (size_t i = 0; i < a->nfiles; i++) {
     const char *path = strcmp(a->files[i], "-") == 0 ? "/dev/stdin" : a->files[i];
     struct ls_report *r = &reports[*n];
-    int rc = ls_report_load(path, r);
+    int rc = ls_report_load_as(path, a->in_dir[i] ? LS_RD_REGULAR : LS_RD_NAMED, r);
+    if (rc == -EPERM && a->in_dir[i]) {
+      /* a FIFO or device named like a report in a directory is not one: reading it could hang */
+      fprintf(stderr, "loopscope: skipped %s\n", r->error ? r->error : a->files[i]);
+      ls_report_free(r);
+      continue;
+    }
     /* text on the terminal names a truncated or corrupt report itself; anything else gets the note */
     bad |= ls_report_complain(a->files[i], rc, r, a->format == FMT_TEXT && !a->output);
     if (rc == 0 || rc == -EBADMSG) (*n)++; /* a corrupt report still shows what came before the damage */
@@ -270,6 +280,7 @@ int ls_cmd_report(int argc, char **argv) {
   }
   size_t n;
   bool bad = load_all(&a, reports, &n), failed = false;
+  if (n == 0 && !bad) bad = usage_error("%s", "no report to render: every file was skipped") < 0;
   int status = bad ? LS_EXIT_USAGE : 0;
   FILE *out = stdout;
   if (n > 0 && a.output && !(out = fopen(a.output, "w"))) {

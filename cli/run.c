@@ -725,13 +725,23 @@ static size_t find_reports(const char *tmpl, pid_t pid, uint64_t t0, struct ls_r
   for (size_t i = 0; i < g.gl_pathc; i++) {
     bool dup = false;
     for (size_t k = 0; k < i && !dup; k++) dup = strcmp(g.gl_pathv[k], g.gl_pathv[i]) == 0;
+    if (dup) continue;
+    /* The directory may be shared (a sticky /tmp): only a file the shim could have written is ours. */
     struct stat st;
+    char *why;
+    int fd = ls_report_open(g.gl_pathv[i], LS_RD_OWN, &st, &why);
     /* written to since t0 (a second's slack for coarse timestamps): older files are not even read */
-    if (dup || stat(g.gl_pathv[i], &st) != 0 ||
-        (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec + 1000000000ull < t0)
+    bool old = (fd >= 0 || fd == -EPERM) &&
+               (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec + 1000000000ull < t0;
+    if (fd == -EPERM && !old) fprintf(stderr, "loopscope: skipped %s: %s\n", g.gl_pathv[i], why ? why : "not trusted");
+    free(why);
+    if (fd < 0 || old) {
+      if (fd >= 0) close(fd);
       continue;
+    }
     struct ls_report *r = &reps[n];
-    int rc = ls_report_load(g.gl_pathv[i], r);
+    int rc = ls_report_load_fd(fd, &st, g.gl_pathv[i], r);
+    if (rc == -ENOMSG) fprintf(stderr, "loopscope: skipped %s: %s\n", g.gl_pathv[i], r->error ? r->error : "not a report");
     if ((rc == 0 || rc == -EBADMSG) && r->start_ns >= t0) n++;
     else ls_report_free(r);
   }

@@ -995,23 +995,71 @@ int ls_report_parse(const char *data, size_t len, struct ls_report *r) {
   return rc;
 }
 
-/* Reads the whole file; a FIFO is fine (process substitution), a terminal or device is not. */
-static int read_all(const char *path, char **out, size_t *outlen, char **why) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* O_NONBLOCK: opening a FIFO must not hang */
-  if (fd < 0) return -errno;
-  struct stat st;
-  int rc = 0;
-  if (fstat(fd, &st) < 0) rc = -errno;
-  else if (S_ISDIR(st.st_mode)) rc = -EISDIR;
-  else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
-    *why = strdup("not a regular file");
-    rc = -EINVAL;
-  } else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_FILE_BYTES)
-    rc = -EFBIG;
-  if (rc == 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) rc = -errno;
-  size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, len = 0;
-  char *buf = rc == 0 ? malloc(cap) : NULL;
-  if (rc == 0 && !buf) rc = -ENOMEM;
+static const char *file_type(mode_t m) {
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISLNK(m)) return "a symbolic link";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  return "not a regular file";
+}
+
+static int refuse(char **why, const char *f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  *why = vfmt(f, ap);
+  va_end(ap);
+  return -EPERM;
+}
+
+/* What st must be under trust; 0, or -EPERM with *why. */
+static int check_trust(const struct stat *st, enum ls_rd_trust trust, char **why) {
+  if (S_ISDIR(st->st_mode)) return -EISDIR;
+  if (!S_ISREG(st->st_mode) && !(trust == LS_RD_NAMED && S_ISFIFO(st->st_mode)))
+    return refuse(why, "%s, not a regular file", file_type(st->st_mode));
+  if (trust != LS_RD_OWN) return 0;
+  uid_t me = geteuid();
+  if (st->st_uid != me && st->st_uid != 0)
+    return refuse(why, "owned by uid %u, not by you (uid %u) or root", (unsigned)st->st_uid, (unsigned)me);
+  if (st->st_mode & 077)
+    return refuse(why, "mode %04o: others may read or write it (loopscope writes its reports 0600)",
+                  (unsigned)(st->st_mode & 07777));
+  if (st->st_nlink != 1)
+    return refuse(why, "%ju hard links (loopscope's reports have one)", (uintmax_t)st->st_nlink);
+  return 0;
+}
+
+int ls_report_open(const char *path, enum ls_rd_trust trust, struct stat *st, char **why) {
+  *why = NULL;
+  /* A name found in a directory is looked at before it is opened: opening a device can do things. */
+  if (trust != LS_RD_NAMED && (trust == LS_RD_OWN ? lstat(path, st) : stat(path, st)) < 0) return -errno;
+  if (trust != LS_RD_NAMED) {
+    int rc = check_trust(st, trust, why);
+    if (rc < 0) return rc;
+  }
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: the shim never writes through a
+   * link, so one in its place was put there by someone else. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (trust == LS_RD_OWN ? O_NOFOLLOW : 0));
+  if (fd < 0) return errno == ELOOP && trust == LS_RD_OWN ? refuse(why, "a symbolic link") : -errno;
+  /* The file opened is the one judged: checked again on the descriptor, so a swap after the look
+   * changes nothing. */
+  int rc = fstat(fd, st) < 0 ? -errno : check_trust(st, trust, why);
+  if (rc == 0 && S_ISREG(st->st_mode) && (uint64_t)st->st_size > MAX_FILE_BYTES) rc = -EFBIG;
+  /* A FIFO the user named (process substitution) is read blocking, as a pipe is. */
+  if (rc == 0 && S_ISFIFO(st->st_mode) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) rc = -errno;
+  if (rc < 0) {
+    close(fd);
+    return rc;
+  }
+  return fd;
+}
+
+/* Reads fd to its end (closing it). */
+static int read_all(int fd, const struct stat *st, char **out, size_t *outlen) {
+  size_t cap = S_ISREG(st->st_mode) ? (size_t)st->st_size + 1 : 65536, len = 0;
+  char *buf = malloc(cap);
+  int rc = buf ? 0 : -ENOMEM;
   while (rc == 0) {
     if (len == cap) {
       if (cap >= MAX_FILE_BYTES) {
@@ -1042,21 +1090,35 @@ static int read_all(const char *path, char **out, size_t *outlen, char **why) {
   return 0;
 }
 
-int ls_report_load(const char *path, struct ls_report *r) {
-  char *data = NULL, *why = NULL;
+static int load_failed(const char *path, int rc, char *why, struct ls_report *r) {
+  memset(r, 0, sizeof(*r));
+  r->path = strdup(path);
+  if (asprintf(&r->error, "%s: %s", path, why ? why : strerror(-rc)) < 0) r->error = NULL;
+  free(why);
+  return rc;
+}
+
+int ls_report_load_fd(int fd, const struct stat *st, const char *path, struct ls_report *r) {
+  char *data = NULL;
   size_t len = 0;
-  int rc = read_all(path, &data, &len, &why);
-  if (rc < 0) {
-    memset(r, 0, sizeof(*r));
-    r->path = strdup(path);
-    if (asprintf(&r->error, "%s: %s", path, why ? why : strerror(-rc)) < 0) r->error = NULL;
-    free(why);
-    return rc;
-  }
+  int rc = read_all(fd, st, &data, &len);
+  if (rc < 0) return load_failed(path, rc, NULL, r);
   rc = ls_report_parse(data, len, r);
   free(data);
   r->path = strdup(path);
   return rc;
+}
+
+int ls_report_load(const char *path, struct ls_report *r) {
+  return ls_report_load_as(path, LS_RD_NAMED, r);
+}
+
+int ls_report_load_as(const char *path, enum ls_rd_trust trust, struct ls_report *r) {
+  struct stat st;
+  char *why;
+  int fd = ls_report_open(path, trust, &st, &why);
+  if (fd < 0) return load_failed(path, fd, why, r);
+  return ls_report_load_fd(fd, &st, path, r);
 }
 
 void ls_report_free(struct ls_report *r) {

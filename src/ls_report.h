@@ -152,7 +152,28 @@ struct ls_report {
  * with ls_report_free. */
 int ls_report_parse(const char *data, size_t len, struct ls_report *r);
 
-/* Reads a whole file and parses it; -errno when it cannot be read (r->error says why). */
+/* How far a file is trusted before it is read. Every file is opened O_NONBLOCK and judged by fstat
+ * on the opened descriptor. */
+enum ls_rd_trust {
+  LS_RD_NAMED,   /* a path the user named: a regular file, or a FIFO (process substitution, '-') */
+  LS_RD_REGULAR, /* a name found in a directory: a regular file only */
+  LS_RD_OWN,     /* taken as one of our own run's reports from a directory others may write to: a regular
+                  * file, not a symbolic link, owned by us or root, no access for group or others (the
+                  * shim creates its reports 0600), one link */
+};
+
+struct stat;
+
+/* Opens path for reading as trust allows. Returns the descriptor; -EPERM when the file is not trusted
+ * (*why, malloc'd, says why in a few words, and *st holds what was seen of it), or -errno. */
+int ls_report_open(const char *path, enum ls_rd_trust trust, struct stat *st, char **why);
+
+/* Reads an opened file (fd and st from ls_report_open; fd is closed) and parses it. */
+int ls_report_load_fd(int fd, const struct stat *st, const char *path, struct ls_report *r);
+
+/* ls_report_open + ls_report_load_fd; -errno (-EPERM: not trusted) when it cannot be read, and
+ * r->error names the file and says why. ls_report_load is ls_report_load_as(LS_RD_NAMED). */
+int ls_report_load_as(const char *path, enum ls_rd_trust trust, struct ls_report *r);
 int ls_report_load(const char *path, struct ls_report *r);
 
 void ls_report_free(struct ls_report *r);
