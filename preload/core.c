@@ -192,6 +192,19 @@ static void start_flusher(void) {
   if (flusher_running) pthread_setname_np(flusher, "loopscope");
 }
 
+/* Creates the report and writes its header with every signal held back: a process killed between the
+ * two (a child the program SIGHUPs right after fork) would leave an empty file, which is no report.
+ * A signal that came meanwhile is delivered when the mask is restored, as if it came a moment later. */
+static int open_report(void) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = ls_writer_open(program_invocation_short_name, 0);
+  if (rc == 0) write_header();
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
 static void before_fork(void);
 static void after_fork_parent(void);
 static void after_fork_child(void);
@@ -219,7 +232,7 @@ void ls_init(void) {
   ls_self_range_init();
   ls_children_init();
   ls_control_init();
-  int rc = ls_writer_open(program_invocation_short_name, 0);
+  int rc = open_report();
   if (rc < 0) {
     char why[160];
     ls_join(why, sizeof(why), ": ", strerror(-rc), ": loopscope is off for this process");
@@ -231,7 +244,6 @@ void ls_init(void) {
     say_static_libuv();
   }
   ls_active = true;
-  write_header();
   ls_threads_init_main();
   report_pid = getpid();
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
@@ -348,12 +360,11 @@ static void after_fork_child(void) {
   ls_writer_close();
   finished = 0;
   flusher_running = false;
-  if (ls_writer_open(program_invocation_short_name, 0) < 0) {
+  ls_modules_reset(); /* the new report lists every module again */
+  if (open_report() < 0) {
     ls_active = false;
     return;
   }
-  ls_modules_reset();
-  write_header();
   ls_stack_rewrite_all();
   ls_sites_reset_counts();
   ls_loops_reset_counts();
