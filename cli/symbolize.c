@@ -13,11 +13,14 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_INLINE 16 /* deeper inline chains are cut: the outer frames still come from the stack */
@@ -89,9 +92,58 @@ static char *nice_name(const char *name) {
 
 static char *debuginfo_path; /* NULL: libdwfl's default, ":.debug:/usr/lib/debug" */
 
+/* A path from a report names anything: a FIFO there would hang an open() for ever, a device could do
+ * worse. So the file is opened O_NONBLOCK, must be a regular file that starts as an ELF file does,
+ * and libdwfl is handed that descriptor, never the name: what was checked is what it reads.
+ * Returns the fd, or -1 with *why. */
+static int open_elf(const char *path, const char **why) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  struct stat st;
+  unsigned char magic[SELFMAG];
+  *why = NULL;
+  if (fd < 0) *why = strerror(errno);
+  else if (fstat(fd, &st) < 0) *why = strerror(errno);
+  else if (!S_ISREG(st.st_mode)) *why = "not a regular file";
+  else if (pread(fd, magic, SELFMAG, 0) != SELFMAG || memcmp(magic, ELFMAG, SELFMAG) != 0) *why = "not an ELF file";
+  if (*why && fd >= 0) close(fd);
+  return *why ? -1 : fd;
+}
+
+/* Whether every place libdwfl looks for FILE's .gnu_debuglink NAME (beside it, in .debug/ beside it,
+ * under /usr/lib/debug) holds a regular file or nothing. libdwfl opens them by name; a FIFO planted
+ * there would hang it. */
+static bool debuglink_safe(const char *file, const char *name) {
+  const char *slash = strrchr(file, '/');
+  int dlen = slash ? (int)(slash - file) : 0;
+  char *cand[3] = {NULL};
+  bool ok = true;
+  if (name[0] == '/') cand[0] = strdup(name);
+  else if (asprintf(&cand[0], "%.*s/%s", dlen, file, name) < 0 || asprintf(&cand[1], "%.*s/.debug/%s", dlen, file, name) < 0 ||
+           asprintf(&cand[2], "/usr/lib/debug%.*s/%s", dlen, file, name) < 0)
+    ok = false;
+  for (int i = 0; i < 3; i++) {
+    struct stat st;
+    if (ok && cand[i] && stat(cand[i], &st) == 0 && !S_ISREG(st.st_mode)) ok = false;
+    free(cand[i]);
+  }
+  return ok;
+}
+
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                          const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                          char **debuginfo_file_name) {
+  if (file_name && debuglink_file && !debuglink_safe(file_name, debuglink_file)) {
+    fprintf(stderr, "loopscope: warning: %s: its debug link %s names something that is not a regular file: "
+                    "not read\n", file_name, debuglink_file);
+    return -1;
+  }
+  return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+                                      debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks offline_callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo, /* separate debug files under /usr/lib/debug */
+    .find_debuginfo = find_debuginfo, /* separate debug files under /usr/lib/debug */
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };
@@ -133,11 +185,19 @@ static struct shared_mod *open_shared(struct ls_symbolizer *s, const struct ls_r
   shared_mods = sm;
   sm->dwfl = dwfl_begin(&offline_callbacks);
   if (!sm->dwfl) return sm;
+  const char *why;
+  int fd = open_elf(m->path, &why);
+  if (fd < 0) {
+    fprintf(stderr, "loopscope: warning: %s: %s: showing module+offset for its frames\n", m->path, why);
+    return sm;
+  }
   dwfl_report_begin(sm->dwfl);
-  /* add_p_vaddr with bias 0: the module sits at its own link-time addresses (ET_EXEC ignores it) */
-  sm->mod = dwfl_report_elf(sm->dwfl, m->path, m->path, -1, 0, true);
+  /* add_p_vaddr with bias 0: the module sits at its own link-time addresses (ET_EXEC ignores it); on
+   * success libdwfl owns fd */
+  sm->mod = dwfl_report_elf(sm->dwfl, m->path, m->path, fd, 0, true);
   dwfl_report_end(sm->dwfl, NULL, NULL);
   if (!sm->mod) {
+    close(fd);
     fprintf(stderr, "loopscope: warning: %s: %s: showing module+offset for its frames\n", m->path,
             dwfl_errmsg(-1));
     return sm;

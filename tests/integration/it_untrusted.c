@@ -213,11 +213,68 @@ START_TEST(fifo_does_not_hang_report_dir) {
 }
 END_TEST
 
+/* A report's module path is opened by the symbolizer: pointed at a FIFO (no writer: a plain open()
+ * waits for one for ever), a text file or a directory, it is refused with a warning naming it, and
+ * the frames in that module are shown as module+offset. */
+START_TEST(module_path_not_elf) {
+  char *dir = it_mkdir("it_untrusted_module");
+  struct it_proc p;
+  const char *prog[] = {LS_PROG_thread_unretrieved, NULL};
+  it_loopscope_run(&p, dir, NULL, prog);
+  ck_assert_msg(p.code == 0, "exit %d\nstderr:\n%s", p.code, p.err);
+  it_proc_free(&p);
+  char **paths;
+  size_t n = it_reports(dir, &paths);
+  ck_assert_uint_eq(n, 1);
+  size_t len;
+  char *real = it_read_file(paths[0], &len);
+  ck_assert_ptr_nonnull(real);
+  char *exe_path;
+  ck_assert_int_ge(asprintf(&exe_path, " path=%s ", LS_PROG_thread_unretrieved), 0);
+  char *at = strstr(real, exe_path);
+  ck_assert_msg(at, "no M record for %s in the report", LS_PROG_thread_unretrieved);
+  char *fifo = path_in(dir, "fifo"), *text = path_in(dir, "text"), *subdir = path_in(dir, "subdir");
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  it_write_file(text, "not an ELF file\n", 16);
+  ck_assert_int_eq(mkdir(subdir, 0700), 0);
+  const char *targets[] = {fifo, text, subdir};
+  const char *reasons[] = {"not a regular file", "not an ELF file", "not a regular file"};
+  for (size_t t = 0; t < 3; t++) {
+    char *forged, *file;
+    ck_assert_int_ge(asprintf(&forged, "%.*s path=%s %s", (int)(at - real), real, targets[t], at + strlen(exe_path)), 0);
+    ck_assert_int_ge(asprintf(&file, "%s/report.%zu.lsr", dir, t + 100), 0);
+    it_write_file(file, forged, strlen(forged));
+    const char *argv[] = {LS_CLI, "report", "--format=json", file, NULL};
+    it_run(&p, dir, argv, NULL, NULL);
+    ck_assert_msg(p.code == 0, "module path %s: exit %d\nstderr:\n%s", targets[t], p.code, p.err);
+    char *warning;
+    ck_assert_int_ge(asprintf(&warning, "loopscope: warning: %s: %s", targets[t], reasons[t]), 0);
+    ck_assert_msg(strstr(p.err, warning), "no warning '%s':\n%s", warning, p.err);
+    json_object *root = json_tokener_parse(p.out);
+    ck_assert_msg(root != NULL, "no JSON:\n%s", p.out);
+    json_object *f[1];
+    ck_assert_uint_ge(it_findings(root, "unretrieved-error", f, 1), 1);
+    /* the thread's routine lies in the refused module: module+offset, no name */
+    ck_assert_str_eq(it_str(f[0], "callback.module"), targets[t]);
+    ck_assert_ptr_null(it_str(f[0], "callback.function"));
+    json_object_put(root);
+    it_proc_free(&p);
+    free(warning);
+    free(forged);
+    free(file);
+  }
+  free(fifo), free(text), free(subdir), free(exe_path), free(real);
+  it_free_paths(paths, n);
+  it_done(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_untrusted");
   TCase *tc = it_tcase(s, "untrusted");
   tcase_add_test(tc, planted_reports_change_nothing);
   tcase_add_test(tc, fifo_does_not_hang_run);
   tcase_add_test(tc, fifo_does_not_hang_report_dir);
+  tcase_add_test(tc, module_path_not_elf);
   return it_main(s);
 }
