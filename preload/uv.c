@@ -342,7 +342,12 @@ LS_REAL_SLOT(uv_tcp_close_reset);
 LS_EXPORT int uv_tcp_close_reset(uv_tcp_t *h, uv_close_cb cb) {
   REAL_OR(uv_tcp_close_reset, UV_ENOSYS);
   int rc = 0;
+  bool was_closing = ls_uv_handle_is_closing(h);
   close_with(NULL, real_, &rc, (uv_handle_t *)h, cb, CALLER, "uv_tcp_close_reset");
+  /* Refused (never connected, or shutting down): libuv closed nothing and calls no close callback for
+   * this attempt, so the handle is as open as it was. (A close binding it may have left is rebound by
+   * the next close before any trampoline reads it.) */
+  if (rc < 0 && !was_closing) ls_uv_handle_close_refused(h);
   return rc;
 }
 

@@ -37,6 +37,17 @@ void ls_uv_handle_closing(const void *h) {
 
 void ls_uv_handle_closed(const void *h) { ls_map_del(&handles, (uintptr_t)h, 0); }
 
+bool ls_uv_handle_is_closing(const void *h) {
+  uintptr_t v1, v2;
+  return h && ls_map_get(&handles, (uintptr_t)h, 0, &v1, &v2) && (v1 & CLOSING_BIT);
+}
+
+void ls_uv_handle_close_refused(const void *h) {
+  uintptr_t v1, v2;
+  if (h && ls_map_get(&handles, (uintptr_t)h, 0, &v1, &v2))
+    ls_map_put(&handles, (uintptr_t)h, 0, v1 & ~CLOSING_BIT, v2);
+}
+
 /* ---- requests: req -> (site, submit time in clock ticks) ---- */
 
 static struct ls_map requests;

@@ -16,6 +16,9 @@
 void ls_uv_handle_opened(const void *h, const char *kind, const void *loop, const void *caller);
 void ls_uv_handle_closing(const void *h);
 void ls_uv_handle_closed(const void *h);
+bool ls_uv_handle_is_closing(const void *h);
+/* libuv refused to close h (uv_tcp_close_reset failed): it is open, as before the call. */
+void ls_uv_handle_close_refused(const void *h);
 
 /* Requests: pending from submission until their callback starts. */
 void ls_uv_req_submitted(const void *req, uint32_t site, const void *loop);

@@ -275,6 +275,26 @@ START_TEST(open_at_exit_is_a_finding_when_asked) {
 }
 END_TEST
 
+/* A close libuv refused (uv_tcp_close_reset on a tcp never connected: UV_EBADF) closed nothing: the
+ * handle is still open at exit, not closing. */
+START_TEST(open_at_exit_after_a_refused_close_reset) {
+  int line = it_marker_line("uv_close_reset_refused.c", "init");
+  struct it_report_run r;
+  run_prog(&r, "it_uv_close_reset_refused", LS_PROG_uv_close_reset_refused, NULL, 0);
+  ck_assert_msg(strstr(r.p.out, "reset=-9"), "program printed (UV_EBADF is -9): %s", r.p.out);
+  it_no_findings(&r, "uv_close_reset_refused");
+  json_object *list = it_need(r.root, "processes.0.still_open_at_exit");
+  ck_assert_msg(still_open(&r) == 1, "one handle expected still open at exit:\n%s", it_json_text(list));
+  json_object *h = it_need(list, "0");
+  str_is(h, "kind", "uv tcp");
+  frame0_at(h, "uv_close_reset_refused.c", line, "main");
+  json_object *closing = it_get(h, "closing");
+  ck_assert_msg(closing && !json_object_get_boolean(closing), "the handle is listed as closing:\n%s",
+                it_json_text(h));
+  it_run_report_free(&r);
+}
+END_TEST
+
 /* ---- unretrieved-error ---- */
 
 START_TEST(unretrieved_error_null_callback_write_to_closed_peer) {
@@ -393,6 +413,7 @@ int main(void) {
   tcase_add_test(tc, unclosed_resource_of_freed_handles_reads_none_of_them);
   tcase_add_test(tc, open_at_exit_is_listed_not_found);
   tcase_add_test(tc, open_at_exit_is_a_finding_when_asked);
+  tcase_add_test(tc, open_at_exit_after_a_refused_close_reset);
   tc = it_tcase(s, "unretrieved_error");
   tcase_add_test(tc, unretrieved_error_null_callback_write_to_closed_peer);
   tcase_add_test(tc, unretrieved_error_clean_write_succeeds);
