@@ -882,6 +882,17 @@ static char *supps_option(const struct run_args *a) {
   return buf;
 }
 
+/* The shim first in LD_PRELOAD. A sanitized build's shim needs its sanitizer's runtime too, right behind
+ * it: ahead of every other library, so that the runtime's interceptors are found before libc's, yet
+ * behind the shim, so that the shim still sees the program's calls and not the runtime's
+ * (preload/sanitize.c gives the runtime its options for that). */
+static int preload_shim(const char *shim) {
+#ifdef LOOPSCOPE_SANITIZER_RUNTIME
+  if (setenv_prepended("LD_PRELOAD", LOOPSCOPE_SANITIZER_RUNTIME, ":") < 0) return -1;
+#endif
+  return setenv_prepended("LD_PRELOAD", shim, ":");
+}
+
 /* Sets LD_PRELOAD and LOOPSCOPE_OPTIONS for the child; fills the report template to look for and the
  * verbosity in force. */
 static int prepare_env(const struct run_args *a, char **tmpl, unsigned *verbosity) {
@@ -897,7 +908,7 @@ static int prepare_env(const struct run_args *a, char **tmpl, unsigned *verbosit
     struct ls_options check;
     ls_options_defaults(&check);
     if (ls_options_parse(&check, opts, err, sizeof(err)) < 0) run_error("%s", err);
-    else if (setenv_appended("LOOPSCOPE_OPTIONS", opts) == 0 && setenv_prepended("LD_PRELOAD", shim, ":") == 0) rc = 0;
+    else if (setenv_appended("LOOPSCOPE_OPTIONS", opts) == 0 && preload_shim(shim) == 0) rc = 0;
     else run_error("cannot set the environment: %s", strerror(errno));
   } else if (*tmpl && shim && !supps) {
     run_error("out of memory");

@@ -12,12 +12,19 @@
 #include "shim.h"
 
 static char shim_path[LS_PATH_MAX];   /* absolute, as loaded */
+static char shim_entry[LS_PATH_MAX * 2]; /* what LD_PRELOAD gets when the shim is put back */
 static char options_env[LS_PATH_MAX]; /* LOOPSCOPE_OPTIONS as this process got it; "" = none */
 
 void ls_children_init(void) {
   Dl_info di;
   if (dladdr((void *)ls_children_init, &di) && di.dli_fname && !realpath(di.dli_fname, shim_path))
     snprintf(shim_path, sizeof(shim_path), "%s", di.dli_fname);
+#ifdef LOOPSCOPE_SANITIZER_RUNTIME
+  /* A sanitized build's shim needs its sanitizer's runtime right behind it (as `loopscope run` puts it). */
+  snprintf(shim_entry, sizeof(shim_entry), "%s:%s", shim_path, LOOPSCOPE_SANITIZER_RUNTIME);
+#else
+  snprintf(shim_entry, sizeof(shim_entry), "%s", shim_path);
+#endif
   const char *o = getenv("LOOPSCOPE_OPTIONS");
   snprintf(options_env, sizeof(options_env), "%s", o ? o : "");
 }
@@ -88,7 +95,7 @@ char **ls_child_env(char *const envp[], const char *prog, const char *argv0) {
   for (size_t i = 0; i < n; i++)
     if (i != preload_i) env[k++] = envp[i];
   if (follow) {
-    env[k++] = has ? envp[preload_i] : make_var("LD_PRELOAD", shim_path, preload);
+    env[k++] = has ? envp[preload_i] : make_var("LD_PRELOAD", shim_entry, preload);
     if (add_options) env[k++] = make_var("LOOPSCOPE_OPTIONS", options_env, "");
   } else {
     /* Take the shim out; what else the program preloads stays. */

@@ -24,7 +24,7 @@ static size_t count_lines(const char *s) {
 static void preload_run(struct it_proc *p, const char *dir, const char *options, const char *const argv[]) {
   char *opt;
   ck_assert_int_ge(asprintf(&opt, "LOOPSCOPE_OPTIONS=%s", options), 0);
-  const char *env[] = {"LD_PRELOAD=" LS_SHIM, opt, NULL};
+  const char *env[] = {"LD_PRELOAD=" LS_PRELOAD, opt, NULL};
   it_run(p, dir, argv, env, NULL);
   free(opt);
 }
@@ -237,7 +237,7 @@ START_TEST(slow_callback_flag_applies) {
   /* and the same through LOOPSCOPE_OPTIONS */
   char *opt;
   ck_assert_int_ge(asprintf(&opt, "LOOPSCOPE_OPTIONS=slow_callback_ms=0.02s:log_path=%s/env.%%p.lsr", dir), 0);
-  const char *env[] = {"LD_PRELOAD=" LS_SHIM, opt, NULL};
+  const char *env[] = {"LD_PRELOAD=" LS_PRELOAD, opt, NULL};
   it_run(&p, dir, quiet, env, NULL);
   free(opt);
   ck_assert_msg(p.code == 0, "exit %d\nstderr:\n%s", p.code, p.err);

@@ -19,7 +19,7 @@ static void run_three(struct variant *v, const char *name, const char *const arg
 
   char *opts;
   ck_assert_int_ge(asprintf(&opts, "LOOPSCOPE_OPTIONS=log_path=%s/preload.%%p.lsr", dir), 0);
-  const char *env[] = {"LD_PRELOAD=" LS_SHIM, opts, NULL};
+  const char *env[] = {"LD_PRELOAD=" LS_PRELOAD, opts, NULL};
   it_run(&v->preload, dir, argv, env, stdin_path);
   free(opts);
 

@@ -46,7 +46,7 @@ static void run_plain_and_shimmed(const char *dir, struct it_proc *plain, struct
   it_run(plain, dir, argv, NULL, NULL);
   char *opts;
   ck_assert_int_ge(asprintf(&opts, "LOOPSCOPE_OPTIONS=log_path=%s/preload.%%p.lsr", dir), 0);
-  const char *env[] = {"LD_PRELOAD=" LS_SHIM, opts, NULL};
+  const char *env[] = {"LD_PRELOAD=" LS_PRELOAD, opts, NULL};
   it_run(preload, dir, argv, env, NULL);
   free(opts);
   it_loopscope_run(run, dir, NULL, argv);
