@@ -29,6 +29,7 @@ struct ls_thread_rec {
   enum how how;
   bool joined, detached;
   bool finished; /* its last destructor ran: no code of ours touches the record from that thread */
+  bool creating; /* pthread_create has not stored the handle yet: the record stays */
   char pending_name[16]; /* renamed before it published its tid: it writes the N itself */
   char shown_name[16];   /* the name its latest T or N record gave (ls_threads_refresh) */
   const char *role;
@@ -113,6 +114,7 @@ static void thread_ended(struct ls_thread_rec *t, enum how how, void *result) {
 /* A record nobody can ask about any more (ended, and joined or detached) is unlinked and freed, so a
  * program that makes a thread per request does not grow our list. Under mu. */
 static bool unlink_rec(struct ls_thread_rec *t) {
+  if (t->creating) return false; /* a detached thread can end before its creator is back */
   for (struct ls_thread_rec **pp = &threads; *pp; pp = &(*pp)->next)
     if (*pp == t) {
       *pp = t->next;
@@ -196,6 +198,7 @@ LS_EXPORT int pthread_create(pthread_t *pt, const pthread_attr_t *attr, void *(*
   t->lib = ls_lib_of((const void *)routine);
   int ds = PTHREAD_CREATE_JOINABLE;
   if (attr && pthread_attr_getdetachstate(attr, &ds) == 0 && ds == PTHREAD_CREATE_DETACHED) t->detached = true;
+  t->creating = true;
   pthread_mutex_lock(&mu);
   t->next = threads;
   threads = t;
@@ -204,7 +207,12 @@ LS_EXPORT int pthread_create(pthread_t *pt, const pthread_attr_t *attr, void *(*
   int saved = errno;
   int rc = real_pthread_create(pt, attr, thread_start, t);
   if (rc == 0) {
+    pthread_mutex_lock(&mu);
     t->pt = *pt;
+    t->creating = false;
+    bool gone = t->finished && (t->detached || t->joined) && unlink_rec(t); /* it ended in the meantime */
+    pthread_mutex_unlock(&mu);
+    if (gone) free(t);
   } else {
     pthread_mutex_lock(&mu);
     for (struct ls_thread_rec **pp = &threads; *pp; pp = &(*pp)->next)
