@@ -145,6 +145,7 @@ static void *thread_start(void *p) {
    * the thread, so its D record is written now, after the T. */
   pthread_mutex_lock(&mu);
   t->tid = ls_gettid();
+  t->pt = pthread_self(); /* it may detach itself before its creator has stored the handle */
   bool detached = t->detached;
   char renamed[16];
   memcpy(renamed, t->pending_name, sizeof(renamed));

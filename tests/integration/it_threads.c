@@ -55,11 +55,32 @@ START_TEST(unjoined_thread) {
 }
 END_TEST
 
+/* Detached threads that end at once (often before their creator is back from pthread_create), half of
+ * them detaching themselves: no finding, and every one is listed as detached. */
+START_TEST(detached_burst) {
+  struct it_report_run r;
+  const char *argv[] = {LS_PROG_thread_detached_burst, NULL};
+  it_run_report(&r, "it_thread_burst", NULL, argv, 0);
+  ck_assert_str_eq(r.p.out, "detached=100 self=100\n");
+  it_no_findings(&r, "thread_detached_burst");
+  json_object *threads = it_need(r.proc, "threads");
+  size_t n = json_object_array_length(threads), detached = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *state = it_str(json_object_array_get_idx(threads, i), "state");
+    if (state && strcmp(state, "detached") == 0) detached++;
+  }
+  ck_assert_msg(detached == 200, "%zu of %zu threads listed as detached, expected 200:\n%s", detached, n,
+                it_json_text(threads));
+  it_run_report_free(&r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("it_threads");
   TCase *tc = tcase_create("threads");
   tcase_add_test(tc, unretrieved_error);
   tcase_add_test(tc, unjoined_thread);
+  tcase_add_test(tc, detached_burst);
   tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
   return it_main(s);
