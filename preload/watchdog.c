@@ -194,18 +194,21 @@ static bool still_ours(pid_t tid) {
 
 /* Where a sample is counted: its innermost frame outside libc and the vDSO (a loop spinning on
  * clock_gettime or memcpy is spinning in the function that calls them; the full stack keeps the rest).
- * Returns the index of that frame in ips (0 when every frame is libc's). */
+ * What serves the program's clock_gettime counts as libc too: a sanitizer runtime preloaded behind the
+ * shim (a sanitized build) stands in for libc there and for memcpy. Returns the index of that frame in
+ * ips (0 when every frame is libc's). */
 static size_t program_frame(const uintptr_t *ips, size_t n) {
-  static const void *libc_base, *vdso_base;
+  static const void *libc_base, *vdso_base, *clock_base;
   if (!libc_base) {
     Dl_info di;
     if (dladdr((void *)&getpid, &di)) libc_base = di.dli_fbase;
+    if (dladdr((void *)&clock_gettime, &di)) clock_base = di.dli_fbase;
     vdso_base = (const void *)getauxval(AT_SYSINFO_EHDR);
   }
   for (size_t i = 0; i < n; i++) {
     Dl_info di;
     if (!dladdr((void *)ips[i], &di)) return i;
-    if (di.dli_fbase != libc_base && di.dli_fbase != vdso_base) return i;
+    if (di.dli_fbase != libc_base && di.dli_fbase != vdso_base && di.dli_fbase != clock_base) return i;
   }
   return 0;
 }
