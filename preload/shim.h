@@ -175,7 +175,9 @@ static inline uint64_t ls_now(void) {
   return ls_clock_mono_ns();
 }
 static inline uint64_t ls_ticks_to_ns(uint64_t t) {
-  return ls_clock_tsc ? (uint64_t)(((unsigned __int128)t * ls_clock_mult) >> 32) : t;
+  /* relaxed: the flush thread refines the factor once while loop threads convert (a plain load on x86) */
+  uint64_t mult = __atomic_load_n(&ls_clock_mult, __ATOMIC_RELAXED);
+  return ls_clock_tsc ? (uint64_t)(((unsigned __int128)t * mult) >> 32) : t;
 }
 
 /* ---- writer.c: the report file ---- */
