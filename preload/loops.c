@@ -137,7 +137,10 @@ void ls_loops_flush_locked(void) {
     if (LS_RELAXED_LOAD(&l->provisional)) continue;
     uint64_t it = LS_RELAXED_LOAD(&l->iterations), cb = LS_RELAXED_LOAD(&l->callbacks);
     uint64_t ps = LS_RELAXED_LOAD(&l->preempted_stalls);
-    if (l->written && it == l->flushed_iterations && cb == l->flushed_callbacks && ps == l->flushed_preempted) continue;
+    bool closed = LS_RELAXED_LOAD(&l->closed); /* a close is news even when the counters did not move */
+    if (l->written && it == l->flushed_iterations && cb == l->flushed_callbacks && ps == l->flushed_preempted &&
+        closed == l->flushed_closed)
+      continue;
     uint64_t lag[LS_HIST_BUCKETS];
     for (unsigned b = 0; b < LS_HIST_BUCKETS; b++) lag[b] = LS_RELAXED_LOAD(&l->lag_hist[b]);
     struct ls_rec r;
@@ -152,7 +155,7 @@ void ls_loops_flush_locked(void) {
     ls_rec_u(&r, "poll_ns", LS_RELAXED_LOAD(&l->poll_ns));
     ls_rec_u(&r, "long_polls", LS_RELAXED_LOAD(&l->long_polls));
     if (strcmp(l->lib, "libuv") == 0 || strcmp(l->lib, "libevent") == 0) /* has a close (free) call */
-      ls_rec_u(&r, "closed", LS_RELAXED_LOAD(&l->closed));
+      ls_rec_u(&r, "closed", closed);
     ls_rec_hist(&r, "lag", lag, LS_HIST_BUCKETS);
     ls_rec_u(&r, "file_io", LS_RELAXED_LOAD(&l->file_io));
     ls_rec_u(&r, "file_io_ns", LS_RELAXED_LOAD(&l->file_io_ns));
@@ -161,6 +164,7 @@ void ls_loops_flush_locked(void) {
       l->flushed_iterations = it;
       l->flushed_callbacks = cb;
       l->flushed_preempted = ps;
+      l->flushed_closed = closed;
       l->written = true;
     }
   }
@@ -172,11 +176,8 @@ void ls_loops_mark_dirty(void) {
   for (uint32_t i = 0; i < n; i++) loops[i]->written = false;
 }
 
-/* A loop's close is news even when its counters did not move. */
-void ls_loop_mark_closed(struct ls_loop *l) {
-  LS_RELAXED_STORE(&l->closed, true);
-  l->written = false;
-}
+/* The flush thread compares it with what it wrote last (written belongs to the flush thread). */
+void ls_loop_mark_closed(struct ls_loop *l) { LS_RELAXED_STORE(&l->closed, true); }
 
 /* Child after fork: its report counts its own iterations only. */
 void ls_loops_reset_counts(void) {

@@ -312,7 +312,7 @@ struct ls_loop {
   void *blk_ips[16];
   uint64_t lag_hist[LS_HIST_BUCKETS];
   uint64_t flushed_iterations, flushed_callbacks, flushed_preempted;
-  bool written;
+  bool flushed_closed, written;
 };
 /* Finds or creates; NULL only when out of memory. */
 struct ls_loop *ls_loop_get(const char *lib, const void *addr);
