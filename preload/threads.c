@@ -94,10 +94,17 @@ static void write_name(pid_t tid, const char *name) { write_name_cpu(tid, name, 
 
 /* The thread records its own ending: only it can read its CPU time. */
 static void thread_ended(struct ls_thread_rec *t, enum how how, void *result) {
-  if (!t || t->how != RUNNING) return;
+  if (!t) return;
+  /* under mu: the exit report (ls_threads_finish) reads them, maybe while this thread ends */
+  pthread_mutex_lock(&mu);
+  bool first = t->how == RUNNING;
+  if (first) {
+    t->how = how;
+    t->result = result;
+  }
+  pthread_mutex_unlock(&mu);
+  if (!first) return;
   ls_tls.guard++;
-  t->how = how;
-  t->result = result;
   char buf[256];
   struct ls_rec r;
   ls_rec_begin(&r, buf, sizeof(buf), 'E');
