@@ -36,9 +36,10 @@ struct ls_pool_slot {
 #define LS_POOL_FN_II(n, shape, cbtype, params, args, obj, pre, account)                                   \
   static void shape##_tramp_##n params {                                                                    \
     const struct ls_pool_slot *s_ = &shape##_slots[n];                                                      \
+    void *cb_ = __atomic_load_n(&s_->cb, __ATOMIC_ACQUIRE); /* a plain load on x86 */                       \
     pre(obj, s_->site);                                                                                     \
     uint64_t t0_ = ls_cb_begin(s_->site);                                                                   \
-    LS_PROGRAM_RUN(((cbtype)s_->cb) args);                                                                  \
+    LS_PROGRAM_RUN(((cbtype)cb_) args);                                                                     \
     account(s_->site, t0_);                                                                                 \
   }
 #define LS_POOL_NAME(A, n) LS_POOL_NAME_I(n, LS_EXPAND A)
@@ -54,9 +55,9 @@ struct ls_pool_slot {
   static void *shape##_pool_take(uint32_t site, void *cb) {                                                 \
     uint32_t i = __atomic_fetch_add(&shape##_used, 1, __ATOMIC_RELAXED);                                     \
     if (i >= LS_POOL_SIZE) return NULL;                                                                     \
-    shape##_slots[i].cb = cb;                                                                               \
     shape##_slots[i].site = site;                                                                           \
-    __atomic_thread_fence(__ATOMIC_RELEASE); /* filled before the library can call through it */           \
+    /* filled before the library can call through it (a release store, not a fence: TSan sees it) */      \
+    __atomic_store_n(&shape##_slots[i].cb, cb, __ATOMIC_RELEASE);                                            \
     return (void *)shape##_tramps[i];                                                                       \
   }
 
