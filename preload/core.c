@@ -189,7 +189,10 @@ static void start_flusher(void) {
   /* Called with the guard up: our own pthread_create hook passes straight through. */
   flusher_running = pthread_create(&flusher, NULL, flush_main, NULL) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (flusher_running) pthread_setname_np(flusher, "loopscope");
+  if (flusher_running) {
+    pthread_setname_np(flusher, "loopscope");
+    pthread_detach(flusher); /* it ends at exit, and nobody waits for it */
+  }
 }
 
 /* Creates the report and writes its header with every signal held back: a process killed between the
