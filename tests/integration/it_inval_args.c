@@ -142,7 +142,7 @@ START_TEST(every_row_returns_the_same_plainly_and_under_the_shim) {
                 plain.code, plain.out, plain.err);
   char *opts;
   ck_assert_int_ge(asprintf(&opts, "LOOPSCOPE_OPTIONS=log_path=%s/preload.%%p.lsr", dir), 0);
-  const char *env[] = {"G_DEBUG", "LD_PRELOAD=" LS_SHIM, opts, NULL};
+  const char *env[] = {"G_DEBUG", "LD_PRELOAD=" LS_PRELOAD, opts, NULL};
   it_run(&shim, dir, argv, env, NULL);
   free(opts);
 
