@@ -36,7 +36,7 @@ START_TEST(two_threads_exiting_at_once_keep_the_report_whole) {
   const char *argv[] = {LS_PROG_exit_race, NULL};
   char *dir = it_mkdir("it_ending_exit_race"), *opts;
   ck_assert_int_ge(asprintf(&opts, "LOOPSCOPE_OPTIONS=log_path=%s/report.%%p.%%s.lsr", dir), 0);
-  const char *env[] = {"LD_PRELOAD=" LS_SHIM, opts, NULL};
+  const char *env[] = {"LD_PRELOAD=" LS_PRELOAD, opts, NULL};
   for (int run = 0; run < EXIT_RACE_RUNS; run++) {
     struct it_proc p;
     it_run(&p, dir, argv, env, NULL);
