@@ -183,6 +183,17 @@ static int build_loops(struct lsm_process *p) {
 /* Still open at exit: identical handles are one entry with a count, in order of first appearance. */
 static const struct ls_rd_open *open_base;
 
+static int cmp_nullable(const char *a, const char *b) { return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL); }
+
+/* The fd an entry waits on, and what it is: entries on different fds are different. */
+static int cmp_open_fd(const struct ls_rd_open *x, const struct ls_rd_open *y) {
+  if (x->has_fd != y->has_fd || x->fd != y->fd) return x->has_fd != y->has_fd ? x->has_fd - y->has_fd : x->fd < y->fd ? -1 : 1;
+  int c = cmp_nullable(x->what, y->what);
+  if (!c) c = cmp_nullable(x->addr, y->addr);
+  if (!c) c = cmp_nullable(x->peer, y->peer);
+  return c ? c : cmp_nullable(x->events, y->events);
+}
+
 static int cmp_open_key(const void *a, const void *b) {
   size_t i = *(const size_t *)a, j = *(const size_t *)b;
   const struct ls_rd_open *x = &open_base[i], *y = &open_base[j];
@@ -192,6 +203,7 @@ static int cmp_open_key(const void *a, const void *b) {
   int fy = y->active | y->ref << 1 | y->closing << 2 | y->has_active << 3 | y->has_ref << 4 | y->has_closing << 5;
   if (fx != fy) return fx < fy ? -1 : 1;
   int c = strcmp(x->kind, y->kind);
+  if (!c) c = cmp_open_fd(x, y);
   if (c) return c;
   return i < j ? -1 : i > j;
 }
@@ -199,7 +211,7 @@ static int cmp_open_key(const void *a, const void *b) {
 static bool same_open(const struct ls_rd_open *x, const struct ls_rd_open *y) {
   return x->loop == y->loop && x->stack == y->stack && x->active == y->active && x->ref == y->ref &&
          x->closing == y->closing && x->has_active == y->has_active && x->has_ref == y->has_ref &&
-         x->has_closing == y->has_closing && strcmp(x->kind, y->kind) == 0;
+         x->has_closing == y->has_closing && strcmp(x->kind, y->kind) == 0 && cmp_open_fd(x, y) == 0;
 }
 
 static int cmp_open_first(const void *a, const void *b) {

@@ -125,6 +125,11 @@ static void still_open(struct json *j, const struct lsm_open *o) {
   opt_bool(j, "active", o->h->has_active, o->h->active);
   opt_bool(j, "ref", o->h->has_ref, o->h->ref);
   opt_bool(j, "closing", o->h->has_closing, o->h->closing);
+  opt_u64(j, "fd", o->h->has_fd, o->h->fd);
+  json_string(j, "fd_kind", o->h->what);
+  json_string(j, "address", o->h->addr);
+  json_string(j, "peer", o->h->peer);
+  json_string(j, "events", o->h->events);
   json_u64(j, "count", o->count);
   stack(j, &o->stack);
   json_end_object(j);

@@ -306,13 +306,29 @@ static void frame(struct tout *out, const char *indent, const struct ls_frame *f
   else line(out, "%sin %s", indent, ls_frame_fallback(f, fb, sizeof(fb)));
 }
 
-/* One entry of a handle list: kind, flags, loop, count, creation stack. */
+/* "tcp 127.0.0.1:8080 -> 127.0.0.1:40112", "pipe", "file /var/log/x": what an fd is. */
+static void fd_words(const struct ls_rd_open *h, char *buf, size_t len) {
+  snprintf(buf, len, "%s%s%s%s%s", h->what ? h->what : "fd of unknown kind", h->addr ? " " : "", h->addr ? h->addr : "",
+           h->peer ? " -> " : "", h->peer ? h->peer : "");
+}
+
+/* One entry of a handle list: kind, flags, loop, count, creation stack. A generic loop's fd entry
+ * (kind "fd") is the fd and what it is; a handle waiting on an fd says which. */
 static void open_entry(struct tout *out, const struct lsm_open *o, bool show_loop, const char *indent) {
   const struct ls_rd_open *h = o->h;
-  char loop[64] = "", count[64] = "", deeper[32];
+  char loop[64] = "", count[64] = "", deeper[32], fd[512] = "", words[400];
   if (o->loop && show_loop) snprintf(loop, sizeof(loop), " on loop 0x%" PRIx64, o->loop->addr);
   if (o->count > 1) snprintf(count, sizeof(count), " (%" PRIu64 " handles)", o->count);
-  line(out, "%s%s%s%s%s%s%s%s", indent, str(h->kind), !h->has_active ? "" : h->active ? ", active" : ", inactive",
+  if (h->has_fd) {
+    fd_words(h, words, sizeof(words));
+    if (strcmp(h->kind, "fd") == 0) {
+      line(out, "%sfd %" PRIu64 ": %s%s%s%s%s", indent, h->fd, words, h->events ? ", waiting for " : "", str(h->events),
+           loop, count);
+      return;
+    }
+    snprintf(fd, sizeof(fd), " on fd %" PRIu64 " (%s)", h->fd, words);
+  }
+  line(out, "%s%s%s%s%s%s%s%s%s", indent, str(h->kind), fd, !h->has_active ? "" : h->active ? ", active" : ", inactive",
        !h->has_ref ? "" : h->ref ? ", ref" : ", unref", h->has_closing && h->closing ? ", closing" : "", loop, count,
        o->stack.n ? ", created at (most recent call last):" : "");
   snprintf(deeper, sizeof(deeper), "%s  ", indent);
@@ -400,26 +416,29 @@ static void hang(struct tout *out, const struct lsm_process *p) {
     else snprintf(where, sizeof(where), "state %s, in %s", str(w->state), sc);
     line(out, "    tid %" PRIu64 " %s%s: %s", w->tid, str(w->name), role, where);
   }
-  /* each loop with what it still had open; then handles whose loop the report does not know */
+  /* each loop with what it still had open and the fds it waits on; then handles whose loop the report
+   * does not know */
   size_t shown = 0;
   for (size_t k = 0; k <= r->nloops; k++) {
     const struct ls_rd_loop *l = k < r->nloops ? &r->loops[k] : NULL;
-    size_t handles = 0;
+    size_t handles = 0, fds = 0;
     for (size_t i = 0; i < p->nhang_open; i++)
-      if (p->hang_open[i].loop == l) handles += p->hang_open[i].count;
-    if (!handles) continue;
-    if (l)
-      line(out, "    %s loop 0x%" PRIx64 " on tid %" PRIu64 ": %zu open handle%s", str(l->lib), l->addr, l->thread, handles,
-           handles == 1 ? "" : "s");
-    else
-      line(out, "    on a loop the report does not describe: %zu open handle%s", handles, handles == 1 ? "" : "s");
+      if (p->hang_open[i].loop == l) *(strcmp(p->hang_open[i].h->kind, "fd") == 0 ? &fds : &handles) += p->hang_open[i].count;
+    if (!handles && !fds) continue;
+    char what[128] = "";
+    if (handles) snprintf(what, sizeof(what), "%zu open handle%s", handles, handles == 1 ? "" : "s");
+    if (fds)
+      snprintf(what + strlen(what), sizeof(what) - strlen(what), "%swaits on %zu fd%s", handles ? ", " : "", fds,
+               fds == 1 ? "" : "s");
+    if (l) line(out, "    %s loop 0x%" PRIx64 " on tid %" PRIu64 ": %s", str(l->lib), l->addr, l->thread, what);
+    else line(out, "    on a loop the report does not describe: %s", what);
     for (size_t i = 0; i < p->nhang_open; i++) {
       if (p->hang_open[i].loop != l) continue;
       if (shown++ < TOP_OPEN) open_entry(out, &p->hang_open[i], false, "      ");
     }
   }
   if (shown > TOP_OPEN) line(out, "    ... and %zu more (the JSON output lists them all)", shown - TOP_OPEN);
-  if (p->nhang_open == 0) line(out, "    no libuv handle was open");
+  if (p->nhang_open == 0) line(out, "    no loop had a handle, an event, a source or an fd to wait on");
 }
 
 static void process(struct tout *out, const struct lsm_process *p) {

@@ -142,6 +142,7 @@ bool ls_control_wait(uint64_t ms) {
     dump_threads();
     ls_uv_dump_open();
     ls_adapters_dump_open();
+    ls_loops_dump_fds();
     ls_loops_mark_dirty(); /* the L records after the H records end the dump for the reader */
     ls_flush_aggregates();
     static const char done[] = "done\n";

@@ -23,6 +23,8 @@ static const char *const kinds[] = {
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 #define KIND_SHIFT 32
 #define OWNED_BIT ((uintptr_t)1 << 40) /* made by event_new: readable until event_free */
+#define FD_SHIFT 41                     /* fd + 1 of an event on an fd (0: none, or too large to keep) */
+#define FD_MAX 0x3fffff
 
 static unsigned kind_index(const char *kind) {
   for (unsigned i = 0; i < N_KINDS; i++)
@@ -31,7 +33,7 @@ static unsigned kind_index(const char *kind) {
 }
 static const char *kind_of(uintptr_t v1) { return kinds[(v1 >> KIND_SHIFT) & 0xff]; }
 
-/* ev -> (stack | kind << 32 | OWNED_BIT, base) */
+/* ev -> (stack | kind << 32 | OWNED_BIT | (fd + 1) << FD_SHIFT, base) */
 static struct ls_map events;
 /* base -> (creation stack, 0) for bases not freed */
 static struct ls_map bases;
@@ -80,8 +82,12 @@ void ls_ev_event_made(const struct event *ev, const char *kind, const void *call
   int saved_errno = errno; /* our bookkeeping never changes the errno the program sees */
   unsigned k = kind_index(kind);
   uint32_t stack = ls_creation_stack(kinds[k], caller);
-  ls_map_put(&events, (uintptr_t)ev, 0, stack | (uintptr_t)k << KIND_SHIFT | (owned ? OWNED_BIT : 0),
-             (uintptr_t)ev->ev_base);
+  /* A timer's fd is -1 and a signal event's is the signal's number: only an event on an fd keeps one. */
+  bool on_fd = strcmp(kinds[k], "timer") != 0 && strcmp(kinds[k], "signal") != 0;
+  evutil_socket_t fd = on_fd ? ev->ev_fd : -1;
+  uintptr_t fd1 = fd >= 0 && fd < FD_MAX ? (uintptr_t)fd + 1 : 0;
+  ls_map_put(&events, (uintptr_t)ev, 0,
+             stack | (uintptr_t)k << KIND_SHIFT | (owned ? OWNED_BIT : 0) | fd1 << FD_SHIFT, (uintptr_t)ev->ev_base);
   errno = saved_errno;
 }
 
@@ -294,7 +300,44 @@ static void ev_finish(void) {
   report_open(ls_opt.report_open_at_exit);
 }
 
-static void ev_dump_open(void) { report_open(false); }
+/* The hang dump's events: every event the program made on a base not freed and has not freed itself,
+ * with its kind, creation stack and fd (what the fd is, from /proc). From our records only: asking
+ * libevent would read a base another thread is running, and an event_assign'd struct may be memory the
+ * program has since reused. Whether each event is still added is not known this way: an event the
+ * program deleted and kept is listed too. */
+static void dump_events(void) {
+  struct ent_list e = {0};
+  ls_map_each(&events, collect, &e);
+  int *fds = calloc(e.n ? e.n : 1, sizeof(*fds));
+  struct ls_fd_desc *d = calloc(e.n ? e.n : 1, sizeof(*d));
+  size_t nfds = 0;
+  for (size_t i = 0; fds && d && i < e.n; i++) {
+    uintptr_t fd1 = e.items[i].v1 >> FD_SHIFT & FD_MAX, v1, v2;
+    if (fd1 && ls_map_get(&bases, e.items[i].v2, 0, &v1, &v2)) fds[nfds++] = (int)(fd1 - 1);
+  }
+  if (d) ls_fds_describe(fds, nfds, d);
+  char buf[1024];
+  for (size_t i = 0, k = 0; fds && d && i < e.n; i++) {
+    uintptr_t fd1 = e.items[i].v1 >> FD_SHIFT & FD_MAX, v1, v2;
+    if (!ls_map_get(&bases, e.items[i].v2, 0, &v1, &v2)) continue; /* its base is gone: so is the event */
+    struct ls_loop *l = ls_loop_find((const void *)e.items[i].v2);
+    struct ls_rec r;
+    ls_rec_begin(&r, buf, sizeof(buf), 'H');
+    ls_rec_u(&r, "loop", l ? l->id : 0);
+    ls_rec_s(&r, "kind", kind_of(e.items[i].v1));
+    ls_rec_u(&r, "stack", (uint32_t)e.items[i].v1);
+    if (fd1) ls_rec_fd(&r, fds[k], &d[k]), k++;
+    ls_write(&r);
+  }
+  free(fds);
+  free(d);
+  free(e.items);
+}
+
+static void ev_dump_open(void) {
+  report_open(false);
+  dump_events();
+}
 
 static const struct ls_adapter ev_adapter = {ev_finish, ev_dump_open};
 

@@ -124,7 +124,7 @@ void ls_poll_exit_loop(struct ls_loop *l, uint64_t t0, int timeout_ms, int neven
 }
 
 /* A loop found by its polls alone: no adapter sees its callbacks, and it has no close call. */
-static bool generic_loop(const struct ls_loop *l) {
+bool ls_loop_is_generic(const struct ls_loop *l) {
   return strcmp(l->lib, "epoll") == 0 || strcmp(l->lib, "poll") == 0 || strcmp(l->lib, "select") == 0;
 }
 
@@ -151,7 +151,7 @@ void ls_loops_flush_locked(void) {
     ls_rec_u(&r, "thread", (uint64_t)LS_RELAXED_LOAD(&l->thread));
     ls_rec_u(&r, "iterations", it);
     ls_rec_u(&r, "callbacks", cb);
-    if (!generic_loop(l)) ls_rec_u(&r, "callback_ns", LS_RELAXED_LOAD(&l->callback_ns)); /* seen by an adapter */
+    if (!ls_loop_is_generic(l)) ls_rec_u(&r, "callback_ns", LS_RELAXED_LOAD(&l->callback_ns)); /* seen by an adapter */
     ls_rec_u(&r, "poll_ns", LS_RELAXED_LOAD(&l->poll_ns));
     ls_rec_u(&r, "long_polls", LS_RELAXED_LOAD(&l->long_polls));
     if (strcmp(l->lib, "libuv") == 0 || strcmp(l->lib, "libevent") == 0) /* has a close (free) call */

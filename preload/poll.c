@@ -90,45 +90,107 @@ static inline struct ls_loop *poll_loop(const void *caller, int ident, bool has_
   return classify(caller, ident, has_fds, lib, real);
 }
 
-/* X(name, params, args, ident, has_fds, timeout_ms, lib, mask, again): ident tells loops of one call
+/* A poll or select generic loop keeps its latest poll's fds for the hang dump (the first LS_LOOP_FDS and
+ * the count): a copy of a few words per poll, once the loop is confirmed. */
+static inline bool keeps_fds(const struct ls_loop *l) { return l == ls_tls.gloop && !LS_RELAXED_LOAD(&l->provisional); }
+
+static void wait_begin(struct ls_loop *l) {
+  __atomic_store_n(&l->wait_seq, l->wait_seq + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+static void wait_end(struct ls_loop *l, uint32_t nwait, uint32_t kept) {
+  LS_RELAXED_STORE(&l->nwait, nwait | kept << 24);
+  __atomic_store_n(&l->wait_seq, l->wait_seq + 1, __ATOMIC_RELEASE);
+}
+
+static void note_pollfds(struct ls_loop *l, const struct pollfd *fds, nfds_t nfds) {
+  if (!keeps_fds(l)) return;
+  wait_begin(l);
+  uint32_t k = 0;
+  for (nfds_t i = 0; i < nfds && k < LS_LOOP_FDS; i++) {
+    if (fds[i].fd < 0) continue; /* poll ignores it */
+    LS_RELAXED_STORE(&l->wait_fd[k], fds[i].fd);
+    LS_RELAXED_STORE(&l->wait_ev[k], (uint16_t)fds[i].events);
+    k++;
+  }
+  wait_end(l, nfds > 0xffffff ? 0xffffff : (uint32_t)nfds, k);
+}
+
+static void note_fdsets(struct ls_loop *l, int nfds, const fd_set *r, const fd_set *w, const fd_set *e) {
+  if (!keeps_fds(l)) return;
+  wait_begin(l);
+  uint32_t k = 0, total = 0;
+  for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {
+    uint16_t ev = (uint16_t)((r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
+                             (e && FD_ISSET(fd, e) ? POLLPRI : 0));
+    if (!ev) continue;
+    total++;
+    if (k == LS_LOOP_FDS) continue;
+    LS_RELAXED_STORE(&l->wait_fd[k], fd);
+    LS_RELAXED_STORE(&l->wait_ev[k], ev);
+    k++;
+  }
+  wait_end(l, total, k);
+}
+
+size_t ls_loop_wait_fds(struct ls_loop *l, int *fds, uint32_t *events, size_t max) {
+  for (int tries = 0; tries < 100; tries++) {
+    uint32_t seq = __atomic_load_n(&l->wait_seq, __ATOMIC_ACQUIRE);
+    if (seq & 1) continue;
+    uint32_t kept = LS_RELAXED_LOAD(&l->nwait) >> 24;
+    size_t n = kept < max ? kept : max;
+    for (size_t i = 0; i < n; i++) {
+      fds[i] = LS_RELAXED_LOAD(&l->wait_fd[i]);
+      events[i] = LS_RELAXED_LOAD(&l->wait_ev[i]);
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&l->wait_seq, __ATOMIC_RELAXED) == seq) return n;
+  }
+  return 0;
+}
+
+/* X(name, params, args, ident, has_fds, timeout_ms, lib, mask, again, note): ident tells loops of one call
  * site apart (the epoll fd; -1 for poll and select, whose fd sets change); has_fds says the call waits
  * on at least one fd; timeout_ms is evaluated only for a poll that took >= 1 s (the live line); mask is
  * the signal mask the call waits with (NULL: the thread's); again are the arguments that wait for what
  * is left after the stall signal cut the call short (nointr.c; select's timeout is what the kernel left
- * in it, its fd sets are untouched on EINTR). */
+ * in it, its fd sets are untouched on EINTR); note keeps a poll or select loop's fds for the hang dump. */
+#define NO_NOTE(l) (void)(l)
+#define NOTE_POLL(l) note_pollfds((l), fds, nfds)
+#define NOTE_SELECT(l) note_fdsets((l), nfds, r, w, e)
 #define POLL_HOOKS(X)                                                                                        \
   X(epoll_wait, (int epfd, struct epoll_event *ev, int max, int timeout), (epfd, ev, max, timeout), epfd,       \
-    epfd >= 0, timeout, "epoll", NULL, (epfd, ev, max, ls_wait_left_ms(&w_, timeout)))                        \
+    epfd >= 0, timeout, "epoll", NULL, (epfd, ev, max, ls_wait_left_ms(&w_, timeout)), NO_NOTE)               \
   X(epoll_pwait, (int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask),              \
     (epfd, ev, max, timeout, mask), epfd, epfd >= 0, timeout, "epoll", mask,                                 \
-    (epfd, ev, max, ls_wait_left_ms(&w_, timeout), mask))                                                     \
+    (epfd, ev, max, ls_wait_left_ms(&w_, timeout), mask), NO_NOTE)                                            \
   X(epoll_pwait2,                                                                                            \
     (int epfd, struct epoll_event *ev, int max, const struct timespec *timeout, const sigset_t *mask),       \
     (epfd, ev, max, timeout, mask), epfd, epfd >= 0, ts_ms(timeout), "epoll", mask,                          \
-    (epfd, ev, max, ls_wait_left_ts(&w_, timeout, &ts_), mask))                                              \
+    (epfd, ev, max, ls_wait_left_ts(&w_, timeout, &ts_), mask), NO_NOTE)                                     \
   X(poll, (struct pollfd *fds, nfds_t nfds, int timeout), (fds, nfds, timeout), -1, fds && nfds >= 1, timeout, \
-    "poll", NULL, (fds, nfds, ls_wait_left_ms(&w_, timeout)))                                                 \
+    "poll", NULL, (fds, nfds, ls_wait_left_ms(&w_, timeout)), NOTE_POLL)                                      \
   X(__poll_chk, (struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen), (fds, nfds, timeout, fdslen), -1, \
-    fds && nfds >= 1, timeout, "poll", NULL, (fds, nfds, ls_wait_left_ms(&w_, timeout), fdslen))              \
+    fds && nfds >= 1, timeout, "poll", NULL, (fds, nfds, ls_wait_left_ms(&w_, timeout), fdslen), NOTE_POLL)   \
   X(ppoll, (struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *ss),                \
     (fds, nfds, tmo, ss), -1, fds && nfds >= 1, ts_ms(tmo), "poll", ss,                                      \
-    (fds, nfds, ls_wait_left_ts(&w_, tmo, &ts_), ss))                                                        \
+    (fds, nfds, ls_wait_left_ts(&w_, tmo, &ts_), ss), NOTE_POLL)                                             \
   X(__ppoll_chk,                                                                                             \
     (struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *ss, size_t fdslen),        \
     (fds, nfds, tmo, ss, fdslen), -1, fds && nfds >= 1, ts_ms(tmo), "poll", ss,                              \
-    (fds, nfds, ls_wait_left_ts(&w_, tmo, &ts_), ss, fdslen))                                                \
+    (fds, nfds, ls_wait_left_ts(&w_, tmo, &ts_), ss, fdslen), NOTE_POLL)                                     \
   X(select, (int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv), (nfds, r, w, e, tv), -1,            \
-    nfds >= 1 && (r || w || e), tv_ms(tv), "select", NULL, (nfds, r, w, e, tv))                              \
+    nfds >= 1 && (r || w || e), tv_ms(tv), "select", NULL, (nfds, r, w, e, tv), NOTE_SELECT)                 \
   X(pselect,                                                                                                 \
     (int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo, const sigset_t *ss),             \
     (nfds, r, w, e, tmo, ss), -1, nfds >= 1 && (r || w || e), ts_ms(tmo), "select", ss,                      \
-    (nfds, r, w, e, ls_wait_left_ts(&w_, tmo, &ts_), ss))
+    (nfds, r, w, e, ls_wait_left_ts(&w_, tmo, &ts_), ss), NOTE_SELECT)
 
 /* The real call, marked as a wait the stall signal must not cut short (nointr.c); it gets the real
  * function in front of the call's own parameters. */
 #define NOINTR_PARAMS(...) (void *real_v_, __VA_ARGS__)
 #define NOINTR_ARGS(...) ((void *)real_, __VA_ARGS__)
-#define GEN_NOINTR(name, params, args, ident, has_fds, timeout_ms, lib, mask, again)                         \
+#define GEN_NOINTR(name, params, args, ident, has_fds, timeout_ms, lib, mask, again, note)                   \
   static __attribute__((noinline)) int name##_nointr NOINTR_PARAMS params {                                   \
     __typeof__(&name) real_ = (__typeof__(&name))real_v_;                                                    \
     __attribute__((unused)) struct timespec ts_;                                                             \
@@ -140,7 +202,7 @@ POLL_HOOKS(GEN_NOINTR)
 
 #define REAL_CALL(name, args) (LS_LIKELY(!ls_nointr_sig) ? real_ args : name##_nointr NOINTR_ARGS args)
 
-#define GEN_HOOK(name, params, args, ident, has_fds, timeout_ms, lib, mask, again)                           \
+#define GEN_HOOK(name, params, args, ident, has_fds, timeout_ms, lib, mask, again, note)                     \
   LS_REAL_SLOT(name);                                                                                        \
   LS_EXPORT int name params {                                                                                \
     __typeof__(&name) real_ = LS_REAL_FN(name, NULL);                                                        \
@@ -148,6 +210,7 @@ POLL_HOOKS(GEN_NOINTR)
     struct ls_loop *l_ = poll_loop(CALLER, (ident), (has_fds), lib, (const void *)real_);                    \
     if (LS_LIKELY(!l_)) return REAL_CALL(name, args);                                                        \
     if (LS_UNLIKELY(ls_tls.nblk_pending)) ls_blocking_flush();                                               \
+    note(l_);                                                                                                \
     uint64_t t0_ = ls_poll_enter_loop(l_);                                                                   \
     int rc_ = REAL_CALL(name, args);                                                                         \
     if (t0_) {                                                                                               \

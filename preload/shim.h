@@ -310,6 +310,13 @@ struct ls_loop {
   const char *blk_call;
   uint32_t blk_n;
   void *blk_ips[16];
+  /* A poll or select generic loop's latest poll (poll.c), for the hang dump: how many fds it waited on,
+   * the first LS_LOOP_FDS of them and for what (POLLIN/POLLOUT/POLLPRI); wait_seq is odd while they are
+   * being written. An epoll loop's set is read from /proc instead. */
+#define LS_LOOP_FDS 16
+  uint32_t wait_seq, nwait;
+  int32_t wait_fd[LS_LOOP_FDS];
+  uint16_t wait_ev[LS_LOOP_FDS];
   uint64_t lag_hist[LS_HIST_BUCKETS];
   uint64_t flushed_iterations, flushed_callbacks, flushed_preempted;
   bool flushed_closed, written;
@@ -335,6 +342,23 @@ void ls_poll_exit_loop(struct ls_loop *l, uint64_t t0, int timeout_ms, int neven
 /* A loop no address finds (a generic loop lives in its thread's ls_tls.gloop); NULL when out of memory. */
 struct ls_loop *ls_loop_new(const char *lib, const void *addr);
 void ls_loop_mark_closed(struct ls_loop *l);
+/* A loop found by its polls alone (poll.c), not by an adapter. */
+bool ls_loop_is_generic(const struct ls_loop *l);
+/* poll.c: a copy of the fds (and their events) of a poll or select loop's latest poll; how many. */
+size_t ls_loop_wait_fds(struct ls_loop *l, int *fds, uint32_t *events, size_t max);
+/* fds.c: what an fd is, from /proc (never from the fd): what ("tcp listen", "tcp", "udp", "unix",
+ * "pipe", "fifo", "tty", "eventfd", "timerfd", "signalfd", "epoll", "file", "device", "socket",
+ * "closed"...), its local address or path, a connected socket's remote address. */
+struct ls_fd_desc {
+  char what[24];
+  char addr[160];
+  char peer[80];
+};
+void ls_fds_describe(const int *fds, size_t n, struct ls_fd_desc *out);
+/* fd=, what=, addr=, peer= of an H record. */
+void ls_rec_fd(struct ls_rec *r, int fd, const struct ls_fd_desc *d);
+/* The hang dump's H kind=fd records: the fds every generic loop waits on. */
+void ls_loops_dump_fds(void);
 void ls_loops_mark_dirty(void);
 uint32_t ls_loop_count(void);
 struct ls_loop *ls_loop_at(uint32_t i);

@@ -43,9 +43,15 @@
  *      message=s                                              errno (or libuv code) delivered to nobody
  *   H  [loop=u] kind=s [stack=u] [active=u] [ref=u]           a handle still open at exit, written at exit,
  *      [closing=u]                                            one per handle (identical records are separate
- *                                                             handles): loop = an L id (0/absent = unknown),
+ *      [fd=u] [what=s] [addr=s] [peer=s] [events=s]           handles): loop = an L id (0/absent = unknown),
  *                                                             stack an S id or 0; active, ref, closing (uv_close
- *                                                             called, close callback not run yet): 0 or 1
+ *                                                             called, close callback not run yet): 0 or 1.
+ *                                                             In a hang dump, a generic loop's fds are H kind=fd
+ *                                                             and a libevent event may wait on one: fd, what it
+ *                                                             is ("tcp listen", "tcp", "udp", "unix", "pipe",
+ *                                                             "tty", "eventfd", "file", "closed", ...), local
+ *                                                             address or path, a socket's peer, events waited
+ *                                                             for ("in,out,pri,rdhup,et,oneshot")
  *   Y  reason=s                                               the hang dump begins: `loopscope run --timeout`
  *                                                             asked over LOOPSCOPE_CONTROL_FD (reason=timeout)
  *                                                             before it sent SIGTERM; then come:

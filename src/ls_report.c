@@ -379,9 +379,10 @@ static const struct fspec spec_F[] = {
     {"stack", T_U, 0},    {"call", T_S, 0},     {"result", T_X, 0},   {"other_tid", T_U, 0},
     {"message", T_S, 1},  {"status", T_I, 0},   {"samples", T_SAMPLES, 0}, {"cpu_ns", T_U, 0},
     {NULL, 0, 0}};
-enum { H_LOOP, H_KIND, H_STACK, H_ACTIVE, H_REF, H_CLOSING };
-static const struct fspec spec_H[] = {{"loop", T_U, 0},   {"kind", T_S, 1}, {"stack", T_U, 0},   {"active", T_U, 0},
-                                      {"ref", T_U, 0},    {"closing", T_U, 0}, {NULL, 0, 0}};
+enum { H_LOOP, H_KIND, H_STACK, H_ACTIVE, H_REF, H_CLOSING, H_FD, H_WHAT, H_ADDR, H_PEER, H_EVENTS };
+static const struct fspec spec_H[] = {{"loop", T_U, 0},   {"kind", T_S, 1},    {"stack", T_U, 0},  {"active", T_U, 0},
+                                      {"ref", T_U, 0},    {"closing", T_U, 0}, {"fd", T_U, 0},     {"what", T_S, 0},
+                                      {"addr", T_S, 0},   {"peer", T_S, 0},    {"events", T_S, 0}, {NULL, 0, 0}};
 static const struct fspec spec_Y[] = {{"reason", T_S, 1}, {NULL, 0, 0}};
 static const struct fspec spec_W[] = {{"tid", T_U, 1},   {"name", T_S, 1}, {"state", T_S, 1},
                                       {"syscall", T_S, 1}, {NULL, 0, 0}};
@@ -730,9 +731,26 @@ static int on_H(struct parser *p, const struct fval *v) {
   h->has_active = v[H_ACTIVE].set;
   h->has_ref = v[H_REF].set;
   h->has_closing = v[H_CLOSING].set;
+  h->has_fd = v[H_FD].set;
+  h->fd = v[H_FD].u;
+  h->what = h->addr = h->peer = h->events = NULL;
   if ((rc = dup_str(p, &h->kind, v[H_KIND].s)) < 0) return rc;
-  (*n)++;
+  (*n)++; /* counted here, so ls_report_free releases the optional strings set below */
+  if ((rc = set_opt_str(p, &h->what, &v[H_WHAT])) < 0 || (rc = set_opt_str(p, &h->addr, &v[H_ADDR])) < 0 ||
+      (rc = set_opt_str(p, &h->peer, &v[H_PEER])) < 0 || (rc = set_opt_str(p, &h->events, &v[H_EVENTS])) < 0)
+    return rc;
   return 0;
+}
+
+static void free_open(struct ls_rd_open *h, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(h[i].kind);
+    free(h[i].what);
+    free(h[i].addr);
+    free(h[i].peer);
+    free(h[i].events);
+  }
+  free(h);
 }
 
 static void free_hang(struct ls_report *r) {
@@ -742,8 +760,7 @@ static void free_hang(struct ls_report *r) {
     free(r->hang_threads[i].syscall);
   }
   free(r->hang_threads);
-  for (size_t i = 0; i < r->nhang_open; i++) free(r->hang_open[i].kind);
-  free(r->hang_open);
+  free_open(r->hang_open, r->nhang_open);
   free(r->hang_reason);
   r->hang_threads = NULL;
   r->hang_open = NULL;
@@ -1152,8 +1169,7 @@ void ls_report_free(struct ls_report *r) {
   free(r->threads);
   for (size_t i = 0; i < r->nloops; i++) free(r->loops[i].lib);
   free(r->loops);
-  for (size_t i = 0; i < r->nopen; i++) free(r->open[i].kind);
-  free(r->open);
+  free_open(r->open, r->nopen);
   free_hang(r);
   for (size_t i = 0; i < r->nincidents; i++) {
     free(r->incidents[i].what);

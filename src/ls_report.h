@@ -54,6 +54,12 @@ struct ls_rd_open {
   char *kind;     /* "uv timer", ... */
   bool active, ref, closing; /* closing: uv_close was called, its close callback had not run */
   bool has_active, has_ref, has_closing; /* each key is optional: false when absent */
+  /* An fd it waits on (a generic loop's "fd" entries, a libevent event's): its number, what it is
+   * ("tcp listen", "pipe", ...), its local address or path, a connected socket's peer, the events
+   * waited for ("in,out"); the strings NULL when absent. */
+  bool has_fd;
+  uint64_t fd;
+  char *what, *addr, *peer, *events;
 };
 
 /* A thread as the hang dump saw it (W): from /proc, at the moment `loopscope run --timeout` asked. */

@@ -397,7 +397,7 @@ END_TEST
 
 /* ---- a hang: --timeout's dump names what the libevent program holds open ---- */
 
-START_TEST(hang_dump_lists_bases_bufferevents_and_listeners) {
+START_TEST(hang_dump_lists_bases_events_bufferevents_and_listeners) {
   char *dir = it_mkdir("it_ev_hang");
   struct it_proc p;
   /* 3 s: time to print "started" even on a loaded machine (the dump is what is checked, not the time) */
@@ -410,14 +410,22 @@ START_TEST(hang_dump_lists_bases_bufferevents_and_listeners) {
   json_object *hang = it_need(root, "processes.0.hang"), *open = it_need(hang, "open");
   static const struct {
     const char *marker, *kind;
-  } want[] = {{"base", "event_base"}, {"bev", "bufferevent"}, {"listener", "evconnlistener"}};
-  for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+    const char *fd_kind; /* what the fd it waits on is; NULL: none */
+  } want[] = {{"base", "event_base", NULL},        {"event", "event read", "pipe"}, {"timer", "timer", NULL},
+              {"bev", "bufferevent", NULL},        {"listener", "evconnlistener", NULL}};
+  size_t n = sizeof(want) / sizeof(want[0]);
+  ck_assert_msg(json_object_array_length(open) == n, "%zu entries expected in hang.open:\n%s", n, it_json_text(hang));
+  for (size_t k = 0; k < n; k++) {
     int line = it_marker_line("ev_hang.c", want[k].marker), hits = 0;
     for (size_t i = 0; i < json_object_array_length(open); i++) {
       json_object *h = json_object_array_get_idx(open, i);
       if (strcmp(it_str(h, "kind"), want[k].kind) != 0 || !it_frame_is(it_get(h, "stack.0"), "ev_hang.c", line))
         continue;
       ck_assert_ptr_nonnull(it_str(h, "loop")); /* on the base's loop */
+      const char *fd_kind = it_str(h, "fd_kind");
+      ck_assert_msg(want[k].fd_kind ? fd_kind && strcmp(fd_kind, want[k].fd_kind) == 0 : !fd_kind, "%s",
+                    it_json_text(h));
+      if (want[k].fd_kind) ck_assert_int_ge(it_int(h, "fd"), 3);
       hits++;
     }
     ck_assert_msg(hits == 1, "no %s at ev_hang.c:%d in hang.open:\n%s", want[k].kind, line, it_json_text(hang));
@@ -459,6 +467,6 @@ int main(void) {
   tcase_add_test(tc, unretrieved_error_bufferevent_connect_refused_without_callbacks);
   tcase_add_test(tc, unretrieved_error_clean_event_callback_sees_eof);
   tc = it_tcase(s, "hang");
-  tcase_add_test(tc, hang_dump_lists_bases_bufferevents_and_listeners);
+  tcase_add_test(tc, hang_dump_lists_bases_events_bufferevents_and_listeners);
   return it_main(s);
 }

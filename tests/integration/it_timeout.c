@@ -78,6 +78,63 @@ START_TEST(hang_loop_times_out) {
 }
 END_TEST
 
+/* A hung generic loop (no adapter): the dump lists the fds it waits on, with what each is -- the
+ * listening port, the connection of the program's own client (local -> remote), the pipe -- and
+ * nothing else; for an epoll loop from its epoll set, for poll and select from its latest poll. */
+static void check_server_fds(const char *mode) {
+  char *dir, name[64];
+  snprintf(name, sizeof(name), "it_timeout_server_%s", mode);
+  dir = it_mkdir(name);
+  struct it_proc p;
+  const char *flags[] = {"--timeout=2s", "--kill-after=5s", NULL};
+  const char *argv[] = {LS_PROG_hang_epoll_server, strcmp(mode, "epoll") == 0 ? NULL : mode, NULL};
+  it_loopscope_run(&p, dir, flags, argv);
+  ck_assert_msg(p.code == 124, "exit %d, expected 124:\n%s", p.code, p.err);
+  int port = 0, client = 0;
+  ck_assert_msg(sscanf(p.out, "port=%d client=%d", &port, &client) == 2, "program printed: %s", p.out);
+  char listen_at[64], client_at[64];
+  snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", port);
+  snprintf(client_at, sizeof(client_at), "127.0.0.1:%d", client);
+  char *want;
+  ck_assert_int_ge(asprintf(&want, ": tcp %s -> %s, waiting for in", listen_at, client_at), 0);
+  ck_assert_msg(strstr(p.err, "waits on 3 fds") && strstr(p.err, "pipe, waiting for in") && strstr(p.err, want),
+                "text:\n%s", p.err);
+  free(want);
+  json_object *root = it_report_json(dir);
+  json_object *hang = it_need(root, "processes.0.hang"), *open = it_need(hang, "open");
+  const char *loop_addr = it_str(root, "processes.0.loops.0.address");
+  ck_assert_str_eq(it_str(root, "processes.0.loops.0.library"), mode);
+  ck_assert_msg(json_object_array_length(open) == 3, "3 fds expected in hang.open:\n%s", it_json_text(hang));
+  bool listening = false, conn = false, pipe = false;
+  for (size_t i = 0; i < json_object_array_length(open); i++) {
+    json_object *h = json_object_array_get_idx(open, i);
+    ck_assert_str_eq(it_str(h, "kind"), "fd");
+    ck_assert_str_eq(it_str(h, "loop"), loop_addr);
+    ck_assert_int_ge(it_int(h, "fd"), 0);
+    ck_assert_int_eq(it_int(h, "count"), 1);
+    const char *what = it_str(h, "fd_kind"), *a = it_str(h, "address"), *peer = it_str(h, "peer");
+    ck_assert_msg(what && strncmp(it_str(h, "events"), "in", 2) == 0, "%s", it_json_text(h));
+    if (strcmp(what, "tcp listen") == 0) listening = a && strcmp(a, listen_at) == 0 && !peer;
+    else if (strcmp(what, "tcp") == 0) conn = a && strcmp(a, listen_at) == 0 && peer && strcmp(peer, client_at) == 0;
+    else if (strcmp(what, "pipe") == 0) pipe = !a && !peer;
+  }
+  ck_assert_msg(listening && conn && pipe, "port %d, client %d:\n%s", port, client, it_json_text(hang));
+  json_object *f[1];
+  ck_assert_msg(it_findings(root, NULL, f, 1) == 0, "findings:\n%s", it_json_text(it_need(root, "findings")));
+  json_object_put(root);
+  it_proc_free(&p);
+  it_done(dir);
+}
+
+START_TEST(epoll_server_dump_lists_its_fds) { check_server_fds("epoll"); }
+END_TEST
+
+START_TEST(poll_and_select_servers_dump_their_fds) {
+  check_server_fds("poll");
+  check_server_fds("select");
+}
+END_TEST
+
 /* SIGTERM ignored: SIGKILL after the grace period, still 124, still the dump. */
 START_TEST(ignore_term_gets_killed) {
   char *dir = it_mkdir("it_timeout_kill");
@@ -155,6 +212,8 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, hang_loop_times_out);
   tcase_add_test(tc, ignore_term_gets_killed);
+  tcase_add_test(tc, epoll_server_dump_lists_its_fds);
+  tcase_add_test(tc, poll_and_select_servers_dump_their_fds);
   tcase_add_test(tc, ends_in_time);
   tcase_add_test(tc, bad_durations);
   suite_add_tcase(s, tc);

@@ -1,6 +1,7 @@
 /* A libevent program that never ends: its base waits on a pipe nobody writes to. Under `loopscope run
  * --timeout` the hang dump must list what it holds open, with creation stacks: the event_base at
- * "base", a bufferevent at "bev", the evconnlistener at "listener". Prints "started" once running. */
+ * "base", the read event on the pipe at "event" (with its fd), a timer due in an hour at "timer", a
+ * bufferevent at "bev", the evconnlistener at "listener". Prints "started" once running. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -29,8 +30,11 @@ int main(void) {
   if (pipe(p) != 0) return 1;
   struct event_base *base = event_base_new(); /* LS-SITE: base */
   if (!base) return 1;
-  struct event *ev = event_new(base, p[0], EV_READ | EV_PERSIST, on_read, NULL);
+  struct event *ev = event_new(base, p[0], EV_READ | EV_PERSIST, on_read, NULL); /* LS-SITE: event */
   if (!ev || event_add(ev, NULL) != 0) return 1;
+  struct event *timer = evtimer_new(base, on_read, NULL); /* LS-SITE: timer */
+  struct timeval hour = {3600, 0};
+  if (!timer || evtimer_add(timer, &hour) != 0) return 1;
   struct bufferevent *bev = bufferevent_socket_new(base, -1, 0); /* LS-SITE: bev */
   struct sockaddr_in sin;
   memset(&sin, 0, sizeof(sin));

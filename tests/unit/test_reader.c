@@ -1078,6 +1078,22 @@ START_TEST(hang_dump) {
   ck_assert_str_eq(r.hang_open[0].kind, "j");
   ls_report_free(&r);
 
+  /* the fds a loop waits on: fd, what it is, addresses, events; each optional */
+  ck_assert_int_eq(parse_text("loopscope-report 1\nY reason=timeout\n"
+                              "H loop=1 kind=fd fd=12 what=tcp addr=127.0.0.1:80 peer=127.0.0.1:4000 events=in,rdhup\n"
+                              "H loop=1 kind=fd fd=5 what=pipe\nH kind=k\n",
+                              &r),
+                   0);
+  ck_assert_uint_eq(r.nhang_open, 3);
+  ck_assert(r.hang_open[0].has_fd && r.hang_open[0].fd == 12);
+  ck_assert_str_eq(r.hang_open[0].what, "tcp");
+  ck_assert_str_eq(r.hang_open[0].addr, "127.0.0.1:80");
+  ck_assert_str_eq(r.hang_open[0].peer, "127.0.0.1:4000");
+  ck_assert_str_eq(r.hang_open[0].events, "in,rdhup");
+  ck_assert(r.hang_open[1].has_fd && r.hang_open[1].fd == 5 && !r.hang_open[1].addr && !r.hang_open[1].peer);
+  ck_assert(!r.hang_open[1].events && !r.hang_open[2].has_fd && !r.hang_open[2].what);
+  ls_report_free(&r);
+
   /* damage: each is corrupt at its record, what came before is kept */
   static const char *const bad[] = {
       "Y\n",
@@ -1086,6 +1102,8 @@ START_TEST(hang_dump) {
       "W tid=-1 name=a state=S syscall=futex\n",
       "W tid=1 name=a state= syscall=futex\n",
       "Y reason=timeout\nH kind=k stack=9\n",
+      "Y reason=timeout\nH kind=fd fd=-1\n",
+      "Y reason=timeout\nH kind=fd fd=3 what=a%zz\n",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     char buf[256];
