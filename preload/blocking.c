@@ -326,7 +326,7 @@ SLEEP_WAITS(DECL_NOINTR)
 /* The real call; a wait once the stall signal is armed goes through name##_nointr. */
 #define CALL_VAL(name, args) real_ args
 #define CALL_VOID CALL_VAL
-#define CALL_WAIT(name, args) (LS_LIKELY(!ls_nointr_sig) ? real_ args : name##_nointr NOINTR_ARGS args)
+#define CALL_WAIT(name, args) (LS_LIKELY(!LS_RELAXED_LOAD(&ls_nointr_sig)) ? real_ args : name##_nointr NOINTR_ARGS args)
 
 #define GEN_HOOK(ret, name, params, args, blocks, fail, shape)                                               \
   LS_REAL_SLOT(name);                                                                                        \

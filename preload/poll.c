@@ -200,7 +200,9 @@ size_t ls_loop_wait_fds(struct ls_loop *l, int *fds, uint32_t *events, size_t ma
   }
 POLL_HOOKS(GEN_NOINTR)
 
-#define REAL_CALL(name, args) (LS_LIKELY(!ls_nointr_sig) ? real_ args : name##_nointr NOINTR_ARGS args)
+/* ls_nointr_sig is set once by the watchdog thread: read atomically (relaxed: a late view only means one
+ * more wait without the re-wait, before any stall signal exists) */
+#define REAL_CALL(name, args) (LS_LIKELY(!LS_RELAXED_LOAD(&ls_nointr_sig)) ? real_ args : name##_nointr NOINTR_ARGS args)
 
 #define GEN_HOOK(name, params, args, ident, has_fds, timeout_ms, lib, mask, again, note)                     \
   LS_REAL_SLOT(name);                                                                                        \

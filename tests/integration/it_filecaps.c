@@ -118,7 +118,11 @@ static bool can_arrange(void) {
   int fd = mkstemp(path);
   if (fd < 0) return false;
   close(fd);
-  bool ok = asprintf(&cmd, "'%s' cap_net_bind_service+ep '%s' 2>/dev/null", setcap, path) >= 0 && system(cmd) == 0;
+  bool ok = false;
+  if (asprintf(&cmd, "'%s' cap_net_bind_service+ep '%s' 2>/dev/null", setcap, path) >= 0) {
+    ok = system(cmd) == 0;
+    free(cmd);
+  }
   unlink(path);
   return ok;
 }

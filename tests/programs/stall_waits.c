@@ -1,6 +1,7 @@
 /* A hand-written epoll loop whose handler stalls in a retry loop of short waits, the way a program
- * polls a device until it is ready: on its 5th iteration handle() spins on the CPU in spin_here (100 ms
- * of its own CPU time, so the stall is sampled with a stack however busy the machine is), then makes
+ * polls a device until it is ready: on its 5th iteration handle() spins on the CPU in spin_here (300 ms
+ * of its own CPU time, so the stall is sampled with a stack however busy the machine is: the watchdog
+ * only starts sampling once the iteration is stall_ms (100 ms) old), then makes
  * WAITS waits of 1 ms with some work between them (tens of microseconds: the thread is often on a CPU
  * when the watchdog looks, and in its next wait when the signal comes), cycling through every hooked wait:
  * poll, ppoll, epoll_wait, epoll_pwait, select, pselect, nanosleep, clock_nanosleep and usleep.
@@ -26,7 +27,8 @@ static const char *const kind_names[KINDS] = {"poll",   "ppoll",   "epoll_wait",
 static unsigned eintr[KINDS];
 static int quiet_fd, quiet_ep; /* never ready: every wait times out */
 
-static double cpu_s(void) {
+/* inlined: a sample of the spin lands in spin_here, not in a helper of its own */
+static inline __attribute__((always_inline)) double cpu_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -85,7 +87,7 @@ __attribute__((noinline)) static int retry_until_ready(void) {
 
 __attribute__((noinline)) static int handle(int iteration) {
   if (iteration != 5) return 0;
-  spin_here(0.1);
+  spin_here(0.3);
   return retry_until_ready();
 }
 
