@@ -1,4 +1,4 @@
-/* blocking-call, the calls that block only sometimes (issue 4 item 3): I/O on a socket, pipe or
+/* blocking-call, the calls that block only sometimes: I/O on a socket, pipe or
  * terminal without O_NONBLOCK, and lock waits. Made by the program on a loop thread, they are reported
  * when they actually blocked: an I/O call that slept at least blocking_min_ms, a lock or semaphore that
  * was contended and waited at least lock_wait_ms, a condition variable waited on that long. A quick

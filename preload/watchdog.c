@@ -1,4 +1,4 @@
-/* loop-stall (issue 4 item 2): a watchdog thread (all signals blocked) wakes every stall_sample_ms and
+/* loop-stall: a watchdog thread (all signals blocked) wakes every stall_sample_ms and
  * looks at every generic (epoll/poll/select) loop. One whose thread has been out of its poll for
  * stall_ms or longer is stalled; while it stays stalled its thread is sampled:
  *   - state R (on a CPU): a real-time signal (stall_signal, default SIGRTMIN+3) whose handler unwinds
