@@ -94,12 +94,11 @@ static inline struct ls_loop *poll_loop(const void *caller, int ident, bool has_
  * the count): a copy of a few words per poll, once the loop is confirmed. */
 static inline bool keeps_fds(const struct ls_loop *l) { return l == ls_tls.gloop && !LS_RELAXED_LOAD(&l->provisional); }
 
-static void wait_begin(struct ls_loop *l) {
-  __atomic_store_n(&l->wait_seq, l->wait_seq + 1, __ATOMIC_RELAXED);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-}
+/* A seqlock without fences (TSan refuses them): the fds are stored with release after the odd sequence
+ * number and loaded with acquire before the sequence is read again. On x86 both are plain moves. */
+static void wait_begin(struct ls_loop *l) { __atomic_store_n(&l->wait_seq, l->wait_seq + 1, __ATOMIC_RELAXED); }
 static void wait_end(struct ls_loop *l, uint32_t nwait, uint32_t kept) {
-  LS_RELAXED_STORE(&l->nwait, nwait | kept << 24);
+  __atomic_store_n(&l->nwait, nwait | kept << 24, __ATOMIC_RELEASE);
   __atomic_store_n(&l->wait_seq, l->wait_seq + 1, __ATOMIC_RELEASE);
 }
 
@@ -109,8 +108,8 @@ static void note_pollfds(struct ls_loop *l, const struct pollfd *fds, nfds_t nfd
   uint32_t k = 0;
   for (nfds_t i = 0; i < nfds && k < LS_LOOP_FDS; i++) {
     if (fds[i].fd < 0) continue; /* poll ignores it */
-    LS_RELAXED_STORE(&l->wait_fd[k], fds[i].fd);
-    LS_RELAXED_STORE(&l->wait_ev[k], (uint16_t)fds[i].events);
+    __atomic_store_n(&l->wait_fd[k], fds[i].fd, __ATOMIC_RELEASE);
+    __atomic_store_n(&l->wait_ev[k], (uint16_t)fds[i].events, __ATOMIC_RELEASE);
     k++;
   }
   wait_end(l, nfds > 0xffffff ? 0xffffff : (uint32_t)nfds, k);
@@ -126,8 +125,8 @@ static void note_fdsets(struct ls_loop *l, int nfds, const fd_set *r, const fd_s
     if (!ev) continue;
     total++;
     if (k == LS_LOOP_FDS) continue;
-    LS_RELAXED_STORE(&l->wait_fd[k], fd);
-    LS_RELAXED_STORE(&l->wait_ev[k], ev);
+    __atomic_store_n(&l->wait_fd[k], fd, __ATOMIC_RELEASE);
+    __atomic_store_n(&l->wait_ev[k], ev, __ATOMIC_RELEASE);
     k++;
   }
   wait_end(l, total, k);
@@ -137,13 +136,12 @@ size_t ls_loop_wait_fds(struct ls_loop *l, int *fds, uint32_t *events, size_t ma
   for (int tries = 0; tries < 100; tries++) {
     uint32_t seq = __atomic_load_n(&l->wait_seq, __ATOMIC_ACQUIRE);
     if (seq & 1) continue;
-    uint32_t kept = LS_RELAXED_LOAD(&l->nwait) >> 24;
+    uint32_t kept = __atomic_load_n(&l->nwait, __ATOMIC_ACQUIRE) >> 24;
     size_t n = kept < max ? kept : max;
     for (size_t i = 0; i < n; i++) {
-      fds[i] = LS_RELAXED_LOAD(&l->wait_fd[i]);
-      events[i] = LS_RELAXED_LOAD(&l->wait_ev[i]);
+      fds[i] = __atomic_load_n(&l->wait_fd[i], __ATOMIC_ACQUIRE);
+      events[i] = __atomic_load_n(&l->wait_ev[i], __ATOMIC_ACQUIRE);
     }
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(&l->wait_seq, __ATOMIC_RELAXED) == seq) return n;
   }
   return 0;
