@@ -13,35 +13,11 @@
 #include <string.h>
 
 #include "it_util.h"
+#include "../names.h"
 
 /* The adapters' functions among the shim's exports, by prefix (the libc hooks are not theirs). */
 static const char *const adapter_prefixes[] = {"uv_",          "event_", "evconnlistener_", "evdns_",
                                                "evhttp_",      "evthread_", "bufferevent_", "g_"};
-
-struct names {
-  char **v;
-  size_t n, cap;
-};
-
-static void names_add(struct names *s, const char *p, size_t len) {
-  if (s->n == s->cap) {
-    s->cap = s->cap ? s->cap * 2 : 64;
-    s->v = realloc(s->v, s->cap * sizeof(*s->v));
-    ck_assert_ptr_nonnull(s->v);
-  }
-  s->v[s->n++] = strndup(p, len);
-}
-
-static bool names_has(const struct names *s, const char *name) {
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->v[i], name) == 0) return true;
-  return false;
-}
-
-static void names_free(struct names *s) {
-  for (size_t i = 0; i < s->n; i++) free(s->v[i]);
-  free(s->v);
-}
 
 static bool adapter_symbol(const char *sym) {
   for (size_t i = 0; i < sizeof(adapter_prefixes) / sizeof(adapter_prefixes[0]); i++)

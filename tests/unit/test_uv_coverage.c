@@ -15,36 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../names.h"
 
 #ifndef LS_UV_H
 #error LS_UV_H must name the uv.h to read
 #endif
-
-struct names {
-  char **v;
-  size_t n, cap;
-};
-
-static void names_add(struct names *s, const char *p, size_t len) {
-  if (s->n == s->cap) {
-    s->cap = s->cap ? s->cap * 2 : 64;
-    s->v = realloc(s->v, s->cap * sizeof(*s->v));
-    ck_assert_ptr_nonnull(s->v);
-  }
-  s->v[s->n++] = strndup(p, len);
-}
-
-static bool names_has(const struct names *s, const char *name) {
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->v[i], name) == 0) return true;
-  return false;
-}
-
-static void names_free(struct names *s) {
-  for (size_t i = 0; i < s->n; i++) free(s->v[i]);
-  free(s->v);
-  memset(s, 0, sizeof(*s));
-}
 
 static char *read_file(const char *path) {
   FILE *f = fopen(path, "rb");
